@@ -1,0 +1,133 @@
+"""API keys: minting, listing, revoking, and checking a presented key against its scopes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth import repository
+from app.auth.tables import ApiKey
+from app.errors import Forbidden, Unauthorized, ValidationFailed
+
+KEY_PREFIX = "cs"
+
+
+class Scope(StrEnum):
+    classify = "classify"
+    profiles_read = "profiles:read"
+    profiles_write = "profiles:write"
+    admin = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: the key's public id (logged and audited, never the secret)."""
+
+    key_id: str
+    name: str
+    scopes: frozenset[Scope]
+
+    def require(self, scope: Scope) -> None:
+        # `admin` is the operator's key: it may do everything the other scopes allow.
+        if scope not in self.scopes and Scope.admin not in self.scopes:
+            raise Forbidden(f"this endpoint needs the '{scope.value}' scope")
+
+
+ANONYMOUS = Caller(key_id="anonymous", name="auth disabled", scopes=frozenset(Scope))
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    key_id: str
+    name: str
+    scopes: list[str]
+    token: str
+
+
+def _digest(secret: str) -> str:
+    # Keys carry 256 random bits, so a plain SHA-256 is not brute-forceable; no slow KDF needed.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_scopes(raw: list[str]) -> list[Scope]:
+    scopes: list[Scope] = []
+    for item in raw:
+        try:
+            scopes.append(Scope(item))
+        except ValueError:
+            allowed = ", ".join(s.value for s in Scope)
+            raise ValidationFailed(f"unknown scope '{item}': use {allowed}") from None
+    if not scopes:
+        raise ValidationFailed("a key needs at least one scope")
+    return sorted(set(scopes))
+
+
+async def create_key(session: AsyncSession, *, name: str, scopes: list[str]) -> IssuedKey:
+    if not 1 <= len(name.strip()) <= 100:
+        raise ValidationFailed("a key name has 1 to 100 characters")
+    parsed = parse_scopes(scopes)
+    key_id = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(
+        key_id=key_id,
+        name=name.strip(),
+        scopes=[s.value for s in parsed],
+        secret_sha256=_digest(secret),
+        created_at=datetime.now(UTC),
+        revoked_at=None,
+    )
+    await repository.add(session, key)
+    return IssuedKey(key_id, key.name, key.scopes, f"{KEY_PREFIX}_{key_id}_{secret}")
+
+
+async def list_keys(session: AsyncSession) -> list[ApiKey]:
+    return await repository.list_all(session)
+
+
+async def revoke_key(session: AsyncSession, *, key_id: str) -> bool:
+    return await repository.revoke(session, key_id=key_id, at=datetime.now(UTC))
+
+
+async def revoke_keys_named(session: AsyncSession, *, name: str) -> int:
+    return await repository.revoke_by_name(session, name=name, at=datetime.now(UTC))
+
+
+@dataclass
+class KeyVerifier:
+    """Checks bearer tokens, remembering good ones briefly so a hot path avoids a query."""
+
+    cache_seconds: float
+    _cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
+
+    async def verify(self, session: AsyncSession, token: str | None) -> Caller:
+        if not token:
+            raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+        cached = self._cache.get(token)
+        now = time.monotonic()
+        if cached and cached[0] > now:
+            return cached[1]
+        caller = await self._lookup(session, token)
+        if self.cache_seconds > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[token] = (now + self.cache_seconds, caller)
+        return caller
+
+    async def _lookup(self, session: AsyncSession, token: str) -> Caller:
+        prefix, _, rest = token.partition("_")
+        key_id, _, secret = rest.partition("_")
+        if prefix != KEY_PREFIX or not key_id or not secret:
+            raise Unauthorized("the API key is malformed")
+        key = await repository.get(session, key_id)
+        if key is None or not hmac.compare_digest(key.secret_sha256, _digest(secret)):
+            raise Unauthorized("the API key is not valid")
+        if key.revoked_at is not None:
+            raise Unauthorized("the API key has been revoked")
+        return Caller(key.key_id, key.name, frozenset(Scope(s) for s in key.scopes))

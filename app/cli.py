@@ -1,0 +1,166 @@
+"""The `clientscore` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
+
+from app.auth import service as keys
+from app.auth.service import Scope
+from app.db.engine import create_engine_for, create_sessionmaker
+from app.db.migrate import downgrade, upgrade
+from app.errors import ServiceError
+from app.settings import Settings
+
+DEMO_KEY_NAME = "demo"
+T = TypeVar("T")
+
+
+def _run_in_session(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    async def main() -> T:
+        engine = create_engine_for(settings)
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    if args.downgrade:
+        downgrade(settings.database_url_value(), args.downgrade)
+        print(f"database downgraded to {args.downgrade}")
+    else:
+        upgrade(settings.database_url_value())
+        print("database schema is up to date")
+
+
+def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> None:
+    scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
+    issued = _run_in_session(settings, lambda s: keys.create_key(s, name=args.name, scopes=scopes))
+    print(f"key id: {issued.key_id}  name: {issued.name}  scopes: {','.join(issued.scopes)}")
+    print("Store this key now; it is not shown again:")
+    print(issued.token)
+
+
+def cmd_keys_list(settings: Settings, _args: argparse.Namespace) -> None:
+    rows = _run_in_session(settings, keys.list_keys)
+    print(f"{'key id':<14}{'name':<24}{'scopes':<44}{'created':<22}revoked")
+    for key in rows:
+        revoked = key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "-"
+        created = key.created_at.strftime("%Y-%m-%d %H:%M")
+        print(f"{key.key_id:<14}{key.name:<24}{','.join(key.scopes):<44}{created:<22}{revoked}")
+
+
+def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    if not _run_in_session(settings, lambda s: keys.revoke_key(s, key_id=args.key_id)):
+        raise ServiceError(f"no active key with id '{args.key_id}' (see `clientscore keys list`)")
+    print(f"key {args.key_id} revoked")
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
+
+
+async def _demo_key(session: Any) -> keys.IssuedKey:
+    await keys.revoke_keys_named(session, name=DEMO_KEY_NAME)
+    return await keys.create_key(session, name=DEMO_KEY_NAME, scopes=[s.value for s in Scope])
+
+
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    upgrade(settings.database_url_value())
+    issued = _run_in_session(settings, _demo_key)
+    url = f"http://{args.host}:{args.port}"
+    print(f"clientscore demo on {url}  (API docs: {url}/docs)")
+    print(f"demo API key (all scopes; replaces the previous demo key):\n  {issued.token}")
+    print(f"try: curl -H 'Authorization: Bearer {issued.token}' {url}/v1/clients")
+    sys.stdout.flush()
+    cmd_serve(settings, args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clientscore", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def add_server_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--workers", type=int, default=1)
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    add_server_options(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = commands.add_parser("demo", help="migrate, create a demo key and serve")
+    add_server_options(demo)
+    demo.set_defaults(func=cmd_demo)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.add_argument("--downgrade", metavar="REVISION", help="go back to REVISION ('base')")
+    migrate.set_defaults(func=cmd_migrate)
+
+    key_commands = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = key_commands.add_parser("create", help="mint a key; it is printed once")
+    create.add_argument("--name", required=True)
+    create.add_argument(
+        "--scopes", required=True, help=f"comma-separated: {','.join(s.value for s in Scope)}"
+    )
+    create.set_defaults(func=cmd_keys_create)
+    key_commands.add_parser("list", help="list keys").set_defaults(func=cmd_keys_list)
+    revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(func=cmd_keys_revoke)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            name = "CLIENTSCORE_" + "_".join(str(p) for p in error["loc"]).upper()
+            print(f"clientscore: error: setting {name}: {error['msg']}", file=sys.stderr)
+        return 2
+    try:
+        args.func(settings, args)
+    except ServiceError as exc:
+        print(f"clientscore: error: {exc.detail}", file=sys.stderr)
+        return 2
+    except DBAPIError as exc:
+        hint = (
+            "run `clientscore migrate` first"
+            if "no such table" in str(exc.orig)
+            or ("does not exist" in str(exc.orig) and "relation" in str(exc.orig))
+            else "check CLIENTSCORE_DATABASE_URL and that the server runs"
+        )
+        print(
+            f"clientscore: error: cannot use the database ({exc.orig or exc}); {hint}",
+            file=sys.stderr,
+        )
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

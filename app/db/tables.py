@@ -1,0 +1,7 @@
+"""Imports every table module so `Base.metadata` is complete (for Alembic and tests)."""
+
+from app.auth.tables import ApiKey
+from app.db.base import Base
+from app.profiles.tables import Client, ClientPersonal
+
+__all__ = ["ApiKey", "Base", "Client", "ClientPersonal"]

@@ -1,0 +1,63 @@
+"""The application factory: `create_app()` builds the FastAPI app and its lifespan."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.api import health, problems
+from app.api.limits import BodyLimit
+from app.api.state import AppState
+from app.auth.service import KeyVerifier
+from app.db.engine import create_engine_for, create_sessionmaker
+from app.profiles import router as profiles
+from app.settings import Settings
+
+DESCRIPTION = """
+Classifies an insurer's clients on value, risk and lifecycle stage, and says what to do about it.
+
+Authenticate with `Authorization: Bearer <key>` (create keys with `clientscore keys create`).
+Errors are RFC 9457 problem details (`application/problem+json`) naming each bad field and rule.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine_for(settings)
+        app.state.services = AppState(
+            settings=settings,
+            engine=engine,
+            sessions=create_sessionmaker(engine),
+            verifier=KeyVerifier(cache_seconds=settings.auth_cache_seconds),
+        )
+        # Startup objects never become garbage: keep the collector from rescanning them, and
+        # collect less often, since bulk imports allocate millions of short-lived objects.
+        gc.freeze()
+        gc.set_threshold(20_000, 50, 100)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="clientscore",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(health.router)
+    app.include_router(profiles.router)
+    app.add_middleware(
+        BodyLimit,
+        default=settings.max_body_bytes,
+        per_path={profiles.IMPORT_PATH: settings.max_import_bytes},
+    )
+    return app

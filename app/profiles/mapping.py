@@ -1,0 +1,107 @@
+"""Between the wire schema and the stored rows: canonical form, fingerprint, ETag."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from app.profiles.schemas import ClientProfile, ClientRead, Personal
+from app.profiles.tables import Client, ClientPersonal
+
+PERSONAL_FIELDS = ("name", "phone", "national_id")
+PROFILE_FIELDS = tuple(name for name in ClientProfile.model_fields if name != "personal")
+
+
+def fingerprint(values: dict[str, Any], personal: dict[str, Any] | None) -> str:
+    """sha256 of the stored form of a profile: equal profiles, equal fingerprints.
+
+    Keys inside `extra` keep the order they were sent in, so the same facts sent in another
+    key order count as a change (one extra version, never a lost one).
+    """
+    return hashlib.sha256(orjson.dumps([values, personal])).hexdigest()
+
+
+def to_row(client_id: str, profile: ClientProfile) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The `client` column values and the personal data (None when there is none).
+
+    Read from the validated model's fields directly: `model_dump` would cost more than the
+    validation on the bulk import path.
+    """
+    values = dict(profile.__dict__)
+    person = values.pop("personal")
+    personal = dict(person.__dict__) if person is not None else None
+    if personal is not None and all(v is None for v in personal.values()):
+        personal = None
+    values["fingerprint"] = fingerprint(values, personal)
+    values["client_id"] = client_id
+    return values, personal
+
+
+def stamp(values: dict[str, Any], *, version: int, now: datetime, created_at: datetime) -> None:
+    values["version"] = version
+    values["created_at"] = created_at
+    values["updated_at"] = now
+
+
+def read_from(
+    profile: ClientProfile,
+    *,
+    client_id: str,
+    version: int,
+    created_at: datetime,
+    updated_at: datetime,
+) -> ClientRead:
+    """The stored view of a profile just written, without reading it back."""
+    return ClientRead.model_construct(
+        **dict(profile),
+        client_id=client_id,
+        version=version,
+        created_at=_aware(created_at),
+        updated_at=_aware(updated_at),
+    )
+
+
+def to_read(client: Client, personal: ClientPersonal | None) -> ClientRead:
+    data: dict[str, Any] = {name: getattr(client, name) for name in PROFILE_FIELDS}
+    if personal is not None:
+        data["personal"] = Personal.model_construct(
+            **{name: getattr(personal, name) for name in PERSONAL_FIELDS}
+        )
+    return ClientRead.model_construct(
+        **data,
+        client_id=client.client_id,
+        version=client.version,
+        created_at=_aware(client.created_at),
+        updated_at=_aware(client.updated_at),
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def to_profile_dict(client: Client, personal: ClientPersonal | None) -> dict[str, Any]:
+    """The stored profile as JSON-ready data, the base a merge patch is applied to."""
+    read = to_read(client, personal)
+    return read.model_dump(mode="json", include=set(ClientProfile.model_fields))
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result

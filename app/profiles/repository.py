@@ -1,0 +1,211 @@
+"""All SQL for client profiles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, cast
+
+import orjson
+from sqlalchemy import (
+    Column,
+    MetaData,
+    Select,
+    Table,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.profiles.tables import Client, ClientPersonal
+
+_UPSERT_SKIP = ("client_id", "created_at", "version")
+
+
+async def get(session: AsyncSession, client_id: str) -> tuple[Client, ClientPersonal | None] | None:
+    row = (
+        await session.execute(
+            select(Client, ClientPersonal)
+            .outerjoin(ClientPersonal, ClientPersonal.client_id == Client.client_id)
+            .where(Client.client_id == client_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def insert_client(
+    session: AsyncSession, values: dict[str, Any], personal: dict[str, Any] | None
+) -> bool:
+    """Insert a new client; False when the id was taken meanwhile."""
+    try:
+        async with session.begin_nested():
+            await session.execute(insert(Client).values(values))
+    except IntegrityError:
+        return False
+    if personal is not None:
+        await session.execute(
+            insert(ClientPersonal).values(client_id=values["client_id"], **personal)
+        )
+    return True
+
+
+async def update_if_version(
+    session: AsyncSession,
+    *,
+    client_id: str,
+    expected_version: int,
+    values: dict[str, Any],
+    personal: dict[str, Any] | None,
+) -> bool:
+    """Replace the profile only if nobody changed it since `expected_version` was read."""
+    result = await session.execute(
+        update(Client)
+        .where(Client.client_id == client_id, Client.version == expected_version)
+        .values(values)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await session.execute(delete(ClientPersonal).where(ClientPersonal.client_id == client_id))
+    if personal is not None:
+        await session.execute(insert(ClientPersonal).values(client_id=client_id, **personal))
+    return True
+
+
+async def delete_if_version(
+    session: AsyncSession, *, client_id: str, expected_version: int | None
+) -> bool:
+    # Personal data goes with its own statement: SQLite may run without cascading keys.
+    condition = [Client.client_id == client_id]
+    if expected_version is not None:
+        condition.append(Client.version == expected_version)
+    result = await session.execute(delete(Client).where(*condition))
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await session.execute(delete(ClientPersonal).where(ClientPersonal.client_id == client_id))
+    return True
+
+
+def _page_query(
+    *, after: str | None, limit: int, filters: dict[str, str | None]
+) -> Select[Client, ClientPersonal]:
+    query = (
+        select(Client, ClientPersonal)
+        .outerjoin(ClientPersonal, ClientPersonal.client_id == Client.client_id)
+        .order_by(Client.client_id)
+        .limit(limit)
+    )
+    if after is not None:
+        query = query.where(Client.client_id > after)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(getattr(Client, name) == value)
+    return query
+
+
+async def page(
+    session: AsyncSession, *, after: str | None, limit: int, filters: dict[str, str | None]
+) -> list[tuple[Client, ClientPersonal | None]]:
+    rows = await session.execute(_page_query(after=after, limit=limit, filters=filters))
+    return [(client, personal) for client, personal in rows]
+
+
+_PERSONAL = cast(Table, ClientPersonal.__table__)
+_COLUMNS = [c.name for c in Client.__table__.columns]
+_PERSONAL_COLUMNS = [c.name for c in _PERSONAL.columns if c.name != "client_id"]
+_STAGING = Table(
+    "client_staging",
+    MetaData(),
+    *(Column(c.name, c.type) for c in Client.__table__.columns),
+    *(Column(c.name, c.type) for c in _PERSONAL.columns if c.name != "client_id"),
+)
+_STAGING_SHAPE = (
+    "AS SELECT c.*, p.name, p.phone, p.national_id FROM client c "
+    "JOIN client_personal p ON p.client_id = c.client_id"
+)
+
+
+async def _stage_postgres(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    # Rows travel as JSON documents in one COPY and Postgres spreads them into columns:
+    # formatting forty columns per row in Python would cost more than everything else.
+    await session.execute(text("CREATE TEMP TABLE client_import (doc jsonb) ON COMMIT DROP"))
+    payload = b"".join(orjson.dumps(row).replace(b"\\", b"\\\\") + b"\n" for row in rows)
+    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert raw is not None
+    async with raw.cursor() as cursor, cursor.copy("COPY client_import (doc) FROM STDIN") as copy:
+        await copy.write(payload)
+    await session.execute(
+        text(
+            f"CREATE TEMP TABLE client_staging ON COMMIT DROP {_STAGING_SHAPE} WITH NO DATA;"
+            "INSERT INTO client_staging SELECT c.*, p.name, p.phone, p.national_id "
+            "FROM client_import i, jsonb_populate_record(NULL::client, i.doc) c, "
+            "jsonb_populate_record(NULL::client_personal, i.doc) p"
+        )
+    )
+
+
+async def _stage_sqlite(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    await session.execute(
+        text(f"CREATE TEMP TABLE IF NOT EXISTS client_staging {_STAGING_SHAPE} WHERE 0")
+    )
+    await session.execute(text("DELETE FROM client_staging"))
+    await session.execute(insert(_STAGING), list(rows))
+
+
+async def upsert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+    """Insert or replace many profiles; rows whose fingerprint is unchanged are left alone.
+
+    Each row holds the client columns and the personal ones (`name`, `phone`,
+    `national_id`). The rows are staged in a temporary table (COPY on Postgres) and merged
+    with set-based statements, many times faster than row-by-row upserts.
+    Returns (created, updated). Each client id must appear once in `rows`.
+    """
+    if not rows:
+        return 0, 0
+    postgres = session.get_bind().dialect.name == "postgresql"
+    await (_stage_postgres if postgres else _stage_sqlite)(session, rows)
+    dialect_insert = postgresql.insert if postgres else sqlite.insert
+    staged = _STAGING.c
+    base = dialect_insert(Client).from_select(
+        _COLUMNS, select(*(staged[name] for name in _COLUMNS)).where(true())
+    )
+    changed = {name: base.excluded[name] for name in _COLUMNS if name not in _UPSERT_SKIP}
+    changed["version"] = Client.version + 1
+    stmt = base.on_conflict_do_update(
+        index_elements=[Client.client_id],
+        set_=changed,
+        where=Client.fingerprint != base.excluded.fingerprint,
+    ).returning(Client.version)
+    versions = (await session.scalars(stmt)).all()
+    created = sum(1 for version in versions if version == 1)
+
+    has_personal = or_(*(staged[name].is_not(None) for name in _PERSONAL_COLUMNS))
+    personal = dialect_insert(_PERSONAL).from_select(
+        ["client_id", *_PERSONAL_COLUMNS],
+        select(staged.client_id, *(staged[name] for name in _PERSONAL_COLUMNS)).where(has_personal),
+    )
+    await session.execute(
+        personal.on_conflict_do_update(
+            index_elements=[_PERSONAL.c.client_id],
+            set_={name: personal.excluded[name] for name in _PERSONAL_COLUMNS},
+            where=or_(
+                *(_PERSONAL.c[n].is_distinct_from(personal.excluded[n]) for n in _PERSONAL_COLUMNS)
+            ),
+        )
+    )
+    await session.execute(
+        delete(_PERSONAL).where(
+            _PERSONAL.c.client_id.in_(select(staged.client_id).where(~has_personal))
+        )
+    )
+    return created, len(versions) - created
+
+
+async def count(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(Client)) or 0)

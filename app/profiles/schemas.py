@@ -1,0 +1,234 @@
+"""What a client profile is over the wire, and the rules every field obeys."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from app.profiles.enums import (
+    Channel,
+    ClientKind,
+    Gender,
+    Industry,
+    Ownership,
+    Product,
+    PropertyCondition,
+    Province,
+)
+from app.profiles.identifiers import CLIENT_ID, PHONE, is_credit_code, is_resident_id
+
+MAX_AGE = 120
+
+
+def _not_in_future(value: date) -> date:
+    if value > date.today():
+        raise PydanticCustomError("date_not_in_future", "date must not be in the future")
+    return value
+
+
+def _age_in_range(value: int) -> int:
+    age = date.today().year - value
+    if not 0 <= age <= MAX_AGE:
+        raise PydanticCustomError(
+            "age_range", "birth year must give an age from 0 to {max_age}", {"max_age": MAX_AGE}
+        )
+    return value
+
+
+def _unique(values: list[Product]) -> list[Product]:
+    if len(set(values)) != len(values):
+        raise PydanticCustomError("unique_items", "products must not repeat")
+    return values
+
+
+Money = Annotated[float, Field(ge=0, le=1e13, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=1_000_000)]
+Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+PastDate = Annotated[date, AfterValidator(_not_in_future)]
+ClientId = Annotated[str, StringConstraints(pattern=CLIENT_ID)]
+
+PERSON_ONLY = ("birth_year", "gender", "occupation_class", "dependents")
+COMPANY_ONLY = ("employees", "annual_revenue", "ownership")
+
+
+class Personal(BaseModel):
+    """Personal data, stored apart from the features and erased with the client."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    phone: Annotated[str, StringConstraints(pattern=PHONE.pattern)] | None = None
+    national_id: Annotated[str, StringConstraints(min_length=18, max_length=18)] | None = Field(
+        default=None,
+        description="Resident identity number (individuals) or unified social credit code "
+        "(companies), with a valid check character.",
+    )
+
+
+class ClientProfile(BaseModel):
+    """The facts an insurer holds about one client. Money is in yuan (CNY)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
+
+    kind: ClientKind
+    birth_year: Annotated[int, AfterValidator(_age_in_range)] | None = None
+    gender: Gender | None = None
+    occupation_class: Annotated[int, Field(ge=1, le=6)] | None = Field(
+        default=None, description="Occupation risk class 1 (office) to 6 (most hazardous)."
+    )
+    annual_income: Money | None = None
+    dependents: Annotated[int, Field(ge=0, le=20)] | None = None
+    province: Province | None = None
+    city_tier: Annotated[int, Field(ge=1, le=5)] | None = None
+    industry: Industry | None = None
+    employees: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    annual_revenue: Money | None = None
+    ownership: Ownership | None = None
+    first_policy_date: PastDate | None = None
+    products_held: Annotated[list[Product], AfterValidator(_unique)] = Field(
+        default_factory=list, max_length=len(Product)
+    )
+    in_force_policies: Count = 0
+    annual_premium: Money = 0.0
+    premium_paid_12m: Money = 0.0
+    premium_discount_rate: Rate | None = None
+    renewals: Count = 0
+    lapses: Count = 0
+    claim_count_3y: Count = 0
+    claim_amount_3y: Money = 0.0
+    last_purchase_date: PastDate | None = None
+    last_interaction_date: PastDate | None = None
+    interactions_12m: Count = 0
+    complaints_12m: Count = 0
+    missed_payments_12m: Count = 0
+    app_logins_12m: Count = 0
+    referrals: Count = 0
+    channel: Channel | None = None
+    campaign_target: bool = Field(
+        default=False, description="The insurer has chosen to pursue this prospect."
+    )
+    renewal_intent: bool | None = None
+    flood_zone: bool | None = None
+    typhoon_zone: bool | None = None
+    property_condition: PropertyCondition | None = None
+    property_value: Money | None = None
+    personal: Personal | None = None
+    extra: dict[str, JsonValue] = Field(default_factory=dict, max_length=100)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ClientProfile:
+        others = PERSON_ONLY if self.kind == ClientKind.corporate else COMPANY_ONLY
+        for name in others:
+            if getattr(self, name) is not None:
+                raise PydanticCustomError(
+                    "kind_mismatch",
+                    "{field} does not apply to a {kind} client",
+                    {"field": name, "kind": self.kind},
+                )
+        if (
+            self.first_policy_date
+            and self.last_purchase_date
+            and self.last_purchase_date < self.first_policy_date
+        ):
+            raise PydanticCustomError(
+                "date_order", "last_purchase_date must not be before first_policy_date"
+            )
+        national_id = self.personal.national_id if self.personal else None
+        if national_id is not None:
+            valid = (
+                is_credit_code(national_id)
+                if self.kind == ClientKind.corporate
+                else is_resident_id(national_id)
+            )
+            if not valid:
+                raise PydanticCustomError(
+                    "national_id_checksum",
+                    "personal.national_id is not a valid {what}",
+                    {
+                        "what": "unified social credit code"
+                        if self.kind == ClientKind.corporate
+                        else "resident identity number"
+                    },
+                )
+        return self
+
+
+class ClientCreate(ClientProfile):
+    """Body of `PUT /v1/clients/{client_id}`: the whole profile, replacing what is stored."""
+
+
+class ClientRead(ClientProfile):
+    client_id: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class ClientPage(BaseModel):
+    items: list[ClientRead]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+class ImportLineError(BaseModel):
+    line: int
+    client_id: str | None
+    field: str | None
+    rule: str
+    detail: str
+
+
+class ImportReport(BaseModel):
+    rows: int = Field(description="Data lines read (header and blank lines excluded).")
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
+    errors: list[ImportLineError]
+    errors_truncated: bool
+
+
+def profile_example() -> dict[str, Any]:
+    """A realistic individual client, used in the OpenAPI docs and the tests."""
+    return {
+        "kind": "individual",
+        "birth_year": 1984,
+        "gender": "female",
+        "occupation_class": 1,
+        "annual_income": 320000,
+        "dependents": 2,
+        "province": "zhejiang",
+        "city_tier": 1,
+        "first_policy_date": "2016-03-01",
+        "products_held": ["auto", "health", "life"],
+        "in_force_policies": 3,
+        "annual_premium": 18600,
+        "premium_paid_12m": 18600,
+        "renewals": 7,
+        "lapses": 0,
+        "claim_count_3y": 1,
+        "claim_amount_3y": 4200,
+        "last_purchase_date": "2025-03-01",
+        "last_interaction_date": "2026-10-12",
+        "interactions_12m": 6,
+        "complaints_12m": 0,
+        "missed_payments_12m": 0,
+        "app_logins_12m": 24,
+        "referrals": 2,
+        "channel": "agent",
+        "renewal_intent": True,
+        "property_condition": "good",
+        "personal": {"name": "王芳", "phone": "13800138000", "national_id": "11010519491231002X"},
+    }

@@ -1,0 +1,158 @@
+"""Client profile use cases: create or replace, patch, read, erase, list."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from app.profiles import repository
+from app.profiles.mapping import (
+    etag,
+    merge_patch,
+    read_from,
+    stamp,
+    to_profile_dict,
+    to_read,
+    to_row,
+)
+from app.profiles.schemas import ClientCreate, ClientPage, ClientProfile, ClientRead
+from app.profiles.validation import field_errors
+
+
+def _check_precondition(if_match: str | None, current: int | None) -> None:
+    """Honour `If-Match`: `*` needs the client to exist, a tag needs it unchanged."""
+    if if_match is None:
+        return
+    tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+    if current is None:
+        raise PreconditionFailed("If-Match was sent but the client does not exist")
+    if "*" not in tags and etag(current) not in tags:
+        raise PreconditionFailed(
+            f"the client has changed: its ETag is now {etag(current)}; read it again and retry"
+        )
+
+
+def _stale() -> PreconditionFailed:
+    return PreconditionFailed("the client was changed by another request; read it again and retry")
+
+
+async def put_client(
+    session: AsyncSession,
+    *,
+    client_id: str,
+    profile: ClientProfile,
+    if_match: str | None = None,
+    if_none_match: str | None = None,
+) -> tuple[ClientRead, bool]:
+    """Create or replace a client. Returns the stored client and whether it was created."""
+    found = await repository.get(session, client_id)
+    current = found[0] if found else None
+    _check_precondition(if_match, current.version if current else None)
+    if if_none_match is not None and if_none_match.strip() == "*" and current is not None:
+        raise PreconditionFailed("If-None-Match: * was sent but the client already exists")
+    values, personal = to_row(client_id, profile)
+    now = datetime.now(UTC)
+    if current is None:
+        stamp(values, version=1, now=now, created_at=now)
+        if not await repository.insert_client(session, values, personal):
+            raise Conflict(f"client '{client_id}' was created by another request; retry")
+        return read_from(
+            profile, client_id=client_id, version=1, created_at=now, updated_at=now
+        ), True
+    if current.fingerprint == values["fingerprint"]:
+        return to_read(current, found[1] if found else None), False
+    version = current.version + 1
+    stamp(values, version=version, now=now, created_at=current.created_at)
+    if not await repository.update_if_version(
+        session,
+        client_id=client_id,
+        expected_version=current.version,
+        values=values,
+        personal=personal,
+    ):
+        raise _stale()
+    read = read_from(
+        profile, client_id=client_id, version=version, created_at=current.created_at, updated_at=now
+    )
+    return read, False
+
+
+async def patch_client(
+    session: AsyncSession, *, client_id: str, patch: dict[str, Any], if_match: str | None = None
+) -> ClientRead:
+    """Apply an RFC 7396 merge patch; the result must be a valid profile as a whole."""
+    found = await repository.get(session, client_id)
+    if found is None:
+        raise NotFound(f"no client with id '{client_id}'")
+    _check_precondition(if_match, found[0].version)
+    merged = merge_patch(to_profile_dict(*found), patch)
+    try:
+        profile = ClientCreate.model_validate(merged)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "the patched profile is not valid", errors=field_errors(exc)
+        ) from None
+    read, _ = await put_client(
+        session, client_id=client_id, profile=profile, if_match=etag(found[0].version)
+    )
+    return read
+
+
+async def get_client(session: AsyncSession, *, client_id: str) -> ClientRead:
+    found = await repository.get(session, client_id)
+    if found is None:
+        raise NotFound(f"no client with id '{client_id}'")
+    return to_read(*found)
+
+
+async def erase_client(
+    session: AsyncSession, *, client_id: str, if_match: str | None = None
+) -> None:
+    """Delete the client and its personal data for good (erasure, not a flag)."""
+    found = await repository.get(session, client_id)
+    if found is None:
+        raise NotFound(f"no client with id '{client_id}'")
+    _check_precondition(if_match, found[0].version)
+    expected = found[0].version if if_match is not None else None
+    if not await repository.delete_if_version(
+        session, client_id=client_id, expected_version=expected
+    ):
+        raise _stale()
+
+
+def _encode_cursor(client_id: str) -> str:
+    return base64.urlsafe_b64encode(client_id.encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValidationFailed("cursor is not one this service issued") from None
+
+
+async def list_clients(
+    session: AsyncSession,
+    *,
+    cursor: str | None,
+    limit: int,
+    kind: str | None = None,
+    province: str | None = None,
+    industry: str | None = None,
+) -> ClientPage:
+    after = _decode_cursor(cursor) if cursor else None
+    rows = await repository.page(
+        session,
+        after=after,
+        limit=limit + 1,
+        filters={"kind": kind, "province": province, "industry": industry},
+    )
+    items = [to_read(client, personal) for client, personal in rows[:limit]]
+    next_cursor = _encode_cursor(items[-1].client_id) if len(rows) > limit else None
+    return ClientPage(items=items, next_cursor=next_cursor)

@@ -1,0 +1,36 @@
+"""The service's one typed configuration, read from `CLIENTSCORE_*` environment variables."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob has a default that works on a laptop; production overrides by environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CLIENTSCORE_", extra="ignore")
+
+    database_url: SecretStr = Field(
+        default=SecretStr("sqlite:///./var/clientscore.db"),
+        description="SQLAlchemy URL: sqlite:///path or postgresql+psycopg://user:pass@host/db",
+    )
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_timeout_seconds: float = Field(default=5.0, gt=0)
+    auth_disabled: bool = Field(
+        default=False, description="Serve without API keys. Only for local experiments."
+    )
+    auth_cache_seconds: float = Field(
+        default=10.0, ge=0, description="How long a verified key is trusted before re-checking."
+    )
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_import_bytes: int = Field(default=4 * 1024**3, ge=1024)
+    import_batch_rows: int = Field(default=5000, ge=1, le=50_000)
+    import_max_reported_errors: int = Field(default=1000, ge=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def database_url_value(self) -> str:
+        return self.database_url.get_secret_value()

@@ -1,0 +1,46 @@
+"""Alembic environment: runs migrations with the sync driver for the configured database."""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from app.db.engine import add_sqlite_pragmas, ensure_sqlite_folder, is_sqlite, sync_url
+from app.db.tables import Base
+from app.settings import Settings
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+url = config.attributes.get("database_url") or Settings().database_url_value()
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=str(sync_url(url)), target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    if is_sqlite(url):
+        ensure_sqlite_folder(url)
+        add_sqlite_pragmas(engine)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=is_sqlite(url),
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,108 @@
+"""Every endpoint against no key, a bad key, a revoked key, the wrong scope and the right one."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from app.auth import service as keys
+from app.db.engine import create_engine_for, create_sessionmaker
+from app.profiles.schemas import profile_example
+from app.settings import Settings
+from tests.conftest import sync_engine
+from tests.integration.conftest import Api, api_for, make_key
+
+NDJSON = b'{"client_id": "A-9", "kind": "corporate"}\n'
+# (method, path, body kwargs, scope it needs, status when allowed)
+ENDPOINTS: list[tuple[str, str, dict[str, Any], str, int]] = [
+    ("PUT", "/v1/clients/A-1", {"json": profile_example()}, "profiles:write", 201),
+    ("PATCH", "/v1/clients/A-0", {"json": {"city_tier": 2}}, "profiles:write", 200),
+    ("GET", "/v1/clients/A-0", {}, "profiles:read", 200),
+    ("GET", "/v1/clients", {}, "profiles:read", 200),
+    ("DELETE", "/v1/clients/A-0", {}, "profiles:write", 204),
+    (
+        "POST",
+        "/v1/clients:import",
+        {"content": NDJSON, "headers": {"Content-Type": "application/x-ndjson"}},
+        "profiles:write",
+        200,
+    ),
+]
+WRONG_SCOPE = {"profiles:write": "profiles:read", "profiles:read": "classify"}
+
+
+def call(api: Api, endpoint: tuple[str, str, dict[str, Any], str, int], token: str | None) -> Any:
+    method, path, kwargs, _, _ = endpoint
+    headers = dict(kwargs.get("headers", {}))
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    body = {k: v for k, v in kwargs.items() if k != "headers"}
+    return api.client.request(method, path, headers=headers, **body)
+
+
+def seed(api: Api) -> None:
+    response = api.client.put("/v1/clients/A-0", json=profile_example(), headers=api.auth())
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: f"{e[0]} {e[1]}")
+def test_auth_matrix(api: Api, endpoint: tuple[str, str, dict[str, Any], str, int]) -> None:
+    seed(api)
+    scope, allowed = endpoint[3], endpoint[4]
+    for token, status, code in (
+        (None, 401, "unauthorized"),
+        ("cs_0123456789ab_not-the-secret", 401, "unauthorized"),
+        ("garbage", 401, "unauthorized"),
+        (api.token(WRONG_SCOPE[scope]), 403, "forbidden"),
+    ):
+        response = call(api, endpoint, token)
+        assert response.status_code == status, (token, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == code
+    assert call(api, endpoint, api.token(scope)).status_code == allowed
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS[:1], ids=["PUT"])
+def test_admin_may_do_everything(
+    api: Api, endpoint: tuple[str, str, dict[str, Any], str, int]
+) -> None:
+    assert call(api, endpoint, api.token("admin")).status_code == endpoint[4]
+
+
+async def _revoke(settings: Settings, key_id: str) -> None:
+    engine = create_engine_for(settings)
+    async with create_sessionmaker(engine)() as session, session.begin():
+        assert await keys.revoke_key(session, key_id=key_id)
+    await engine.dispose()
+
+
+def test_a_revoked_key_is_refused(db_url: str) -> None:
+    # No verification cache, so the revocation shows on the very next request.
+    with api_for(db_url, auth_cache_seconds=0) as api:
+        token = make_key(api.settings, "profiles:read")
+        headers = {"Authorization": f"Bearer {token}"}
+        assert api.client.get("/v1/clients", headers=headers).status_code == 200
+        asyncio.run(_revoke(api.settings, token.split("_")[1]))
+        refused = api.client.get("/v1/clients", headers=headers)
+        assert refused.status_code == 401
+        assert "revoked" in refused.json()["detail"]
+
+
+def test_auth_can_be_switched_off_only_explicitly(db_url: str) -> None:
+    with api_for(db_url, auth_disabled=True) as api:
+        assert api.client.get("/v1/clients").status_code == 200
+
+
+def test_keys_are_stored_only_as_hashes(api: Api) -> None:
+
+    token = api.token("classify")
+    engine = sync_engine(api.url)
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT key_id, secret_sha256 FROM api_key")).all()
+    engine.dispose()
+    secret = token.split("_", 2)[2]
+    assert stored
+    assert all(secret not in row.secret_sha256 for row in stored)

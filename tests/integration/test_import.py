@@ -1,0 +1,127 @@
+"""Bulk import: every good row stored, every bad line reported, a re-run changes nothing."""
+
+from __future__ import annotations
+
+import orjson
+from sqlalchemy import text
+
+from bench.rows import profile_rows
+from tests.conftest import sync_engine
+from tests.integration.conftest import Api
+
+ROWS = 100_000
+BAD_LINES = {
+    17: b"{not json",
+    2_500: b"[1, 2, 3]",
+    40_001: b'{"kind": "individual"}',
+    77_777: b'{"client_id": "X-1", "kind": "individual", "annual_premium": -3}',
+    99_999: b'{"client_id": "X-2", "kind": "corporate", "birth_year": 1980}',
+}
+NDJSON = {"Content-Type": "application/x-ndjson"}
+
+
+def ndjson_with_bad_lines() -> bytes:
+    lines = [orjson.dumps(row) for row in profile_rows(ROWS - len(BAD_LINES))]
+    for number in sorted(BAD_LINES):
+        lines.insert(number - 1, BAD_LINES[number])
+    return b"\n".join(lines) + b"\n"
+
+
+def count(url: str, table: str) -> int:
+    engine = sync_engine(url)
+    with engine.connect() as conn:
+        total = int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+    engine.dispose()
+    return total
+
+
+def test_import_100k_rows_stores_good_rows_and_reports_bad_lines(api: Api) -> None:
+    body = ndjson_with_bad_lines()
+    response = api.client.post("/v1/clients:import", content=body, headers=api.auth() | NDJSON)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    good = ROWS - len(BAD_LINES)
+    assert report["rows"] == ROWS
+    assert report["created"] == good
+    assert report["rejected"] == len(BAD_LINES)
+    assert {e["line"] for e in report["errors"]} == set(BAD_LINES)
+    by_line = {e["line"]: e for e in report["errors"]}
+    assert by_line[17]["rule"] == "json_invalid"
+    assert by_line[2_500]["rule"] == "object_type"
+    assert by_line[40_001]["field"] == "client_id"
+    assert (by_line[77_777]["field"], by_line[77_777]["rule"]) == (
+        "annual_premium",
+        "greater_than_equal",
+    )
+    assert by_line[99_999]["rule"] == "kind_mismatch"
+    assert count(api.url, "client") == good
+    individuals_with_personal = sum(1 for r in profile_rows(good) if "personal" in r)
+    assert count(api.url, "client_personal") == individuals_with_personal
+
+    again = api.client.post("/v1/clients:import", content=body, headers=api.auth() | NDJSON)
+    assert again.json() | {"errors": []} == {
+        "rows": ROWS,
+        "created": 0,
+        "updated": 0,
+        "unchanged": good,
+        "rejected": len(BAD_LINES),
+        "errors": [],
+        "errors_truncated": False,
+    }
+    sample = api.client.get("/v1/clients/B0000042", headers=api.auth()).json()
+    assert sample["version"] == 1
+
+
+def test_import_replaces_changed_rows_and_their_personal_data(api: Api) -> None:
+    rows = list(profile_rows(50))
+    first = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+    api.client.post("/v1/clients:import", content=first, headers=api.auth() | NDJSON)
+    rows[3] = rows[3] | {"annual_premium": 1.0}
+    rows[4].pop("personal", None)
+    rows[4]["referrals"] = 9
+    second = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+    report = api.client.post("/v1/clients:import", content=second, headers=api.auth() | NDJSON)
+    assert (report.json()["updated"], report.json()["unchanged"]) == (2, 48)
+    fourth = api.client.get(f"/v1/clients/{rows[4]['client_id']}", headers=api.auth()).json()
+    assert fourth["personal"] is None
+    assert fourth["version"] == 2
+
+
+def test_csv_import_reads_lists_personal_columns_and_reports_lines(api: Api) -> None:
+    csv_body = (
+        "client_id,kind,birth_year,products_held,name,phone,annual_premium\n"
+        "C-1,individual,1980,auto|health,李雷,13912345678,5200\n"
+        "\n"
+        "C-2,individual,1700,auto,,,100\n"
+        'C-3,corporate,,"group_health|work_injury",,,880000\n'
+        "C-4,individual,1990\n"
+    ).encode()
+    response = api.client.post(
+        "/v1/clients:import", content=csv_body, headers=api.auth() | {"Content-Type": "text/csv"}
+    )
+    report = response.json()
+    assert (report["rows"], report["created"], report["rejected"]) == (4, 2, 2)
+    assert [(e["line"], e["rule"]) for e in report["errors"]] == [
+        (4, "age_range"),
+        (6, "csv_cell_count"),
+    ]
+    one = api.client.get("/v1/clients/C-1", headers=api.auth()).json()
+    assert one["products_held"] == ["auto", "health"]
+    assert one["personal"]["name"] == "李雷"
+    assert one["annual_premium"] == 5200.0
+
+
+def test_import_refuses_unknown_media_types_and_columns(api: Api) -> None:
+    wrong_type = api.client.post(
+        "/v1/clients:import", content=b"{}", headers=api.auth() | {"Content-Type": "text/plain"}
+    )
+    assert wrong_type.status_code == 415
+    assert wrong_type.headers["content-type"] == "application/problem+json"
+    bad_header = api.client.post(
+        "/v1/clients:import",
+        content=b"client_id,kind,shoe_size\nC-1,individual,42\n",
+        headers=api.auth() | {"Content-Type": "text/csv"},
+    )
+    assert bad_header.status_code == 422
+    assert bad_header.json()["errors"][0]["field"] == "shoe_size"
+    assert count(api.url, "client") == 0
