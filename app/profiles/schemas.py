@@ -58,7 +58,7 @@ Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 PastDate = Annotated[date, AfterValidator(_not_in_future)]
 ClientId = Annotated[str, StringConstraints(pattern=CLIENT_ID)]
 
-PERSON_ONLY = ("birth_year", "gender", "occupation_class", "dependents")
+PERSON_ONLY = ("birth_year", "gender", "occupation_class", "annual_income", "dependents")
 COMPANY_ONLY = ("employees", "annual_revenue", "ownership")
 
 
@@ -142,26 +142,36 @@ class ClientProfile(BaseModel):
             and self.last_purchase_date < self.first_policy_date
         ):
             raise PydanticCustomError(
-                "date_order", "last_purchase_date must not be before first_policy_date"
+                "date_order",
+                "{field} must not be before first_policy_date",
+                {"field": "last_purchase_date"},
             )
-        national_id = self.personal.national_id if self.personal else None
-        if national_id is not None:
-            valid = (
-                is_credit_code(national_id)
-                if self.kind == ClientKind.corporate
-                else is_resident_id(national_id)
-            )
-            if not valid:
-                raise PydanticCustomError(
-                    "national_id_checksum",
-                    "personal.national_id is not a valid {what}",
-                    {
-                        "what": "unified social credit code"
-                        if self.kind == ClientKind.corporate
-                        else "resident identity number"
-                    },
-                )
+        if self.personal is not None and self.personal.national_id is not None:
+            self._check_national_id(self.personal.national_id)
         return self
+
+    def _check_national_id(self, national_id: str) -> None:
+        where = {"field": "personal.national_id"}
+        if self.kind == ClientKind.corporate:
+            if not is_credit_code(national_id):
+                raise PydanticCustomError(
+                    "national_id_checksum", "not a valid unified social credit code", where
+                )
+            return
+        if not is_resident_id(national_id):
+            raise PydanticCustomError(
+                "national_id_checksum", "not a valid resident identity number", where
+            )
+        # The number carries the birth date (digits 7-14) and the sex (digit 17, odd = male).
+        if self.birth_year is not None and int(national_id[6:10]) != self.birth_year:
+            raise PydanticCustomError(
+                "national_id_mismatch", "the birth year in the number is not birth_year", where
+            )
+        male = int(national_id[16]) % 2 == 1
+        if self.gender is not None and male != (self.gender == Gender.male):
+            raise PydanticCustomError(
+                "national_id_mismatch", "the sex digit in the number does not match gender", where
+            )
 
 
 class ClientCreate(ClientProfile):
@@ -230,5 +240,5 @@ def profile_example() -> dict[str, Any]:
         "channel": "agent",
         "renewal_intent": True,
         "property_condition": "good",
-        "personal": {"name": "王芳", "phone": "13800138000", "national_id": "11010519491231002X"},
+        "personal": {"name": "王芳", "phone": "13800138000", "national_id": "330106198403150043"},
     }

@@ -51,7 +51,8 @@ def test_the_example_is_valid() -> None:
         ),
         ({"shoe_size": 42}, "shoe_size", "extra_forbidden"),
         ({"employees": 12}, "employees", "kind_mismatch"),
-        ({"last_purchase_date": "2010-01-01"}, "", "date_order"),
+        ({"kind": "corporate", "personal": None}, "birth_year", "kind_mismatch"),
+        ({"last_purchase_date": "2010-01-01"}, "last_purchase_date", "date_order"),
     ],
 )
 def test_each_rule_names_its_field(change: dict[str, Any], field: str, rule: str) -> None:
@@ -62,11 +63,21 @@ def test_each_rule_names_its_field(change: dict[str, Any], field: str, rule: str
 def test_national_id_is_checked_for_its_check_character() -> None:
     person = profile_example()
     person["personal"] = {"national_id": "110105194912310021"}
-    assert rules(person) == {"": "national_id_checksum"}
+    assert rules(person) == {"personal.national_id": "national_id_checksum"}
     company = {"kind": "corporate", "personal": {"national_id": "91350100M000100Y44"}}
-    assert rules(company) == {"": "national_id_checksum"}
+    assert rules(company) == {"personal.national_id": "national_id_checksum"}
     company["personal"] = {"national_id": "91350100M000100Y43"}
     assert ClientCreate.model_validate(company).personal is not None
+
+
+def test_national_id_must_agree_with_birth_year_and_gender() -> None:
+    # 11010519491231002X: born 1949-12-31, sex digit 2 (female).
+    person = profile_example() | {"personal": {"national_id": "11010519491231002X"}}
+    assert rules(person) == {"personal.national_id": "national_id_mismatch"}
+    assert rules(person | {"birth_year": 1949, "gender": "male"}) == {
+        "personal.national_id": "national_id_mismatch"
+    }
+    assert ClientCreate.model_validate(person | {"birth_year": 1949}).birth_year == 1949
 
 
 def test_check_characters() -> None:
