@@ -1,0 +1,1 @@
+"""Scoring: what the models learn from and how clients are scored."""
