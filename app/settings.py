@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -30,6 +31,12 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=4 * 1024**3, ge=1024)
     import_batch_rows: int = Field(default=5000, ge=1, le=50_000)
     import_max_reported_errors: int = Field(default=1000, ge=0)
+    models_dir: Path = Field(
+        default=Path("models"), description="The model registry folder: <model>/<version>/."
+    )
+    model_reload_seconds: float = Field(
+        default=2.0, gt=0, description="How often each worker checks for a newly promoted champion."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     def database_url_value(self) -> str:
