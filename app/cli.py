@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from collections.abc import Callable, Coroutine, Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -16,9 +18,14 @@ from app.auth.service import Scope
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.db.migrate import downgrade, upgrade
 from app.errors import ServiceError
+from app.profiles import repository as profile_store
+from app.profiles.book_loader import load_book
+from app.scoring.synthetic import generate_book
 from app.settings import Settings
 
 DEMO_KEY_NAME = "demo"
+DEMO_CLIENTS = 20_000
+DEMO_SEED = 7
 T = TypeVar("T")
 
 
@@ -85,8 +92,33 @@ async def _demo_key(session: Any) -> keys.IssuedKey:
     return await keys.create_key(session, name=DEMO_KEY_NAME, scopes=[s.value for s in Scope])
 
 
+def _load_book(settings: Settings, *, clients: int, seed: int, as_of: date) -> None:
+    started = time.perf_counter()
+    book = generate_book(clients, seed, as_of=as_of)
+    print(
+        f"generated {clients:,} synthetic clients (seed {seed}, as of {as_of}) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+    load = load_book(settings.database_url_value(), book, observed_at=as_of)
+    print(
+        f"stored {load.stored:,} new clients with their outcomes in {load.seconds:.1f} s "
+        f"({load.already_stored:,} already stored, left as they were)"
+    )
+
+
+def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> None:
+    as_of = args.as_of or date.today()
+    if as_of > date.today():
+        raise ServiceError(f"--as-of {as_of} is in the future; profiles describe the past")
+    if not 1 <= args.clients <= 10_000_000:
+        raise ServiceError("--clients must be between 1 and 10,000,000")
+    _load_book(settings, clients=args.clients, seed=args.seed, as_of=as_of)
+
+
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     upgrade(settings.database_url_value())
+    if _run_in_session(settings, profile_store.count) == 0:
+        _load_book(settings, clients=DEMO_CLIENTS, seed=DEMO_SEED, as_of=date.today())
     issued = _run_in_session(settings, _demo_key)
     url = f"http://{args.host}:{args.port}"
     print(f"clientscore demo on {url}  (API docs: {url}/docs)")
@@ -109,9 +141,22 @@ def _parser() -> argparse.ArgumentParser:
     add_server_options(serve)
     serve.set_defaults(func=cmd_serve)
 
-    demo = commands.add_parser("demo", help="migrate, create a demo key and serve")
+    demo = commands.add_parser(
+        "demo", help="migrate, load the demo book into an empty store, create a demo key, serve"
+    )
     add_server_options(demo)
     demo.set_defaults(func=cmd_demo)
+
+    demo_data = commands.add_parser(
+        "demo-data",
+        help="generate a synthetic book (docs/synthetic-data.md) and store its new clients",
+    )
+    demo_data.add_argument("--clients", type=int, default=DEMO_CLIENTS)
+    demo_data.add_argument("--seed", type=int, default=DEMO_SEED)
+    demo_data.add_argument(
+        "--as-of", type=date.fromisoformat, help="the book's reference date (default today)"
+    )
+    demo_data.set_defaults(func=cmd_demo_data)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--downgrade", metavar="REVISION", help="go back to REVISION ('base')")

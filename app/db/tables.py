@@ -2,6 +2,6 @@
 
 from app.auth.tables import ApiKey
 from app.db.base import Base
-from app.profiles.tables import Client, ClientPersonal
+from app.profiles.tables import Client, ClientOutcome, ClientPersonal
 
-__all__ = ["ApiKey", "Base", "Client", "ClientPersonal"]
+__all__ = ["ApiKey", "Base", "Client", "ClientOutcome", "ClientPersonal"]

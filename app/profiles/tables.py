@@ -77,3 +77,22 @@ class ClientPersonal(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(24))
     national_id: Mapped[str | None] = mapped_column(String(18))
+
+
+class ClientOutcome(Base):
+    """What happened to a client after `observed_at`: the labels the models are trained on.
+
+    Kept apart from the profile, which is the client as it stands; outcomes are known only
+    later and only some apply (a lapse to a client, a first purchase to a prospect).
+    """
+
+    __tablename__ = "client_outcome"
+
+    client_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("client.client_id", ondelete="CASCADE"), primary_key=True
+    )
+    observed_at: Mapped[date] = mapped_column(Date)
+    lapse_12m: Mapped[float | None] = mapped_column(Double)
+    claim_count_next_year: Mapped[float | None] = mapped_column(Double)
+    exposure: Mapped[float | None] = mapped_column(Double)
+    purchase_6m: Mapped[float | None] = mapped_column(Double)

@@ -74,6 +74,14 @@ class SyntheticBook:
             rows = slice(chunk, min(chunk + _RECORD_CHUNK, last))
             yield from _chunk_records(self.profiles, rows)
 
+    def python_columns(self, start: int, stop: int) -> dict[str, list[Any]]:
+        """Rows `start:stop` column by column as the Python values a validated profile holds.
+
+        Every profile field (None when missing, products as lists) and the personal data:
+        what a bulk loader writes without building one `ClientCreate` per row.
+        """
+        return _python_columns(self.profiles, slice(*slice(start, stop).indices(len(self))[:2]))
+
 
 def generate_book(n_clients: int, seed: int, *, as_of: datetime.date) -> SyntheticBook:
     """Draw `n_clients` clients as they stand on `as_of`; identical output for the same seed."""
@@ -242,9 +250,17 @@ def _python_values(name: str, column: Column) -> list[Any]:
     return values  # datetime64[D] already became datetime.date or None
 
 
+def _python_columns(profiles: dict[str, Column], rows: slice) -> dict[str, list[Any]]:
+    columns = {name: _python_values(name, profiles[name][rows]) for name in PROFILE_COLUMNS}
+    for name in PERSONAL_COLUMNS:
+        columns[name] = profiles[name][rows].tolist()
+    return columns
+
+
 def _chunk_records(profiles: dict[str, Column], rows: slice) -> Iterator[dict[str, Any]]:
-    fields = {name: _python_values(name, profiles[name][rows]) for name in PROFILE_COLUMNS}
-    personal = {name: profiles[name][rows].tolist() for name in PERSONAL_COLUMNS}
+    columns = _python_columns(profiles, rows)
+    fields = {name: columns[name] for name in PROFILE_COLUMNS}
+    personal = {name: columns[name] for name in PERSONAL_COLUMNS}
     for i in range(rows.stop - rows.start):
         record = {name: values[i] for name, values in fields.items() if values[i] is not None}
         person = {name: values[i] for name, values in personal.items() if values[i] is not None}

@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from app.db.migrate import alembic_config, downgrade, upgrade
 from tests.conftest import scratch_postgres, sync_engine
 
-TABLES = {"alembic_version", "api_key", "client", "client_personal"}
+TABLES = {"alembic_version", "api_key", "client", "client_personal", "client_outcome"}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
