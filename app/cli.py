@@ -20,6 +20,7 @@ from app.db.migrate import downgrade, upgrade
 from app.errors import ServiceError
 from app.profiles import repository as profile_store
 from app.profiles.book_loader import load_book
+from app.rules import cli as rules_cli
 from app.scoring.synthetic import generate_book
 from app.settings import Settings
 
@@ -175,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
     revoke.set_defaults(func=cmd_keys_revoke)
+    rules_cli.register(commands)
     return parser
 
 

@@ -1,0 +1,184 @@
+"""Customer lifetime value (客户终生价值) and the client's percentile of it in the book.
+
+Pure NumPy, vectorised over clients. The parameters come from the ruleset
+(`rules/ruleset.yaml`, section `clv`); docs/rules.md states the formula and its conventions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+MIN_PREMIUM = 0.01  # yuan
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentCosts:
+    """Yearly costs of serving one client of a segment (individual or corporate), in yuan."""
+
+    service_cost_per_year: float
+    average_claim_amount: float
+    first_year_premium: float  # what a prospect's first policy typically costs
+
+
+@dataclass(frozen=True, slots=True)
+class ClvParameters:
+    horizon_years: int
+    discount_rate: float
+    expense_ratio: float  # acquisition, commission and administration, as a share of premium
+    segments: Mapping[str, SegmentCosts]  # keyed by client kind
+
+
+@dataclass(frozen=True, slots=True)
+class ClvResult:
+    clv: FloatArray
+    expected_claims_cost: FloatArray  # per year; NaN where no claim frequency was given
+    expected_loss_ratio: FloatArray  # expected claims cost / annual premium; NaN for no premium
+
+
+def _floats(values: ArrayLike, n: int, name: str) -> FloatArray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.shape != (n,):
+        raise ValueError(f"{name} has shape {array.shape}, expected ({n},)")
+    return array
+
+
+def _require(ok: BoolArray, name: str, rule: str) -> None:
+    if not ok.all():
+        row = int(np.argmin(ok))
+        raise ValueError(f"{name} at row {row} must be {rule}")
+
+
+def _segment_costs(params: ClvParameters, segment: NDArray[np.str_]) -> dict[str, FloatArray]:
+    names = [f.name for f in fields(SegmentCosts)]
+    costs = {name: np.zeros(segment.shape) for name in names}
+    known = np.zeros(segment.shape, dtype=bool)
+    for kind, segment_costs in params.segments.items():
+        rows = segment == kind
+        known |= rows
+        for name in names:
+            costs[name][rows] = getattr(segment_costs, name)
+    _require(known, "segment", f"one of {', '.join(params.segments)}")
+    return costs
+
+
+def survival_discount_sum(params: ClvParameters, lapse_probability: FloatArray) -> FloatArray:
+    """Sum over t = 1..H of survival(t) / (1 + r)^t, with survival(t) = (1 - p)^t."""
+    ratio = (1.0 - lapse_probability) / (1.0 + params.discount_rate)
+    total = np.zeros_like(ratio)
+    term = np.ones_like(ratio)
+    for _ in range(params.horizon_years):
+        term = term * ratio
+        total += term
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class _Book:
+    """Checked inputs, one row per client."""
+
+    segment: NDArray[np.str_]
+    premium: FloatArray
+    client: BoolArray  # policies in force
+    prospect: BoolArray  # never held a policy
+    lapse: FloatArray
+    frequency: FloatArray
+    purchase: FloatArray
+
+
+def _checked(
+    segment: ArrayLike,
+    annual_premium: ArrayLike,
+    in_force: ArrayLike,
+    prospect: ArrayLike,
+    rates: tuple[ArrayLike, ArrayLike, ArrayLike],
+) -> _Book:
+    kinds = np.asarray(segment, dtype=np.str_)
+    n = kinds.shape[0]
+    client = _floats(in_force, n, "in_force").astype(bool)
+    new = _floats(prospect, n, "prospect").astype(bool) & ~client
+    book = _Book(
+        segment=kinds,
+        premium=_floats(annual_premium, n, "annual_premium"),
+        client=client,
+        prospect=new,
+        lapse=_floats(rates[0], n, "lapse_probability"),
+        frequency=_floats(rates[1], n, "expected_claim_frequency"),
+        purchase=_floats(rates[2], n, "purchase_probability"),
+    )
+    premium, frequency = book.premium, book.frequency
+    _require(np.isfinite(premium) & (premium >= 0), "annual_premium", "finite and >= 0")
+    _require(~client | ((book.lapse >= 0) & (book.lapse <= 1)), "lapse_probability", "in [0, 1]")
+    finite = np.isfinite(frequency) & (frequency >= 0)
+    _require(~(client | new) | finite, "expected_claim_frequency", "finite and >= 0")
+    probability = (book.purchase >= 0) & (book.purchase <= 1)
+    _require(~new | probability, "purchase_probability", "in [0, 1]")
+    return book
+
+
+def customer_lifetime_value(
+    params: ClvParameters,
+    *,
+    segment: ArrayLike,
+    annual_premium: ArrayLike,
+    in_force: ArrayLike,
+    prospect: ArrayLike,
+    lapse_probability: ArrayLike,
+    expected_claim_frequency: ArrayLike,
+    purchase_probability: ArrayLike,
+) -> ClvResult:
+    """CLV per client, in yuan.
+
+    - a client with policies in force (`in_force`): the discounted expected margin over the
+      horizon, sum_t (premium x (1 - expense ratio) - claims cost - service cost)
+      x (1 - lapse probability)^t / (1 + discount rate)^t;
+    - a prospect (never held a policy): the first year's margin on the segment's typical
+      first-year premium, times the purchase probability, discounted one year;
+    - a former client: 0 (no model says whether it comes back).
+
+    Lapse probability is read for clients only, purchase probability for prospects only,
+    so NaN may stand where a value does not apply; a NaN or out-of-range value where one is
+    needed raises ValueError naming the row.
+    """
+    rates = (lapse_probability, expected_claim_frequency, purchase_probability)
+    book = _checked(segment, annual_premium, in_force, prospect, rates)
+    costs = _segment_costs(params, book.segment)
+    claims_cost = book.frequency * costs["average_claim_amount"]
+    keep = 1.0 - params.expense_ratio
+    service = costs["service_cost_per_year"]
+    clv = np.zeros(book.premium.shape)
+    margin = book.premium * keep - claims_cost - service
+    clv[book.client] = (margin * survival_discount_sum(params, book.lapse))[book.client]
+    first_year = costs["first_year_premium"] * keep - claims_cost - service
+    discounted = book.purchase * first_year / (1.0 + params.discount_rate)
+    clv[book.prospect] = discounted[book.prospect]
+    # Below one fen there is no premium to speak of (and dividing by it overflows).
+    loss_ratio = np.full(book.premium.shape, np.nan)
+    np.divide(claims_cost, book.premium, out=loss_ratio, where=book.premium >= MIN_PREMIUM)
+    return ClvResult(clv=clv, expected_claims_cost=claims_cost, expected_loss_ratio=loss_ratio)
+
+
+def sorted_book(values: ArrayLike) -> FloatArray:
+    """The book's CLV values, finite ones only, sorted: what `book_percentile` ranks against."""
+    array = np.asarray(values, dtype=np.float64).ravel()
+    return np.sort(array[np.isfinite(array)])
+
+
+def book_percentile(book: FloatArray, clv: ArrayLike) -> FloatArray:
+    """Percentile (0-100) of each CLV in the book: the share of the book below it, ties half.
+
+    `book` must be sorted ascending (see `sorted_book`). With the mid-rank convention the
+    top 20% of a book of distinct values are exactly those at the 80th percentile or above.
+    """
+    if book.size == 0:
+        raise ValueError("the book is empty: no percentile can be computed")
+    values = np.asarray(clv, dtype=np.float64)
+    below = np.searchsorted(book, values, side="left")
+    at_or_below = np.searchsorted(book, values, side="right")
+    percentile = 100.0 * (below + at_or_below) / (2.0 * book.size)
+    return np.where(np.isfinite(values), percentile, np.nan)

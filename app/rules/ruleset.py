@@ -1,0 +1,168 @@
+"""A ruleset: its files, their content hash, validation, and classification with it.
+
+A ruleset is a folder (or the same files in memory, e.g. uploaded):
+
+    ruleset.yaml          parameters (CLV, ABC shares) and the action catalogue
+    cases.yaml            example cases, run on every load
+    tables/<table>.json   one GoRules JDM decision graph per table (see `jdm.TABLES`)
+
+It is accepted only whole: every file parses, every table meets its contract and every
+example case passes; otherwise `RulesetRefused` lists each problem, naming file, table, row,
+case and field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from app.classification.clv import ClvParameters
+from app.errors import FieldError
+from app.rules.cases import Case, parse_cases, run_cases
+from app.rules.engine import RulesEngine
+from app.rules.errors import RulesetRefused
+from app.rules.facts import ClassificationFacts
+from app.rules.jdm import TABLES, Table, parse_table
+from app.rules.outcome import RuleOutcome
+from app.rules.parameters import RulesetDocument
+
+RULESET_FILE = "ruleset.yaml"
+CASES_FILE = "cases.yaml"
+TABLE_DIR = "tables"
+# The default ruleset ships in the repository, next to the package.
+DEFAULT_RULESET_DIR = Path(__file__).resolve().parents[2] / "rules"
+
+
+def ruleset_version(files: Mapping[str, bytes]) -> str:
+    """`rs-` and 12 hex digits of a sha256 over every file, in path order, path included."""
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        name = path.encode()
+        for part in (name, files[path]):
+            digest.update(len(part).to_bytes(8, "big"))
+            digest.update(part)
+    return f"rs-{digest.hexdigest()[:12]}"
+
+
+def read_ruleset_files(folder: Path) -> dict[str, bytes]:
+    """The ruleset's files under `folder`, keyed by POSIX path relative to it."""
+    if not folder.is_dir():
+        raise RulesetRefused(
+            str(folder), [FieldError(str(folder), "not_found", "no such folder", "ruleset")]
+        )
+    files = {
+        name: (folder / name).read_bytes()
+        for name in (RULESET_FILE, CASES_FILE)
+        if (folder / name).is_file()
+    }
+    for path in sorted((folder / TABLE_DIR).glob("*.json")):
+        files[f"{TABLE_DIR}/{path.name}"] = path.read_bytes()
+    return files
+
+
+def _problem(field: str, rule: str, detail: str) -> FieldError:
+    return FieldError(field=field, rule=rule, detail=detail, location="ruleset")
+
+
+def _yaml(files: Mapping[str, bytes], name: str, problems: list[FieldError]) -> Any:
+    if name not in files:
+        problems.append(_problem(name, "missing_file", "the file is missing"))
+        return None
+    try:
+        return yaml.safe_load(files[name])
+    except yaml.YAMLError as exc:
+        problems.append(_problem(name, "invalid_yaml", f"not valid YAML: {exc}"))
+        return None
+
+
+def _document(raw: Any, problems: list[FieldError]) -> RulesetDocument | None:
+    try:
+        return RulesetDocument.model_validate(raw)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            at = ".".join(str(p) for p in error["loc"]) or "document"
+            problems.append(_problem(f"{RULESET_FILE}: {at}", "invalid_parameter", error["msg"]))
+        return None
+
+
+def _tables(
+    files: Mapping[str, bytes], actions: list[str] | None, problems: list[FieldError]
+) -> dict[str, Table]:
+    tables: dict[str, Table] = {}
+    known = {f"{TABLE_DIR}/{spec.name}.json" for spec in TABLES}
+    for path in sorted(p for p in files if p.startswith(f"{TABLE_DIR}/") and p not in known):
+        problems.append(_problem(path, "unknown_table", "is not a table of this ruleset"))
+    for spec in TABLES:
+        path = f"{TABLE_DIR}/{spec.name}.json"
+        if path not in files:
+            problems.append(_problem(path, "missing_table", f"table {spec.name} is missing"))
+            continue
+        parsed = parse_table(spec, files[path], actions)
+        if isinstance(parsed, Table):
+            tables[spec.name] = parsed
+        else:
+            problems.extend(parsed)
+    return tables
+
+
+class Ruleset:
+    """A validated ruleset, ready to classify. Build it with `from_files` or `load`."""
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        document: RulesetDocument,
+        engine: RulesEngine,
+        rows: Mapping[str, int],
+        cases: int,
+    ) -> None:
+        self.version = version
+        self.document = document
+        self.engine = engine
+        self.rows = dict(rows)  # rows per table
+        self.cases = cases  # example cases that passed
+
+    @classmethod
+    def from_files(cls, files: Mapping[str, bytes], *, source: str = "upload") -> Ruleset:
+        """Check everything and run the cases; raise `RulesetRefused` listing every problem."""
+        problems: list[FieldError] = []
+        document = _document(_yaml(files, RULESET_FILE, problems), problems)
+        known = len(problems)
+        raw_cases = _yaml(files, CASES_FILE, problems)
+        sections: dict[str, list[Case]] = {}
+        if len(problems) == known:  # an empty file has no cases, which is a problem too
+            sections, case_problems = parse_cases(raw_cases or {})
+            problems.extend(case_problems)
+        actions = [a.code for a in document.actions] if document else None
+        tables = _tables(files, actions, problems)
+        if problems or document is None:
+            raise RulesetRefused(source, problems)
+        engine = RulesEngine(tables, document.actions, document.table_params())
+        problems.extend(run_cases(engine, sections))
+        if problems:
+            raise RulesetRefused(source, problems)
+        return cls(
+            version=ruleset_version(files),
+            document=document,
+            engine=engine,
+            rows={name: len(table.rows) for name, table in tables.items()},
+            cases=sum(len(cases) for cases in sections.values()),
+        )
+
+    @classmethod
+    def load(cls, folder: Path = DEFAULT_RULESET_DIR) -> Ruleset:
+        return cls.from_files(read_ruleset_files(folder), source=str(folder))
+
+    @property
+    def clv_parameters(self) -> ClvParameters:
+        return self.document.clv_parameters()
+
+    def classify(self, facts: ClassificationFacts) -> RuleOutcome:
+        """Tiers, stage, grades, scale and strategy for one client, with the rows that fired."""
+        return self.engine.classify(facts)
