@@ -97,16 +97,19 @@ def load_book(
 def _load_postgres(
     conn: Connection, book: SyntheticBook, *, observed_at: date, batch_rows: int
 ) -> int:
-    # Into an empty store the rows go straight to their tables, with the foreign keys and
-    # secondary indexes dropped and made again at the end: one set-based check and one
-    # sorted index build instead of work per row (PostgreSQL's advice for bulk loads; the
+    # Into an empty store the rows go straight to their tables, with the keys and indexes
+    # dropped and made again at the end: set-based checks and sorted index builds instead
+    # of work per row (PostgreSQL's advice for bulk loads; the
     # transaction makes it all or nothing). Otherwise they are staged and only the clients
     # not stored yet are moved over.
     direct = not conn.execute(text(_ANY_CLIENT)).scalar_one()
     foreign_keys = [fk for table in _TARGETS.values() for fk in table.foreign_key_constraints]
     indexes = [index for table in _TARGETS.values() for index in table.indexes]
+    primary_keys = [table.primary_key for table in _TARGETS.values()]
     if direct:
         for constraint in foreign_keys:
+            conn.execute(DropConstraint(constraint))
+        for constraint in primary_keys:
             conn.execute(DropConstraint(constraint))
         for index in indexes:
             conn.execute(DropIndex(index))
@@ -123,6 +126,8 @@ def _load_postgres(
             _copy(conn, ready, into)
     if not direct:
         return _merge(conn)
+    for constraint in primary_keys:
+        conn.execute(AddConstraint(constraint))
     for index in indexes:
         conn.execute(CreateIndex(index))
     for constraint in foreign_keys:
