@@ -109,8 +109,8 @@ def _load_postgres(
     if direct:
         for constraint in foreign_keys:
             conn.execute(DropConstraint(constraint))
-        for constraint in primary_keys:
-            conn.execute(DropConstraint(constraint))
+        for key in primary_keys:
+            conn.execute(DropConstraint(key))
         for index in indexes:
             conn.execute(DropIndex(index))
     else:
@@ -126,8 +126,8 @@ def _load_postgres(
             _copy(conn, ready, into)
     if not direct:
         return _merge(conn)
-    for constraint in primary_keys:
-        conn.execute(AddConstraint(constraint))
+    for key in primary_keys:
+        conn.execute(AddConstraint(key))
     for index in indexes:
         conn.execute(CreateIndex(index))
     for constraint in foreign_keys:
