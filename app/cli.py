@@ -21,6 +21,7 @@ from app.errors import ServiceError
 from app.profiles import repository as profile_store
 from app.profiles.book_loader import load_book
 from app.rules import cli as rules_cli
+from app.scoring import registry_cli, training_cli
 from app.scoring.synthetic import generate_book
 from app.settings import Settings
 
@@ -176,6 +177,8 @@ def _parser() -> argparse.ArgumentParser:
     revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
     revoke.add_argument("key_id")
     revoke.set_defaults(func=cmd_keys_revoke)
+    training_cli.register(commands)
+    registry_cli.register(commands)
     rules_cli.register(commands)
     return parser
 

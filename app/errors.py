@@ -63,6 +63,12 @@ class Conflict(ServiceError):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class ModelInvalid(ServiceError):
+    """A model version failed its checks on load (corrupt file, wrong features ...)."""
+
+    status, code, title = 422, "model_invalid", "Model version refused"
+
+
 class PreconditionFailed(ServiceError):
     status, code, title = 412, "precondition_failed", "Precondition failed"
 

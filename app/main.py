@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 
@@ -15,6 +16,9 @@ from app.api.state import AppState
 from app.auth.service import KeyVerifier
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.profiles import router as profiles
+from app.scoring import router as models
+from app.scoring.registry import SERVICE_MODELS, ModelRegistry, service_schemas
+from app.scoring.repository import ModelRepository
 from app.settings import Settings
 
 DESCRIPTION = """
@@ -25,18 +29,30 @@ Errors are RFC 9457 problem details (`application/problem+json`) naming each bad
 """
 
 
+def _registry(settings: Settings) -> ModelRegistry:
+    return ModelRegistry(
+        ModelRepository(settings.models_dir), expected=service_schemas(), required=SERVICE_MODELS
+    )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        registry = _registry(settings)
+        await registry.start()
         engine = create_engine_for(settings)
         app.state.services = AppState(
             settings=settings,
             engine=engine,
             sessions=create_sessionmaker(engine),
             verifier=KeyVerifier(cache_seconds=settings.auth_cache_seconds),
+            registry=registry,
         )
+        followers = [
+            asyncio.create_task(registry.follow(settings.model_reload_seconds)),
+        ]
         # Startup objects never become garbage: keep the collector from rescanning them, and
         # collect less often, since bulk imports allocate millions of short-lived objects.
         gc.freeze()
@@ -44,6 +60,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            for follower in followers:
+                follower.cancel()
+                with suppress(asyncio.CancelledError):
+                    await follower
             await engine.dispose()
 
     app = FastAPI(
@@ -55,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     app.include_router(health.router)
     app.include_router(profiles.router)
+    app.include_router(models.router)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,

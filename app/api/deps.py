@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.state import AppState
 from app.auth.service import ANONYMOUS, Caller, Scope
+from app.scoring.registry import ModelRegistry
 
 
 def get_state(request: Request) -> AppState:
@@ -18,6 +19,13 @@ def get_state(request: Request) -> AppState:
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
+
+
+def get_registry(state: StateDep) -> ModelRegistry:
+    return state.registry
+
+
+RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 
 
 async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
@@ -54,3 +62,5 @@ def require(scope: Scope) -> Callable[[Request, StateDep], Awaitable[Caller]]:
 
 CallerRead = Annotated[Caller, Depends(require(Scope.profiles_read))]
 CallerWrite = Annotated[Caller, Depends(require(Scope.profiles_write))]
+CallerClassify = Annotated[Caller, Depends(require(Scope.classify))]
+CallerAdmin = Annotated[Caller, Depends(require(Scope.admin))]

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from app.api.deps import StateDep
+from app.api.state import AppState
 from app.errors import Unavailable
 
 router = APIRouter(tags=["health"])
@@ -19,13 +20,54 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "A dependency is not ready"}})
-async def readyz(state: StateDep) -> dict[str, str]:
-    """Ready to serve: the database answers. 503 with the reason otherwise."""
+@router.get(
+    "/readyz",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "ready",
+                        "database": "ok",
+                        "models": {"lapse": "20261123T120000Z-1a2b3c4d"},
+                    }
+                }
+            }
+        },
+        503: {"description": "A dependency is not ready"},
+    },
+)
+async def readyz(state: StateDep) -> dict[str, object]:
+    """Ready to serve: the database answers and every service model has a loaded champion.
+
+    503 naming each missing part otherwise. `model_errors` lists versions this worker refused
+    while it keeps serving the champion before them.
+    """
+    database = await _database_problem(state)
+    problems = [database] if database else []
+    missing = state.registry.missing()
+    if missing:
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in missing.items())
+        problems.append(f"no champion loaded for {', '.join(missing)} ({reasons})")
+    if problems:
+        raise Unavailable("; ".join(problems))
+    slots = state.registry.slots
+    body: dict[str, object] = {
+        "status": "ready",
+        "database": "ok",
+        "models": {n: s.served.version for n, s in sorted(slots.items()) if s.served},
+    }
+    errors = {n: s.error for n, s in sorted(slots.items()) if s.error}
+    if errors:
+        body["model_errors"] = errors
+    return body
+
+
+async def _database_problem(state: AppState) -> str | None:
     try:
         async with asyncio.timeout(state.settings.database_timeout_seconds):
             async with state.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
     except Exception as exc:
-        raise Unavailable(f"the database does not answer: {type(exc).__name__}") from None
-    return {"status": "ready", "database": "ok"}
+        return f"the database does not answer: {type(exc).__name__}"
+    return None

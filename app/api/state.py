@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.service import KeyVerifier
+from app.scoring.registry import ModelRegistry
 from app.settings import Settings
 
 
@@ -16,3 +17,4 @@ class AppState:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     verifier: KeyVerifier
+    registry: ModelRegistry

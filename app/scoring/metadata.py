@@ -61,3 +61,13 @@ class ModelMetadata(BaseModel):
     model_sha256: str
     lightgbm_version: str
     created_at: datetime
+    importance: dict[str, float] | None = Field(
+        default=None, description="Share of the total split gain per feature, largest first."
+    )
+    dropped_rows: dict[str, int] | None = Field(
+        default=None, description="Rows of the source left out before splitting, by cause."
+    )
+    training_seconds: float | None = None
+    spec: dict[str, Any] | None = Field(
+        default=None, description="The dataset spec it was trained from, as validated."
+    )

@@ -1,0 +1,294 @@
+"""The model registry folder on disk: its versions, the checks a version passes on load, and
+the champion pointer that says which version serves.
+
+Layout: `<root>/<model>/<version>/{model.txt, metadata.json, ...}` beside
+`<root>/<model>/champion.json`.
+Training writes a version into a dot-prefixed folder and renames it when complete, so names
+starting with a dot are never read. The pointer is replaced atomically, so a reader sees the old
+or the new pointer, never half of one; that is what lets every worker process follow it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.errors import Conflict, ModelInvalid, NotFound, Unavailable
+from app.scoring.metadata import FeatureSpec, ModelMetadata
+
+if TYPE_CHECKING:
+    import lightgbm
+
+MODEL_FILE = "model.txt"
+METADATA_FILE = "metadata.json"
+POINTER_FILE = "champion.json"
+LOCK_FILE = ".champion.lock"
+HISTORY_LIMIT = 50
+# One path component that cannot climb out of the folder nor name a temp (dot) folder.
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
+_NAME = re.compile(NAME_PATTERN)
+
+Schemas = Mapping[str, Sequence[FeatureSpec]]
+# (inode, mtime_ns, size) of champion.json: changes whenever the pointer is replaced.
+Stamp = tuple[int, int, int]
+
+
+class ChampionPointer(BaseModel):
+    """`champion.json`: the version that serves, since when, and the champions before it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(pattern=NAME_PATTERN)
+    promoted_at: datetime
+    promoted_by: str | None = Field(default=None, description="Who moved it: API key or CLI user.")
+    history: list[str] = Field(
+        default_factory=list, description="Earlier champions, newest first; rollback pops one."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    """A version that passed every check, ready to predict."""
+
+    name: str
+    version: str
+    booster: lightgbm.Booster
+    metadata: ModelMetadata
+
+
+class ModelRepository:
+    """Finds, checks and loads model versions under `root`, and moves the champion pointer."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def names(self) -> list[str]:
+        return _subfolders(self.root)
+
+    def versions(self, name: str) -> list[str]:
+        """Oldest first: version names start with their UTC training time."""
+        return _subfolders(self._model_dir(name))
+
+    def pointer(self, name: str) -> ChampionPointer | None:
+        path = self._model_dir(name) / POINTER_FILE
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            return ChampionPointer.model_validate_json(raw)
+        except ValidationError as exc:
+            raise ModelInvalid(f"{name}/{POINTER_FILE} is not valid: {_summary(exc)}") from None
+
+    def champion(self, name: str) -> str | None:
+        pointer = self.pointer(name)
+        return pointer.version if pointer else None
+
+    def pointer_stamp(self, name: str) -> Stamp | None:
+        """A cheap fingerprint of the pointer file, to skip re-reading it when unchanged."""
+        try:
+            stat = os.stat(self._model_dir(name) / POINTER_FILE)
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def metadata(self, name: str, version: str) -> ModelMetadata:
+        path = self._version_dir(name, version) / METADATA_FILE
+        try:
+            metadata = ModelMetadata.model_validate_json(path.read_bytes())
+        except FileNotFoundError:
+            raise ModelInvalid(f"{name}/{version}: {METADATA_FILE} is missing") from None
+        except ValidationError as exc:
+            raise ModelInvalid(
+                f"{name}/{version}: {METADATA_FILE} is not valid: {_summary(exc)}"
+            ) from None
+        if (metadata.name, metadata.version) != (name, version):
+            raise ModelInvalid(
+                f"{name}/{version}: {METADATA_FILE} describes "
+                f"{metadata.name}/{metadata.version}, not this folder"
+            )
+        return metadata
+
+    def load(self, name: str, version: str, *, expected: Schemas | None = None) -> LoadedModel:
+        """Load a version after checking it is whole and fits the service.
+
+        Refuses (ModelInvalid) a version whose model.txt does not hash to the recorded
+        sha256, that LightGBM cannot read, whose booster disagrees with metadata.json on
+        the features, or whose features differ from `expected[name]` in name, order or type.
+        """
+        metadata = self.metadata(name, version)
+        where = f"{name}/{version}"
+        path = self._version_dir(name, version) / MODEL_FILE
+        try:
+            model_bytes = path.read_bytes()
+        except FileNotFoundError:
+            raise ModelInvalid(f"{where}: {MODEL_FILE} is missing") from None
+        digest = hashlib.sha256(model_bytes).hexdigest()
+        if digest != metadata.model_sha256:
+            raise ModelInvalid(
+                f"{where}: {MODEL_FILE} is corrupt or was replaced: its sha256 is "
+                f"{digest[:12]}..., {METADATA_FILE} records {metadata.model_sha256[:12]}..."
+            )
+        booster = _booster(where, model_bytes)
+        _check_features(where, booster, metadata, None if expected is None else expected.get(name))
+        return LoadedModel(name=name, version=version, booster=booster, metadata=metadata)
+
+    def promote(
+        self, name: str, version: str, *, expected: Schemas | None = None, by: str | None = None
+    ) -> ChampionPointer:
+        """Make `version` the champion. It is loaded and checked first; a refused version
+        raises ModelInvalid and leaves the pointer as it was. Promoting the current champion
+        again rewrites the pointer (workers then retry it) without adding to the history."""
+        self.load(name, version, expected=expected)
+        with self._locked(name):
+            try:
+                current = self.pointer(name)
+            except ModelInvalid:
+                current = None  # a broken pointer is what a promotion repairs
+            history = [] if current is None else [current.version, *current.history]
+            if current is not None and current.version == version:
+                history = current.history
+            pointer = ChampionPointer(
+                version=version,
+                promoted_at=datetime.now(UTC),
+                promoted_by=by,
+                history=history[:HISTORY_LIMIT],
+            )
+            self._write_pointer(name, pointer)
+        return pointer
+
+    def rollback(self, name: str, *, expected: Schemas | None = None, by: str | None = None) -> str:
+        """Go back to the previous champion in the history, checked like a promotion."""
+        current = self.pointer(name)
+        if current is None or not current.history:
+            raise Conflict(f"model '{name}' has no earlier champion to roll back to")
+        target = current.history[0]
+        try:
+            self.load(name, target, expected=expected)
+        except (ModelInvalid, NotFound) as exc:
+            raise ModelInvalid(f"cannot roll back {name} to {target}: {exc.detail}") from None
+        with self._locked(name):
+            if self.pointer(name) != current:
+                raise Conflict(f"the champion of '{name}' changed meanwhile; look and try again")
+            pointer = ChampionPointer(
+                version=target,
+                promoted_at=datetime.now(UTC),
+                promoted_by=by,
+                history=current.history[1:],
+            )
+            self._write_pointer(name, pointer)
+        return target
+
+    def _model_dir(self, name: str) -> Path:
+        folder = self.root / name
+        if not _NAME.match(name) or not folder.is_dir():
+            raise NotFound(f"no model named '{name}'")
+        return folder
+
+    def _version_dir(self, name: str, version: str) -> Path:
+        folder = self._model_dir(name) / version
+        if not _NAME.match(version) or not folder.is_dir():
+            raise NotFound(f"model '{name}' has no version '{version}'")
+        return folder
+
+    @contextmanager
+    def _locked(self, name: str) -> Iterator[None]:
+        # Promotions from the CLI and from several workers may race: the lock keeps each
+        # read-modify-write of the history whole. Readers never lock; the replace is atomic.
+        try:
+            with open(self._model_dir(name) / LOCK_FILE, "a+b") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                yield
+        except OSError as exc:
+            raise Unavailable(f"cannot change the champion of '{name}': {exc}") from None
+
+    def _write_pointer(self, name: str, pointer: ChampionPointer) -> None:
+        folder = self._model_dir(name)
+        fd, temp = tempfile.mkstemp(prefix=".champion.", suffix=".tmp", dir=folder)
+        try:
+            # mkstemp makes 0600; the service may run as another user than the operator.
+            os.fchmod(fd, 0o644)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(pointer.model_dump_json(indent=2).encode() + b"\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, folder / POINTER_FILE)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        # Make the rename itself durable, so a crash cannot bring the old champion back.
+        directory = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def _subfolders(folder: Path) -> list[str]:
+    try:
+        entries = list(folder.iterdir())
+    except FileNotFoundError:
+        return []
+    return sorted(e.name for e in entries if _NAME.match(e.name) and e.is_dir())
+
+
+def _booster(where: str, model_bytes: bytes) -> lightgbm.Booster:
+    # Imported on first load: LightGBM (and the scikit-learn it pulls in) takes seconds to
+    # import, which every `clientscore` command would otherwise pay.
+    import lightgbm
+
+    try:
+        return lightgbm.Booster(model_str=model_bytes.decode())
+    except Exception as exc:  # LightGBM reports a bad model text in several ways
+        raise ModelInvalid(f"{where}: LightGBM cannot load {MODEL_FILE}: {exc}") from None
+
+
+def _check_features(
+    where: str,
+    booster: lightgbm.Booster,
+    metadata: ModelMetadata,
+    expected: Sequence[FeatureSpec] | None,
+) -> None:
+    declared = [f.name for f in metadata.features]
+    in_model = list(booster.feature_name())
+    if in_model != declared:
+        raise ModelInvalid(
+            f"{where}: the features in {MODEL_FILE} are not those in {METADATA_FILE}: "
+            f"{_difference(declared, in_model)}"
+        )
+    if expected is not None:
+        wanted = [f"{f.name} ({f.type})" for f in expected]
+        found = [f"{f.name} ({f.type})" for f in metadata.features]
+        if found != wanted:
+            difference = _difference(wanted, found)
+            raise ModelInvalid(f"{where}: incompatible feature schema: {difference}")
+
+
+def _difference(wanted: list[str], found: list[str]) -> str:
+    """Where two feature lists first part, in words: 'feature 3 expected x, found y'."""
+    for position, (want, have) in enumerate(zip(wanted, found, strict=False), start=1):
+        if want != have:
+            return f"feature {position} expected {want}, found {have}"
+    if len(wanted) > len(found):
+        missing = ", ".join(wanted[len(found) :])
+        return f"expected {len(wanted)} features, found {len(found)}: missing {missing}"
+    extra = ", ".join(found[len(wanted) :])
+    return f"expected {len(wanted)} features, found {len(found)}: unexpected {extra}"
+
+
+def _summary(exc: ValidationError) -> str:
+    first = exc.errors(include_url=False)[0]
+    place = ".".join(str(p) for p in first["loc"]) or "document"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{place}: {first['msg']}{more}"

@@ -1,0 +1,137 @@
+"""Where training rows come from: a CSV or Parquet file, a synthetic book, or the stored book.
+
+Each source gives a table: one NumPy column per name, numbers as float64 with NaN for
+missing values and everything else as object arrays of str with None for missing values.
+Profile sources (synthetic, profiles) are turned into feature columns by
+`features.profile_features`, as of each row's reference date, plus the outcome columns.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import create_engine, select
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from app.db.engine import sync_url
+from app.errors import ServiceError
+from app.profiles.tables import Client, ClientOutcome
+from app.scoring.features import PROFILE_INPUTS, Column, profile_features
+from app.scoring.spec import (
+    CsvSource,
+    DatasetSpec,
+    ParquetSource,
+    SyntheticSource,
+)
+from app.scoring.synthetic import generate_book
+
+Table = dict[str, Column]
+OUTCOMES = ("lapse_12m", "claim_count_next_year", "exposure", "purchase_6m")
+
+
+def load_table(spec: DatasetSpec, *, spec_dir: Path, database_url: str | None) -> Table:
+    """The spec's source as columns: the file's columns, or profile features and outcomes."""
+    source = spec.source
+    if isinstance(source, CsvSource | ParquetSource):
+        return _read_file(source, spec_dir, _categorical_names(spec))
+    if isinstance(source, SyntheticSource):
+        book = generate_book(source.clients, source.seed, as_of=source.as_of)
+        return {**profile_features(book.profiles, source.as_of), **book.outcomes}
+    url = source.database_url or database_url
+    if not url:
+        raise ServiceError("source.database_url: give one, or set CLIENTSCORE_DATABASE_URL")
+    return _read_profiles(url)
+
+
+def _categorical_names(spec: DatasetSpec) -> set[str]:
+    names = {f.name for f in spec.features if f.type == "categorical"}
+    for row_filter in spec.filter:
+        if row_filter.equals is not None and isinstance(row_filter.equals, str):
+            names.add(row_filter.column)
+    return names
+
+
+def _read_file(source: CsvSource | ParquetSource, spec_dir: Path, categorical: set[str]) -> Table:
+    path = source.path if source.path.is_absolute() else spec_dir / source.path
+    if not path.is_file():
+        raise ServiceError(f"source.path: no file at {path}")
+    try:
+        if isinstance(source, CsvSource):
+            # Categorical columns are read as text, so codes such as postcodes keep their
+            # spelling instead of becoming floats.
+            header = pd.read_csv(path, nrows=0).columns
+            frame = pd.read_csv(path, dtype={c: str for c in categorical if c in header})
+        else:
+            frame = pd.read_parquet(path)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise ServiceError(f"source.path: cannot read {path}: {exc}") from exc
+    return {str(name): _column(frame[name], str(name) in categorical) for name in frame.columns}
+
+
+def _column(series: pd.Series[Any], categorical: bool) -> Column:
+    if not categorical and (
+        pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+    ):
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    # Text and categorical columns: str or None. A number used as a category is spelt as a
+    # CSV holds it (1, not 1.0), whichever file format it came from.
+    values = np.empty(len(series), dtype=object)
+    values[:] = [None if pd.isna(v) else as_text(v) if categorical else v for v in series.tolist()]
+    return values
+
+
+def as_text(value: Any) -> str:
+    """A value as a categorical level: integral numbers without a decimal point (1, not 1.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_profiles(url: str) -> Table:
+    """Clients with an outcome row, their features computed as of each `observed_at`."""
+    client, outcome = Client.__table__, ClientOutcome.__table__
+    query = (
+        select(
+            *(client.c[name] for name in ("client_id", *PROFILE_INPUTS)),
+            *(outcome.c[name] for name in ("observed_at", *OUTCOMES)),
+        )
+        .join_from(client, outcome, client.c.client_id == outcome.c.client_id)
+        .order_by(client.c.client_id)
+    )
+    try:
+        engine = create_engine(sync_url(url))
+    except (ArgumentError, ValueError) as exc:
+        raise ServiceError(f"source.database_url: {exc}") from exc
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(query)
+            names, rows = list(result.keys()), result.all()
+    except DBAPIError as exc:
+        raise ServiceError(
+            f"cannot read the stored book ({exc.orig}); run `clientscore migrate`?"
+        ) from exc
+    finally:
+        engine.dispose()
+    if not rows:
+        raise ServiceError("source kind profiles: no client has an outcome row (client_outcome)")
+    return _profile_table(names, rows)
+
+
+def _profile_table(names: Sequence[str], rows: Sequence[Any]) -> Table:
+    columns: dict[str, Column] = {}
+    for name, values in zip(names, zip(*rows, strict=True), strict=True):
+        array = np.empty(len(values), dtype=object)
+        for i, value in enumerate(values):  # one by one: product lists must stay whole
+            array[i] = value
+        columns[name] = array
+    observed: list[datetime.date] = list(columns["observed_at"])
+    table = profile_features(columns, np.asarray(observed, dtype="datetime64[D]"))
+    for name in OUTCOMES:
+        table[name] = np.asarray(columns[name], dtype=np.float64)
+    table["client_id"] = columns["client_id"]
+    return table

@@ -1,0 +1,88 @@
+"""`clientscore train --spec FILE`: train a model version from a dataset spec."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from app.errors import ServiceError
+from app.settings import Settings
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+def register(commands: Any) -> None:
+    """Add the `train` command to the `clientscore` sub-command parsers."""
+    train = commands.add_parser(
+        "train",
+        help="train a model version from a dataset spec",
+        description="Train a LightGBM model from a dataset spec (YAML, see docs/training.md), "
+        "judge it on held-out rows against the mean model and write a new version folder.",
+    )
+    train.add_argument("--spec", required=True, type=Path, metavar="FILE", help="dataset spec")
+    train.add_argument(
+        "--models-dir", type=Path, metavar="DIR", help="registry folder (CLIENTSCORE_MODELS_DIR)"
+    )
+    train.add_argument("--name", help="model name (default: the spec's name)")
+    train.add_argument("--promote", action="store_true", help="make the new version the champion")
+    train.set_defaults(func=cmd_train)
+
+
+def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
+    # Imported here so `clientscore serve` does not pay for LightGBM, sklearn and matplotlib.
+    from app.scoring.spec import load_spec
+    from app.scoring.training import train
+
+    if args.name is not None and not NAME.match(args.name):
+        raise ServiceError("--name: lower-case letters, digits, '-' and '_', at most 64")
+    started = time.monotonic()
+    spec = load_spec(args.spec)
+    models_dir = args.models_dir or settings.models_dir
+    trained = train(
+        spec,
+        spec_dir=args.spec.resolve().parent,
+        models_dir=models_dir,
+        name=args.name,
+        database_url=settings.database_url_value(),
+    )
+    for line in summary(trained.metadata.model_dump(mode="json"), time.monotonic() - started):
+        print(line)
+    print(f"  folder: {trained.folder}")
+    if args.promote:
+        _promote(models_dir, trained.metadata.name, trained.metadata.version)
+
+
+def _promote(models_dir: Path, name: str, version: str) -> None:
+    from app.scoring.features import SERVICE_FEATURES
+    from app.scoring.repository import ModelRepository
+
+    ModelRepository(models_dir).promote(
+        name, version, expected=SERVICE_FEATURES, by="clientscore train --promote"
+    )
+    print(f"  promoted: {name} now serves {version}")
+
+
+KEY_FIGURES = {
+    "binary": ("auc", "log_loss", "brier", "top10_lift"),
+    "poisson": ("poisson_deviance", "deviance_per_policy_x100", "d2", "gini"),
+}
+
+
+def summary(metadata: dict[str, Any], seconds: float) -> list[str]:
+    """A few lines for the terminal: version, rows, trees, main figures against the baseline."""
+    rows = metadata["rows"]
+    model, baseline = metadata["metrics"]["model"], metadata["metrics"]["baseline"]
+    lines = [
+        f"trained {metadata['name']} {metadata['version']} in {seconds:.1f} s",
+        f"  rows: {rows['train']:,} train, {rows['validation']:,} validation, "
+        f"{rows['test']:,} test; trees: {metadata['num_trees']}",
+        f"  {'test figure':<26}{'model':>12}{'mean model':>12}",
+    ]
+    for key in KEY_FIGURES[metadata["task"]]:
+        lines.append(f"  {key:<26}{model[key]:>12.5g}{baseline[key]:>12.5g}")
+    top = list((metadata.get("importance") or {}).items())[:5]
+    lines.append("  top features: " + ", ".join(f"{n} {s:.0%}" for n, s in top))
+    return lines

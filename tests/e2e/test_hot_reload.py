@@ -1,0 +1,191 @@
+"""A real two-worker server switching champions under steady traffic.
+
+Promotions from the CLI and over HTTP reach both worker processes within a few poll
+intervals with no failed request, and a broken version named by hand is refused by both
+while they keep serving the champion before it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.test_server import CLI, ROOT, free_port, run, wait_ready
+from tests.model_versions import (
+    corrupt,
+    point_by_hand,
+    service_features,
+    service_registry,
+    write_version,
+)
+
+pytestmark = pytest.mark.e2e
+WORKERS = 2
+
+
+@dataclass
+class Traffic:
+    """Client threads asking `GET /v1/models` and `/readyz` without pause, on new connections
+    (a kept-alive connection would stay with one worker), recording what each worker serves."""
+
+    base: str
+    token: str
+    failures: list[str] = field(default_factory=list)
+    seen: dict[int, dict[str, Any]] = field(default_factory=dict)
+    requests: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def run(self) -> None:
+        limits = httpx.Limits(max_keepalive_connections=0)
+        headers = {"Authorization": f"Bearer {self.token}"}
+        with httpx.Client(base_url=self.base, headers=headers, limits=limits, timeout=10) as http:
+            while not self._stop.is_set():
+                self._ask(http)
+
+    def _ask(self, http: httpx.Client) -> None:
+        try:
+            models, ready = http.get("/v1/models"), http.get("/readyz")
+        except httpx.HTTPError as exc:
+            self.failures.append(f"{type(exc).__name__}: {exc}")
+            return
+        with self._lock:
+            self.requests += 2
+            for response in (models, ready):
+                if response.status_code != 200:
+                    self.failures.append(f"{response.request.url}: {response.text}")
+            if models.status_code == 200:
+                body = models.json()
+                self.seen[body["served_by"]] = {m["name"]: m for m in body["models"]}
+
+    def forget(self) -> None:
+        with self._lock:
+            self.seen.clear()
+
+    def every_worker(self, check: Callable[[dict[str, Any]], bool]) -> bool:
+        with self._lock:
+            return len(self.seen) == WORKERS and all(check(m) for m in self.seen.values())
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def wait_for(what: str, condition: Callable[[], bool], traffic: Traffic, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{what} within {seconds} s; workers saw {traffic.seen}")
+
+
+@pytest.fixture
+def registry_server(
+    db_url: str, tmp_path: Path
+) -> Iterator[tuple[str, str, dict[str, str], Path, dict[str, str]]]:
+    root = tmp_path / "models"
+    champions = service_registry(root)
+    env = {
+        **os.environ,
+        "CLIENTSCORE_DATABASE_URL": db_url,
+        "CLIENTSCORE_MODELS_DIR": str(root),
+        "CLIENTSCORE_MODEL_RELOAD_SECONDS": "0.3",
+    }
+    assert run(env, "migrate").returncode == 0
+    made = run(env, "keys", "create", "--name", "operator", "--scopes", "admin")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), "--workers", str(WORKERS)],
+            env=env,
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(base, process, log)
+        yield base, token, env, root, champions
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_workers_follow_promotions_without_failing_a_request(
+    registry_server: tuple[str, str, dict[str, str], Path, dict[str, str]],
+) -> None:
+    base, token, env, root, champions = registry_server
+    traffic = Traffic(base, token)
+    clients = [threading.Thread(target=traffic.run) for _ in range(4)]
+    for client in clients:
+        client.start()
+    try:
+        wait_for("both workers answer", lambda: len(traffic.seen) == WORKERS, traffic, 30)
+
+        # (a)+(b) The CLI moves the pointer on disk; every worker picks it up by polling.
+        lapse = write_version(root, "lapse", service_features()["lapse"], seed=7)
+        promoted = run(env, "models", "promote", "lapse", lapse)
+        assert promoted.returncode == 0, promoted.stderr
+        traffic.forget()
+        wait_for(
+            "every worker serves the lapse version promoted by the CLI",
+            lambda: traffic.every_worker(lambda m: m["lapse"]["served"] == lapse),
+            traffic,
+            10,
+        )
+
+        # Over HTTP the answering worker switches before it answers; the other one follows.
+        claims = write_version(root, "claims", service_features()["claims"], seed=7)
+        response = httpx.put(
+            f"{base}/v1/models/claims/champion",
+            json={"version": claims},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["served"] == claims
+        traffic.forget()
+        wait_for(
+            "every worker serves the claims version promoted over HTTP",
+            lambda: traffic.every_worker(lambda m: m["claims"]["served"] == claims),
+            traffic,
+            10,
+        )
+
+        # (c) A corrupt version named in champion.json by hand: refused, the old one serves on.
+        broken = write_version(root, "lapse", service_features()["lapse"], seed=8)
+        corrupt(root, "lapse", broken)
+        point_by_hand(root, "lapse", broken)
+        traffic.forget()
+        wait_for(
+            "every worker refuses the corrupt lapse version and keeps the previous one",
+            lambda: traffic.every_worker(
+                lambda m: (
+                    m["lapse"]["champion"] == broken
+                    and m["lapse"]["served"] == lapse
+                    and "model.txt is corrupt" in (m["lapse"]["error"] or "")
+                )
+            ),
+            traffic,
+            10,
+        )
+    finally:
+        traffic.stop()
+        for client in clients:
+            client.join()
+    assert traffic.failures == []
+    assert traffic.requests > 50
+    untouched = champions["propensity"]
+    assert all(m["propensity"]["served"] == untouched for m in traffic.seen.values())

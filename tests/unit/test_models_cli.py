@@ -1,0 +1,68 @@
+"""`clientscore models list|show|promote|rollback` on a registry folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.scoring.repository import ModelRepository
+from tests.model_versions import corrupt, numeric, service_features, write_version
+
+LAPSE = service_features()["lapse"]
+
+
+def models(root: Path, *args: str) -> int:
+    return main(["models", *args, "--models-dir", str(root)])
+
+
+def test_promote_list_show_and_rollback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = (write_version(tmp_path, "lapse", LAPSE, seed=s) for s in (1, 2))
+    assert models(tmp_path, "promote", "lapse", first) == 0
+    assert models(tmp_path, "promote", "lapse", second) == 0
+    assert f"lapse: champion is now {second} (was {first})" in capsys.readouterr().out
+
+    assert models(tmp_path, "list") == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["model", "champion", "versions", "newest", "headline"]
+    assert table[1].split() == ["lapse", second, "2", second, "auc", "0.710", "(baseline", "0.500)"]
+
+    assert models(tmp_path, "show", "lapse") == 0
+    shown = capsys.readouterr().out
+    assert f"lapse {second} (champion)" in shown
+    assert "check      ok" in shown
+    assert "auc" in shown
+    assert f"features   {len(LAPSE)}: {LAPSE[0].name}, {LAPSE[1].name}" in shown
+
+    assert models(tmp_path, "rollback", "lapse") == 0
+    assert f"lapse: rolled back to {first} (was {second})" in capsys.readouterr().out
+    assert ModelRepository(tmp_path).pointer("lapse") is not None
+
+
+def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = write_version(tmp_path, "lapse", LAPSE, seed=1)
+    bad = write_version(tmp_path, "lapse", LAPSE, seed=2)
+    corrupt(tmp_path, "lapse", bad)
+    assert models(tmp_path, "show", "lapse") == 2
+    assert "has no champion; name a version" in capsys.readouterr().err
+    assert models(tmp_path, "rollback", "lapse") == 2
+    assert "no earlier champion" in capsys.readouterr().err
+    assert models(tmp_path, "promote", "lapse", good) == 0
+    assert models(tmp_path, "promote", "lapse", bad) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"clientscore: error: lapse/{bad}: model.txt is corrupt")
+    assert error.count("\n") == 1
+    assert ModelRepository(tmp_path).champion("lapse") == good
+    assert models(tmp_path, "show", "lapse", bad) == 0
+    assert "check      refused: " in capsys.readouterr().out
+    assert models(tmp_path, "promote", "churn", good) == 2
+    assert "no model named 'churn'" in capsys.readouterr().err
+
+
+def test_promote_refuses_features_the_service_does_not_send(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    version = write_version(tmp_path, "lapse", numeric("tenure_years"))
+    assert models(tmp_path, "promote", "lapse", version) == 2
+    assert "incompatible feature schema" in capsys.readouterr().err
