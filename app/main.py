@@ -12,10 +12,14 @@ from fastapi import FastAPI
 from app import __version__
 from app.api import health, problems
 from app.api.limits import BodyLimit
+from app.api.request_id import RequestId
 from app.api.state import AppState
 from app.auth.service import KeyVerifier
+from app.classification import router as classification
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.profiles import router as profiles
+from app.rules import router as rules_router
+from app.rules.store import ActiveRuleset, RulesetStore
 from app.scoring import router as models
 from app.scoring.registry import SERVICE_MODELS, ModelRegistry, service_schemas
 from app.scoring.repository import ModelRepository
@@ -30,8 +34,11 @@ Errors are RFC 9457 problem details (`application/problem+json`) naming each bad
 
 
 def _registry(settings: Settings) -> ModelRegistry:
+    schemas = service_schemas()
     return ModelRegistry(
-        ModelRepository(settings.models_dir), expected=service_schemas(), required=SERVICE_MODELS
+        ModelRepository(settings.models_dir),
+        expected=schemas,
+        required=SERVICE_MODELS,
     )
 
 
@@ -42,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry = _registry(settings)
         await registry.start()
+        rules = ActiveRuleset(RulesetStore(settings.rules_dir))
+        await rules.refresh()
         engine = create_engine_for(settings)
         app.state.services = AppState(
             settings=settings,
@@ -49,9 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sessions=create_sessionmaker(engine),
             verifier=KeyVerifier(cache_seconds=settings.auth_cache_seconds),
             registry=registry,
+            rules=rules,
         )
         followers = [
             asyncio.create_task(registry.follow(settings.model_reload_seconds)),
+            asyncio.create_task(rules.follow(settings.rules_reload_seconds)),
         ]
         # Startup objects never become garbage: keep the collector from rescanning them, and
         # collect less often, since bulk imports allocate millions of short-lived objects.
@@ -76,9 +87,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(profiles.router)
     app.include_router(models.router)
+    app.include_router(classification.router)
+    app.include_router(rules_router.router)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
-        per_path={profiles.IMPORT_PATH: settings.max_import_bytes},
+        # A full batch of 1,000 inline profiles is about 1 MB of JSON.
+        per_path={
+            profiles.IMPORT_PATH: settings.max_import_bytes,
+            classification.BATCH_PATH: 8 * settings.max_body_bytes,
+        },
     )
+    app.add_middleware(RequestId)
     return app

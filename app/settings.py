@@ -37,6 +37,14 @@ class Settings(BaseSettings):
     model_reload_seconds: float = Field(
         default=2.0, gt=0, description="How often each worker checks for a newly promoted champion."
     )
+    rules_dir: Path = Field(
+        default=Path("rules"),
+        description="The rules folder: the shipped ruleset, activated versions under "
+        "versions/ and the active.json pointer (docs/rules.md).",
+    )
+    rules_reload_seconds: float = Field(
+        default=2.0, gt=0, description="How often each worker checks for a newly activated ruleset."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     def database_url_value(self) -> str:

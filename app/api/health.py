@@ -30,6 +30,7 @@ async def healthz() -> dict[str, str]:
                         "status": "ready",
                         "database": "ok",
                         "models": {"lapse": "20261123T120000Z-1a2b3c4d"},
+                        "ruleset": "rs-0123456789ab",
                     }
                 }
             }
@@ -38,7 +39,8 @@ async def healthz() -> dict[str, str]:
     },
 )
 async def readyz(state: StateDep) -> dict[str, object]:
-    """Ready to serve: the database answers and every service model has a loaded champion.
+    """Ready to serve: the database answers, every service model has a loaded champion and a
+    ruleset calibrated to the book is active.
 
     503 naming each missing part otherwise. `model_errors` lists versions this worker refused
     while it keeps serving the champion before them.
@@ -49,6 +51,7 @@ async def readyz(state: StateDep) -> dict[str, object]:
     if missing:
         reasons = "; ".join(f"{name}: {reason}" for name, reason in missing.items())
         problems.append(f"no champion loaded for {', '.join(missing)} ({reasons})")
+    problems.extend(_rules_problems(state))
     if problems:
         raise Unavailable("; ".join(problems))
     slots = state.registry.slots
@@ -56,11 +59,24 @@ async def readyz(state: StateDep) -> dict[str, object]:
         "status": "ready",
         "database": "ok",
         "models": {n: s.served.version for n, s in sorted(slots.items()) if s.served},
+        "ruleset": state.rules.current().version,
     }
     errors = {n: s.error for n, s in sorted(slots.items()) if s.error}
     if errors:
         body["model_errors"] = errors
+    if state.rules.error:
+        body["ruleset_error"] = state.rules.error
     return body
+
+
+def _rules_problems(state: AppState) -> list[str]:
+    try:
+        ruleset = state.rules.current()
+    except Unavailable as exc:
+        return [exc.detail]
+    if ruleset.calibration is None:
+        return [f"ruleset {ruleset.version} is not calibrated to the book"]
+    return []
 
 
 async def _database_problem(state: AppState) -> str | None:

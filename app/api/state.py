@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.service import KeyVerifier
+from app.rules.store import ActiveRuleset
 from app.scoring.registry import ModelRegistry
 from app.settings import Settings
 
@@ -18,3 +19,4 @@ class AppState:
     sessions: async_sessionmaker[AsyncSession]
     verifier: KeyVerifier
     registry: ModelRegistry
+    rules: ActiveRuleset

@@ -182,3 +182,30 @@ def book_percentile(book: FloatArray, clv: ArrayLike) -> FloatArray:
     at_or_below = np.searchsorted(book, values, side="right")
     percentile = 100.0 * (below + at_or_below) / (2.0 * book.size)
     return np.where(np.isfinite(values), percentile, np.nan)
+
+
+def quantile_grid(values: ArrayLike, points: int = 1001) -> FloatArray:
+    """`points` evenly spaced quantiles (0 to 1) of the finite values: a book's CLV in brief."""
+    book = sorted_book(values)
+    if book.size == 0:
+        raise ValueError("the book is empty: no quantiles can be computed")
+    grid: FloatArray = np.quantile(book, np.linspace(0.0, 1.0, points))
+    return grid
+
+
+def grid_percentile(grid: FloatArray, clv: ArrayLike) -> FloatArray:
+    """Percentile (0-100) of each CLV against a quantile grid (see `quantile_grid`).
+
+    Between grid points the percentile is interpolated linearly; a value equal to a run of
+    equal grid points (many clients with the same CLV) gets the middle of the run, as the
+    mid-rank convention of `book_percentile` does; below the grid 0, above it 100.
+    """
+    values = np.asarray(clv, dtype=np.float64)
+    levels = np.linspace(0.0, 100.0, grid.size)
+    percentile = np.interp(values, grid, levels)
+    first = np.searchsorted(grid, values, side="left")
+    after = np.searchsorted(grid, values, side="right")
+    tied = after > first
+    middle = (levels[np.minimum(first, grid.size - 1)] + levels[np.maximum(after - 1, 0)]) / 2
+    percentile = np.where(tied, middle, percentile)
+    return np.where(np.isfinite(values), percentile, np.nan)

@@ -21,11 +21,21 @@ import numpy as np
 import orjson
 import pyarrow as pa
 from pyarrow import csv
-from sqlalchemy import Column, Connection, MetaData, Table, create_engine, insert, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    ForeignKeyConstraint,
+    MetaData,
+    Table,
+    create_engine,
+    insert,
+    text,
+)
 from sqlalchemy.engine import Engine
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from app.db.engine import add_sqlite_pragmas, ensure_sqlite_folder, is_sqlite, sync_url
+from app.db.tables import Base  # every table, so no foreign key to the loaded ones is missed
 from app.profiles.mapping import PERSONAL_FIELDS, PROFILE_FIELDS, fingerprint
 from app.profiles.tables import Client, ClientOutcome, ClientPersonal
 from app.scoring.synthetic import NULLABLE_BOOL, NULLABLE_INT, SyntheticBook
@@ -103,7 +113,7 @@ def _load_postgres(
     # transaction makes it all or nothing). Otherwise they are staged and only the clients
     # not stored yet are moved over.
     direct = not conn.execute(text(_ANY_CLIENT)).scalar_one()
-    foreign_keys = [fk for table in _TARGETS.values() for fk in table.foreign_key_constraints]
+    foreign_keys = _foreign_keys_to_targets()
     indexes = [index for table in _TARGETS.values() for index in table.indexes]
     primary_keys = [table.primary_key for table in _TARGETS.values()]
     if direct:
@@ -244,6 +254,16 @@ def _create_stages(conn: Connection, *, postgres: bool) -> None:
         else:
             conn.execute(text(f"DROP TABLE IF EXISTS temp.{stage}"))
             conn.execute(text(f"CREATE TEMP TABLE {stage} AS SELECT * FROM {name} WHERE 0"))
+
+
+def _foreign_keys_to_targets() -> list[ForeignKeyConstraint]:
+    """Every foreign key that points at the loaded tables, whichever table holds it."""
+    return [
+        constraint
+        for table in Base.metadata.sorted_tables
+        for constraint in table.foreign_key_constraints
+        if constraint.referred_table.name in _TARGETS
+    ]
 
 
 def _csv_tables(batch: _Batch | None) -> dict[str, tuple[list[str], bytes]] | None:

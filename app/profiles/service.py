@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.classification import repository as audit
 from app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from app.profiles import repository
 from app.profiles.mapping import (
@@ -120,6 +121,8 @@ async def erase_client(
         raise NotFound(f"no client with id '{client_id}'")
     _check_precondition(if_match, found[0].version)
     expected = found[0].version if if_match is not None else None
+    # Its audit rows lose the link and what describes the client, in the same transaction.
+    await audit.erase(session, client_id)
     if not await repository.delete_if_version(
         session, client_id=client_id, expected_version=expected
     ):

@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from app.classification.clv import ClvParameters
 from app.errors import FieldError
+from app.rules.calibration import CALIBRATION_FILE, BookCalibration
 from app.rules.cases import Case, parse_cases, run_cases
 from app.rules.engine import RulesEngine
 from app.rules.errors import RulesetRefused
@@ -57,7 +58,7 @@ def read_ruleset_files(folder: Path) -> dict[str, bytes]:
         )
     files = {
         name: (folder / name).read_bytes()
-        for name in (RULESET_FILE, CASES_FILE)
+        for name in (RULESET_FILE, CASES_FILE, CALIBRATION_FILE)
         if (folder / name).is_file()
     }
     for path in sorted((folder / TABLE_DIR).glob("*.json")):
@@ -87,6 +88,20 @@ def _document(raw: Any, problems: list[FieldError]) -> RulesetDocument | None:
         for error in exc.errors(include_url=False):
             at = ".".join(str(p) for p in error["loc"]) or "document"
             problems.append(_problem(f"{RULESET_FILE}: {at}", "invalid_parameter", error["msg"]))
+        return None
+
+
+def _calibration(files: Mapping[str, bytes], problems: list[FieldError]) -> BookCalibration | None:
+    if CALIBRATION_FILE not in files:
+        return None  # classification then refuses to grade (503) until calibrated
+    try:
+        return BookCalibration.model_validate_json(files[CALIBRATION_FILE])
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            at = ".".join(str(p) for p in error["loc"]) or "document"
+            problems.append(
+                _problem(f"{CALIBRATION_FILE}: {at}", "invalid_calibration", error["msg"])
+            )
         return None
 
 
@@ -121,8 +136,11 @@ class Ruleset:
         engine: RulesEngine,
         rows: Mapping[str, int],
         cases: int,
+        calibration: BookCalibration | None = None,
     ) -> None:
         self.version = version
+        self.calibration = calibration
+        self.clv_grid = calibration.grid() if calibration else None
         self.document = document
         self.engine = engine
         self.rows = dict(rows)  # rows per table
@@ -141,6 +159,7 @@ class Ruleset:
             problems.extend(case_problems)
         actions = [a.code for a in document.actions] if document else None
         tables = _tables(files, actions, problems)
+        calibration = _calibration(files, problems)
         if problems or document is None:
             raise RulesetRefused(source, problems)
         engine = RulesEngine(tables, document.actions, document.table_params())
@@ -153,6 +172,7 @@ class Ruleset:
             engine=engine,
             rows={name: len(table.rows) for name, table in tables.items()},
             cases=sum(len(cases) for cases in sections.values()),
+            calibration=calibration,
         )
 
     @classmethod

@@ -12,7 +12,14 @@ from sqlalchemy import inspect
 from app.db.migrate import alembic_config, downgrade, upgrade
 from tests.conftest import scratch_postgres, sync_engine
 
-TABLES = {"alembic_version", "api_key", "client", "client_personal", "client_outcome"}
+TABLES = {
+    "alembic_version",
+    "api_key",
+    "client",
+    "client_personal",
+    "client_outcome",
+    "classification_audit",
+}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

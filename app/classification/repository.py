@@ -1,0 +1,98 @@
+"""All SQL of classification: reading stored profiles, and the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.classification.tables import ClassificationAudit
+from app.profiles.mapping import to_read
+from app.profiles.schemas import ClientRead
+from app.profiles.tables import Client
+
+# What an erased client's audit rows keep: the classes and actions, which say nothing about
+# the person once unlinked; reasons and the company segment quote the client's own facts.
+KEPT_AFTER_ERASURE = ("value", "risk", "lifecycle", "strategy", "rules_fired", "versions")
+
+
+async def stored_profiles(
+    session: AsyncSession, client_ids: Sequence[str]
+) -> dict[str, ClientRead]:
+    """The stored profiles of those ids that exist, without their personal data."""
+    if not client_ids:
+        return {}
+    rows = await session.scalars(select(Client).where(Client.client_id.in_(set(client_ids))))
+    return {client.client_id: to_read(client, None) for client in rows}
+
+
+async def book_page(session: AsyncSession, *, after: str | None, limit: int) -> list[ClientRead]:
+    """Stored profiles in client id order, for scoring the whole book page by page."""
+    query = select(Client).order_by(Client.client_id).limit(limit)
+    if after is not None:
+        query = query.where(Client.client_id > after)
+    return [to_read(client, None) for client in await session.scalars(query)]
+
+
+async def record(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Append audit rows (in the caller's transaction)."""
+    if rows:
+        await session.execute(insert(ClassificationAudit), list(rows))
+
+
+async def history(
+    session: AsyncSession,
+    *,
+    client_id: str,
+    since: datetime | None,
+    until: datetime | None,
+    before_id: int | None,
+    limit: int,
+) -> list[ClassificationAudit]:
+    """A client's audit rows, newest first, within [since, until)."""
+    query = (
+        select(ClassificationAudit)
+        .where(ClassificationAudit.client_id == client_id)
+        .order_by(ClassificationAudit.audit_id.desc())
+        .limit(limit)
+    )
+    if since is not None:
+        query = query.where(ClassificationAudit.classified_at >= since)
+    if until is not None:
+        query = query.where(ClassificationAudit.classified_at < until)
+    if before_id is not None:
+        query = query.where(ClassificationAudit.audit_id < before_id)
+    return list(await session.scalars(query))
+
+
+async def count(session: AsyncSession, *, client_id: str | None = None) -> int:
+    query = select(func.count()).select_from(ClassificationAudit)
+    if client_id is not None:
+        query = query.where(ClassificationAudit.client_id == client_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def erase(session: AsyncSession, client_id: str) -> int:
+    """Unlink a client's audit rows and drop what in them describes the person.
+
+    Called when the client is erased, before its row goes (the foreign key would unlink the
+    rows too, but not scrub them). Returns how many rows were scrubbed.
+    """
+    rows = (
+        await session.execute(
+            select(ClassificationAudit.audit_id, ClassificationAudit.result).where(
+                ClassificationAudit.client_id == client_id
+            )
+        )
+    ).all()
+    for audit_id, result in rows:
+        kept = {key: result[key] for key in KEPT_AFTER_ERASURE if key in result}
+        await session.execute(
+            update(ClassificationAudit)
+            .where(ClassificationAudit.audit_id == audit_id)
+            .values(client_id=None, client_version=None, input_fingerprint=None, result=kept)
+        )
+    return len(rows)

@@ -1,0 +1,128 @@
+"""HTTP routes of classification (scope `classify`).
+
+`async def` on purpose: classifying takes well under a millisecond of CPU without reasons,
+less than a hop to a thread pool costs under load. Results are serialised with orjson.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Path, Query, Request, Response
+
+from app.api.deps import CallerClassify, SessionDep, StateDep
+from app.api.docs import ERROR_RESPONSES
+from app.api.request_id import request_id
+from app.auth.service import Caller
+from app.classification import service
+from app.classification.schemas import (
+    BATCH_EXAMPLES,
+    CLASSIFY_EXAMPLES,
+    AuditPage,
+    BatchRead,
+    BatchRequest,
+    Classification,
+    ClassifyRequest,
+)
+from app.profiles.identifiers import CLIENT_ID
+from app.scoring.predictor import Champions
+
+router = APIRouter(prefix="/v1", tags=["classification"], responses=ERROR_RESPONSES)
+BATCH_PATH = "/v1/classify:batch"
+
+ClientIdPath = Annotated[
+    str, Path(pattern=CLIENT_ID, description="The insurer's own client id.", examples=["C-000123"])
+]
+_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "description": "A model or the ruleset is not loaded",
+        "content": ERROR_RESPONSES[401]["content"],
+    }
+}
+
+
+def _context(request: Request, state: StateDep, caller: Caller) -> service.Context:
+    # Models and ruleset are taken once: a promotion during the request does not mix in.
+    return service.Context(
+        champions=Champions.take(state.registry),
+        ruleset=state.rules.current(),
+        request_id=request_id(request.scope),
+        key_id=caller.key_id,
+        at=datetime.now(UTC),
+    )
+
+
+def _json(body: Any) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+@router.post("/classify", response_model=Classification, responses=_UNAVAILABLE)
+async def classify(
+    body: Annotated[ClassifyRequest, Body(openapi_examples=CLASSIFY_EXAMPLES)],
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    caller: CallerClassify,
+) -> Response:
+    """Classify one client: an inline `profile` (not stored, not audited) or the `client_id`
+    of a stored client (recorded in the audit trail before the response is sent).
+
+    Gives value (tier, ABC grade, CLV and its percentile in the book), risk, lifecycle stage,
+    the company segment, the recommended actions, and with `explain` (default true) the top
+    factors of each model in Chinese and English.
+    """
+    context = _context(request, state, caller)
+    return _json(await service.classify(session, context, body))
+
+
+@router.post(BATCH_PATH.removeprefix("/v1"), response_model=BatchRead, responses=_UNAVAILABLE)
+async def classify_batch(
+    body: Annotated[BatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    caller: CallerClassify,
+) -> Response:
+    """Classify up to 1,000 items (inline profiles or stored client ids) in one pass.
+
+    Each item gets its result or its own problem (422 invalid, 404 unknown client) under
+    the same index; a bad item never fails the others. `explain` defaults to false here.
+    """
+    context = _context(request, state, caller)
+    return _json(await service.classify_batch(session, context, body))
+
+
+@router.get(
+    "/clients/{client_id}/classification", response_model=Classification, responses=_UNAVAILABLE
+)
+async def client_classification(
+    client_id: ClientIdPath,
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
+    caller: CallerClassify,
+    explain: bool = True,
+) -> Response:
+    """Who is this caller and what should I offer? A stored client, classified now with its
+    reasons, and recorded in the audit trail."""
+    context = _context(request, state, caller)
+    result = await service.classify_stored(session, context, client_id=client_id, explain=explain)
+    return _json(result)
+
+
+@router.get("/clients/{client_id}/classifications", response_model=AuditPage)
+async def client_classifications(
+    client_id: ClientIdPath,
+    session: SessionDep,
+    _caller: CallerClassify,
+    since: Annotated[datetime | None, Query(description="From this time on (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor`.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> AuditPage:
+    """A stored client's recorded classifications from the audit trail, newest first."""
+    return await service.history(
+        session, client_id=client_id, since=since, until=until, cursor=cursor, limit=limit
+    )

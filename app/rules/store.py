@@ -1,0 +1,211 @@
+"""The rules folder: the active ruleset, activation, and how each worker follows it.
+
+Layout of `CLIENTSCORE_RULES_DIR` (default `rules/`, the shipped ruleset):
+
+    ruleset.yaml, cases.yaml, tables/, calibration.json   the shipped ruleset
+    versions/<rs-version>/...                             each activated ruleset, whole
+    active.json                                           which one serves
+
+Without `active.json` the shipped ruleset at the top serves. Activation checks the ruleset
+(every example case run), writes its version folder via a dot folder and a rename, then
+replaces `active.json` atomically, as the model registry moves a champion pointer. Each worker
+polls the pointer and loads a new ruleset itself; one that fails to load leaves the one
+before in service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.errors import FieldError, ServiceError, Unavailable
+from app.rules.calibration import CALIBRATION_FILE
+from app.rules.errors import RulesetRefused
+from app.rules.ruleset import Ruleset
+
+POINTER_FILE = "active.json"
+VERSIONS_DIR = "versions"
+LOCK_FILE = ".active.lock"
+HISTORY_LIMIT = 50
+# The only paths a ruleset upload may write: nothing can climb out of its folder.
+FILE_PATH = re.compile(r"^(ruleset\.yaml|cases\.yaml|calibration\.json|tables/[a-z_]{1,64}\.json)$")
+logger = logging.getLogger("clientscore.rules")
+
+Stamp = tuple[int, int, int]
+
+
+class RulesetPointer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = Field(pattern=r"^rs-[0-9a-f]{12}$")
+    activated_at: datetime
+    activated_by: str | None = None
+    history: list[str] = Field(default_factory=list, description="Earlier ones, newest first.")
+
+
+def check_paths(files: Mapping[str, bytes]) -> None:
+    """Refuse an upload naming a file that is not part of a ruleset."""
+    bad = [path for path in files if not FILE_PATH.match(path)]
+    if bad:
+        problems = [
+            FieldError(f"files.{p}", "unknown_file", "not a file of a ruleset", "body") for p in bad
+        ]
+        raise RulesetRefused("upload", problems)
+
+
+class RulesetStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def pointer(self) -> RulesetPointer | None:
+        try:
+            raw = (self.root / POINTER_FILE).read_bytes()
+        except FileNotFoundError:
+            return None
+        try:
+            return RulesetPointer.model_validate_json(raw)
+        except ValidationError as exc:
+            raise ServiceError(f"{POINTER_FILE} is not valid: {exc.error_count()} errors") from None
+
+    def stamp(self) -> Stamp | None:
+        try:
+            stat = os.stat(self.root / POINTER_FILE)
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def folder(self, pointer: RulesetPointer | None) -> Path:
+        return self.root if pointer is None else self.root / VERSIONS_DIR / pointer.version
+
+    def load_active(self) -> Ruleset:
+        folder = self.folder(self.pointer())
+        return Ruleset.load(folder)
+
+    def activate(self, files: Mapping[str, bytes], *, by: str | None, source: str) -> Ruleset:
+        """Check `files` as a ruleset and make it the active one; `RulesetRefused` (422) and
+        nothing changed if it fails a check, its cases, or carries no book calibration."""
+        check_paths(files)
+        ruleset = Ruleset.from_files(files, source=source)
+        if ruleset.calibration is None:
+            detail = "the book calibration is missing: run `clientscore rules calibrate` first"
+            problem = FieldError(CALIBRATION_FILE, "missing_file", detail, "ruleset")
+            raise RulesetRefused(source, [problem])
+        with self._locked():
+            self._write_version(ruleset.version, files)
+            current = self.pointer()
+            history = [] if current is None else [current.version, *current.history]
+            if current is not None and current.version == ruleset.version:
+                history = current.history
+            pointer = RulesetPointer(
+                version=ruleset.version,
+                activated_at=datetime.now(UTC),
+                activated_by=by,
+                history=history[:HISTORY_LIMIT],
+            )
+            self._replace(POINTER_FILE, pointer.model_dump_json(indent=2).encode() + b"\n")
+        return ruleset
+
+    def _write_version(self, version: str, files: Mapping[str, bytes]) -> None:
+        target = self.root / VERSIONS_DIR / version
+        if target.is_dir():  # same content hash: the very same files are there already
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=target.parent))
+        for path, content in files.items():
+            (temp / path).parent.mkdir(parents=True, exist_ok=True)
+            (temp / path).write_bytes(content)
+        temp.chmod(0o755)
+        temp.rename(target)
+
+    def _replace(self, name: str, content: bytes) -> None:
+        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.root)
+        try:
+            os.fchmod(fd, 0o644)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, self.root / name)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            with open(self.root / LOCK_FILE, "a+b") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                yield
+        except OSError as exc:
+            raise Unavailable(f"cannot change the active ruleset: {exc}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    ruleset: Ruleset | None
+    stamp: Stamp | None
+    error: str | None
+
+
+class ActiveRuleset:
+    """The ruleset one worker classifies with; replaced whole when the pointer moves."""
+
+    def __init__(self, store: RulesetStore) -> None:
+        self.store = store
+        self._loaded = _Loaded(None, None, "not loaded yet")
+        self._refreshing = asyncio.Lock()
+
+    @property
+    def error(self) -> str | None:
+        return self._loaded.error
+
+    def current(self) -> Ruleset:
+        """The ruleset to classify with; callers keep it for the whole request."""
+        ruleset = self._loaded.ruleset
+        if ruleset is None:
+            raise Unavailable(f"no ruleset is loaded: {self._loaded.error}")
+        return ruleset
+
+    async def refresh(self, *, force: bool = False) -> None:
+        async with self._refreshing:
+            self._loaded = await asyncio.to_thread(self._check, self._loaded, force)
+
+    async def activate(self, files: Mapping[str, bytes], *, by: str | None) -> Ruleset:
+        """Activate `files` (see `RulesetStore.activate`) and serve it in this worker at once;
+        the other workers follow the pointer within their poll interval."""
+        ruleset = await asyncio.to_thread(self.store.activate, files, by=by, source="upload")
+        await self.refresh(force=True)
+        return ruleset
+
+    async def follow(self, interval: float) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except Exception:
+                logger.exception("could not look at the rules folder")
+
+    def _check(self, loaded: _Loaded, force: bool) -> _Loaded:
+        stamp = self.store.stamp()
+        if not force and loaded.ruleset is not None and stamp == loaded.stamp:
+            return loaded
+        try:
+            ruleset = self.store.load_active()
+        except ServiceError as exc:
+            served = loaded.ruleset.version if loaded.ruleset else "nothing"
+            logger.error("ruleset refused; still serving %s: %s", served, exc.detail)
+            return _Loaded(loaded.ruleset, stamp, exc.detail)
+        if loaded.ruleset is None or ruleset.version != loaded.ruleset.version:
+            logger.info("ruleset %s now active", ruleset.version)
+        return _Loaded(ruleset, stamp, None)

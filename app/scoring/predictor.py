@@ -1,0 +1,133 @@
+"""Model outputs for a batch of profiles: features built once, one predict call per model.
+
+Pure NumPy and LightGBM, no web framework: the service, the CLI and the calibration all call
+`predict`, and a single client is the same code with one row, so single and batch calls can
+never disagree. Each model predicts only the rows it applies to (lapse for clients with a
+policy in force, purchase for prospects who never held one; claims for everyone), as one
+vectorised call on that subset.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from app.scoring.features import Column, FloatArray, ProfileColumns, encode, profile_features
+from app.scoring.repository import LoadedModel
+
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
+MODELS = ("lapse", "claims", "propensity")
+
+
+class ChampionSource(Protocol):
+    def champion(self, name: str) -> LoadedModel: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Champions:
+    """The three models one request uses, taken from the registry once (immutable)."""
+
+    lapse: LoadedModel
+    claims: LoadedModel
+    propensity: LoadedModel
+
+    @classmethod
+    def take(cls, registry: ChampionSource) -> Champions:
+        """Raises `Unavailable` (503) when a model has no loaded champion."""
+        return cls(*(registry.champion(name) for name in MODELS))
+
+    def versions(self) -> dict[str, str]:
+        return {name: self.model(name).version for name in MODELS}
+
+    def model(self, name: str) -> LoadedModel:
+        loaded: LoadedModel = getattr(self, name)
+        return loaded
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """TreeSHAP of one model on the rows it ran on.
+
+    `contributions` has one column per feature, in the model's feature order, and a last
+    column with the expected raw score; each row sums to the raw score (log-odds for a
+    probability, log-rate for a claim rate).
+    """
+
+    model: LoadedModel
+    rows: IntArray  # positions in the batch
+    contributions: FloatArray
+
+    def row_of(self, position: int) -> int | None:
+        """Where batch row `position` sits in `contributions`; None if the model skipped it."""
+        found = int(np.searchsorted(self.rows, position))
+        return found if found < self.rows.size and self.rows[found] == position else None
+
+
+@dataclass(frozen=True, slots=True)
+class Predictions:
+    """One entry per profile; NaN where a model does not apply to the row."""
+
+    as_of: datetime.date
+    features: dict[str, Column]
+    client: BoolArray  # policies in force
+    prospect: BoolArray  # never held a policy
+    lapse_probability: FloatArray  # P(lapse within 12 months), clients only
+    claim_frequency: FloatArray  # expected claims per year, every row
+    purchase_probability: FloatArray  # P(first purchase within 6 months), prospects only
+    explanations: dict[str, Explanation]  # by model name; empty unless asked for
+
+
+def _predict(
+    model: LoadedModel, features: dict[str, Column], rows: IntArray, explain: bool
+) -> tuple[FloatArray, Explanation | None]:
+    specs = model.metadata.features
+    whole = rows.size == next(iter(features.values())).size
+    matrix = encode(features if whole else {s.name: features[s.name][rows] for s in specs}, specs)
+    if matrix.shape[0] == 0:
+        empty = np.empty((0, len(specs) + 1))
+        return np.empty(0), Explanation(model, rows, empty) if explain else None
+    scores = np.asarray(model.booster.predict(matrix), dtype=np.float64)
+    if not explain:
+        return scores, None
+    contributions = np.asarray(model.booster.predict(matrix, pred_contrib=True), dtype=np.float64)
+    return scores, Explanation(model, rows, contributions)
+
+
+def applicable_rows(columns: ProfileColumns) -> tuple[BoolArray, BoolArray]:
+    """(clients with a policy in force, prospects who never held one)."""
+    in_force = np.asarray(columns["in_force_policies"], dtype=np.float64) > 0
+    first = np.asarray(columns["first_policy_date"], dtype="datetime64[D]")
+    return in_force, ~in_force & np.isnat(first)
+
+
+def predict(
+    champions: Champions, columns: ProfileColumns, *, as_of: datetime.date, explain: bool
+) -> Predictions:
+    """Lapse, claim rate and purchase for every profile in `columns` (see `profile_features`)."""
+    features = profile_features(columns, as_of)
+    client, prospect = applicable_rows(columns)
+    n = client.size
+    out = {name: np.full(n, np.nan) for name in MODELS}
+    explanations: dict[str, Explanation] = {}
+    applies = {"lapse": client, "claims": np.ones(n, dtype=bool), "propensity": prospect}
+    for name in MODELS:
+        rows = np.flatnonzero(applies[name])
+        scores, explanation = _predict(champions.model(name), features, rows, explain)
+        out[name][rows] = scores
+        if explanation is not None:
+            explanations[name] = explanation
+    return Predictions(
+        as_of=as_of,
+        features=features,
+        client=client,
+        prospect=prospect,
+        lapse_probability=out["lapse"],
+        claim_frequency=out["claims"],
+        purchase_probability=out["propensity"],
+        explanations=explanations,
+    )
