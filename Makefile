@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CLIENTSCORE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CLIENTSCORE_TEST_POSTGRES_URL
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench bench-classify clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.import_bench
+
+bench-classify: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m bench.classify_inprocess
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

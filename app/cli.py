@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.auth import service as keys
 from app.auth.service import Scope
+from app.classification import cli as classification_cli
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.db.migrate import downgrade, upgrade
 from app.errors import ServiceError
@@ -180,6 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     training_cli.register(commands)
     registry_cli.register(commands)
     rules_cli.register(commands)
+    classification_cli.register(commands)
     return parser
 
 

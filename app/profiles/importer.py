@@ -81,7 +81,7 @@ class _Tally:
         )
 
 
-def _ndjson_record(raw: bytes) -> dict[str, Any]:
+def ndjson_record(raw: bytes) -> dict[str, Any]:
     try:
         record = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -91,7 +91,7 @@ def _ndjson_record(raw: bytes) -> dict[str, Any]:
     return record
 
 
-class _CsvRecords:
+class CsvRecords:
     """Reads CSV lines against the header line; an empty cell means the field is not given."""
 
     def __init__(self, header: bytes) -> None:
@@ -202,14 +202,14 @@ async def import_clients(
         raise UnsupportedMediaType(f"send the file as one of: {accepted}")
     tally = _Tally(max_errors=max_errors)
     decode: Callable[[bytes], dict[str, Any]] | None = (
-        _ndjson_record if media_type in NDJSON_TYPES else None
+        ndjson_record if media_type in NDJSON_TYPES else None
     )
     batch: list[tuple[int, bytes]] = []
     storing: asyncio.Task[None] | None = None
     try:
         async for number, raw in _numbered_lines(stream):
             if decode is None:
-                decode = _CsvRecords(raw)
+                decode = CsvRecords(raw)
                 continue
             batch.append((number, raw))
             if len(batch) >= batch_rows:
