@@ -7,7 +7,7 @@ COPY pyproject.toml README.md /src/
 COPY app /src/app
 RUN /opt/venv/bin/pip install /src
 
-# Runtime stage: the venv, the migrations and models, a non-root user.
+# Runtime stage: the venv, the migrations, models and ruleset, a non-root user.
 FROM python:3.11-slim
 # LightGBM needs the OpenMP runtime.
 RUN apt-get update \
@@ -19,7 +19,10 @@ WORKDIR /srv/clientscore
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY models ./models
-RUN mkdir -p var && chown clientscore var
+COPY rules ./rules
+# Promotions and ruleset activations write pointer files next to the versions; mount volumes
+# over models/ and rules/ to keep them across containers.
+RUN mkdir -p var && chown -R clientscore var models rules
 USER clientscore
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
