@@ -16,9 +16,7 @@ before in service.
 from __future__ import annotations
 
 import asyncio
-import fcntl
 import logging
-import os
 import re
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -29,6 +27,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.atomic_files import Stamp, exclusive_lock, replace_atomically, stamp
 from app.errors import FieldError, ServiceError, Unavailable
 from app.rules.calibration import CALIBRATION_FILE
 from app.rules.errors import RulesetRefused
@@ -41,8 +40,6 @@ HISTORY_LIMIT = 50
 # The only paths a ruleset upload may write: nothing can climb out of its folder.
 FILE_PATH = re.compile(r"^(ruleset\.yaml|cases\.yaml|calibration\.json|tables/[a-z_]{1,64}\.json)$")
 logger = logging.getLogger("clientscore.rules")
-
-Stamp = tuple[int, int, int]
 
 
 class RulesetPointer(BaseModel):
@@ -79,11 +76,7 @@ class RulesetStore:
             raise ServiceError(f"{POINTER_FILE} is not valid: {exc.error_count()} errors") from None
 
     def stamp(self) -> Stamp | None:
-        try:
-            stat = os.stat(self.root / POINTER_FILE)
-        except FileNotFoundError:
-            return None
-        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        return stamp(self.root / POINTER_FILE)
 
     def folder(self, pointer: RulesetPointer | None) -> Path:
         return self.root if pointer is None else self.root / VERSIONS_DIR / pointer.version
@@ -113,7 +106,8 @@ class RulesetStore:
                 activated_by=by,
                 history=history[:HISTORY_LIMIT],
             )
-            self._replace(POINTER_FILE, pointer.model_dump_json(indent=2).encode() + b"\n")
+            content = pointer.model_dump_json(indent=2).encode() + b"\n"
+            replace_atomically(self.root / POINTER_FILE, content)
         return ruleset
 
     def _write_version(self, version: str, files: Mapping[str, bytes]) -> None:
@@ -128,24 +122,10 @@ class RulesetStore:
         temp.chmod(0o755)
         temp.rename(target)
 
-    def _replace(self, name: str, content: bytes) -> None:
-        fd, temp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=self.root)
-        try:
-            os.fchmod(fd, 0o644)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.root / name)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-
     @contextmanager
     def _locked(self) -> Iterator[None]:
         try:
-            with open(self.root / LOCK_FILE, "a+b") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
+            with exclusive_lock(self.root / LOCK_FILE):
                 yield
         except OSError as exc:
             raise Unavailable(f"cannot change the active ruleset: {exc}") from None

@@ -15,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from app.atomic_files import Stamp
 from app.errors import ModelInvalid, NotFound, Unavailable
 from app.scoring.features import SERVICE_FEATURES
 from app.scoring.metadata import FeatureSpec
-from app.scoring.repository import LoadedModel, ModelRepository, Schemas, Stamp
+from app.scoring.repository import LoadedModel, ModelRepository, Schemas
 
 # The models the service needs: readiness waits for a champion of each.
 SERVICE_MODELS = tuple(SERVICE_FEATURES)

@@ -10,11 +10,8 @@ or the new pointer, never half of one; that is what lets every worker process fo
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from app.atomic_files import Stamp, exclusive_lock, replace_atomically, stamp
 from app.errors import Conflict, ModelInvalid, NotFound, Unavailable
 from app.scoring.metadata import FeatureSpec, ModelMetadata
 
@@ -40,8 +38,6 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 _NAME = re.compile(NAME_PATTERN)
 
 Schemas = Mapping[str, Sequence[FeatureSpec]]
-# (inode, mtime_ns, size) of champion.json: changes whenever the pointer is replaced.
-Stamp = tuple[int, int, int]
 
 
 class ChampionPointer(BaseModel):
@@ -97,11 +93,7 @@ class ModelRepository:
 
     def pointer_stamp(self, name: str) -> Stamp | None:
         """A cheap fingerprint of the pointer file, to skip re-reading it when unchanged."""
-        try:
-            stat = os.stat(self._model_dir(name) / POINTER_FILE)
-        except FileNotFoundError:
-            return None
-        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        return stamp(self._model_dir(name) / POINTER_FILE)
 
     def metadata(self, name: str, version: str) -> ModelMetadata:
         path = self._version_dir(name, version) / METADATA_FILE
@@ -207,32 +199,14 @@ class ModelRepository:
         # Promotions from the CLI and from several workers may race: the lock keeps each
         # read-modify-write of the history whole. Readers never lock; the replace is atomic.
         try:
-            with open(self._model_dir(name) / LOCK_FILE, "a+b") as handle:
-                fcntl.flock(handle, fcntl.LOCK_EX)
+            with exclusive_lock(self._model_dir(name) / LOCK_FILE):
                 yield
         except OSError as exc:
             raise Unavailable(f"cannot change the champion of '{name}': {exc}") from None
 
     def _write_pointer(self, name: str, pointer: ChampionPointer) -> None:
-        folder = self._model_dir(name)
-        fd, temp = tempfile.mkstemp(prefix=".champion.", suffix=".tmp", dir=folder)
-        try:
-            # mkstemp makes 0600; the service may run as another user than the operator.
-            os.fchmod(fd, 0o644)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(pointer.model_dump_json(indent=2).encode() + b"\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, folder / POINTER_FILE)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
-        # Make the rename itself durable, so a crash cannot bring the old champion back.
-        directory = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
+        content = pointer.model_dump_json(indent=2).encode() + b"\n"
+        replace_atomically(self._model_dir(name) / POINTER_FILE, content)
 
 
 def _subfolders(folder: Path) -> list[str]:
