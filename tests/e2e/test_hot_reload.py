@@ -8,7 +8,6 @@ while they keep serving the champion before it.
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_server import CLI, ROOT, free_port, run, wait_ready
+from tests.e2e.test_server import run, serving
 from tests.model_versions import (
     corrupt,
     point_by_hand,
@@ -104,23 +103,8 @@ def registry_server(
     made = run(env, "keys", "create", "--name", "operator", "--scopes", "admin")
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip().splitlines()[-1]
-    port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port), "--workers", str(WORKERS)],
-            env=env,
-            cwd=ROOT,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(base, process, log)
+    with serving(env, tmp_path / "server.log", workers=WORKERS) as base:
         yield base, token, env, root, champions
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def test_workers_follow_promotions_without_failing_a_request(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -40,11 +41,17 @@ def server(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str, dict[str, st
     made = run(env, "keys", "create", "--name", "e2e", "--scopes", "profiles:read,profiles:write")
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip().splitlines()[-1]
+    with serving(env, tmp_path / "server.log", workers=2) as base:
+        yield base, token, env
+
+
+@contextmanager
+def serving(env: dict[str, str], log: Path, *, workers: int) -> Iterator[str]:
+    """A real `clientscore serve` on a free port, ready; its base URL. Stopped on exit."""
     port = free_port()
-    log = tmp_path / "server.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port), "--workers", "2"],
+            [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
             cwd=ROOT,
             stdout=output,
@@ -53,7 +60,7 @@ def server(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str, dict[str, st
     base = f"http://127.0.0.1:{port}"
     try:
         wait_ready(base, process, log)
-        yield base, token, env
+        yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
