@@ -77,8 +77,16 @@ def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import tempfile
+    from pathlib import Path
+
     import uvicorn
 
+    from app.observability import logging as json_logs
+    from app.observability.metrics import prepare
+
+    # Before any worker starts: the workers share this folder of metric files.
+    prepare(settings.metrics_dir or Path(tempfile.mkdtemp(prefix="clientscore-metrics-")))
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -86,6 +94,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         port=args.port,
         workers=args.workers,
         log_level=settings.log_level.lower(),
+        log_config=json_logs.config(settings.log_level),
+        # One JSON line per request comes from the service itself (app.observability.http).
+        access_log=False,
         proxy_headers=False,
     )
 

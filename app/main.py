@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import __version__
 from app.api import health, problems
@@ -17,6 +19,11 @@ from app.api.state import AppState
 from app.auth.service import KeyVerifier
 from app.classification import router as classification
 from app.db.engine import create_engine_for, create_sessionmaker
+from app.observability import router as metrics_router
+from app.observability.http import Observe
+from app.observability.metrics import ServiceMetrics
+from app.observability.monitor import Monitor
+from app.polling import every
 from app.profiles import router as profiles
 from app.rules import router as rules_router
 from app.rules.store import ActiveRuleset, RulesetStore
@@ -42,8 +49,15 @@ def _registry(settings: Settings) -> ModelRegistry:
     )
 
 
+def _count_connections(engine: AsyncEngine, metrics: ServiceMetrics) -> None:
+    gauge = metrics.db_connections
+    event.listen(engine.sync_engine.pool, "checkout", lambda *_: gauge.inc())
+    event.listen(engine.sync_engine.pool, "checkin", lambda *_: gauge.dec())
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    metrics = ServiceMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -52,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rules = ActiveRuleset(RulesetStore(settings.rules_dir))
         await rules.refresh()
         engine = create_engine_for(settings)
+        _count_connections(engine, metrics)
+        monitor = Monitor(metrics, drift_window=settings.drift_window_scores)
+        monitor.sync_versions(registry, rules)
         app.state.services = AppState(
             settings=settings,
             engine=engine,
@@ -59,10 +76,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             verifier=KeyVerifier(cache_seconds=settings.auth_cache_seconds),
             registry=registry,
             rules=rules,
+            monitor=monitor,
         )
+
+        async def sync_versions() -> None:
+            monitor.sync_versions(registry, rules)
+
         followers = [
-            asyncio.create_task(registry.follow(settings.model_reload_seconds)),
-            asyncio.create_task(rules.follow(settings.rules_reload_seconds)),
+            asyncio.create_task(
+                every(settings.model_reload_seconds, registry.refresh, "the model registry folder")
+            ),
+            asyncio.create_task(
+                every(settings.rules_reload_seconds, rules.refresh, "the rules folder")
+            ),
+            asyncio.create_task(
+                every(
+                    min(settings.model_reload_seconds, settings.rules_reload_seconds),
+                    sync_versions,
+                    "the versions served",
+                )
+            ),
         ]
         # Startup objects never become garbage: keep the collector from rescanning them, and
         # collect less often, since bulk imports allocate millions of short-lived objects.
@@ -83,12 +116,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.metrics = metrics
     problems.install(app)
     app.include_router(health.router)
     app.include_router(profiles.router)
     app.include_router(models.router)
     app.include_router(classification.router)
     app.include_router(rules_router.router)
+    app.include_router(metrics_router.router)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,
@@ -99,4 +134,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.add_middleware(RequestId)
+    app.add_middleware(Observe, metrics=metrics)  # outermost: sees every final status
     return app

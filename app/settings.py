@@ -45,7 +45,20 @@ class Settings(BaseSettings):
     rules_reload_seconds: float = Field(
         default=2.0, gt=0, description="How often each worker checks for a newly activated ruleset."
     )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="INFO logs one JSON line per request; WARNING only problems."
+    )
+    metrics_dir: Path | None = Field(
+        default=None,
+        description="Where `clientscore serve` keeps the workers' metric files (emptied at "
+        "start); a fresh temporary folder when unset.",
+    )
+    drift_window_scores: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description="Each worker's PSI is computed on the last this many scores of each model.",
+    )
 
     def database_url_value(self) -> str:
         return self.database_url.get_secret_value()

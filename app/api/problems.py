@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import FieldError, ServiceError
+from app.observability.logging import FIELDS
 from app.profiles.validation import field_name
 
 PROBLEM_JSON = "application/problem+json"
@@ -112,7 +113,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    route = getattr(request.scope.get("route"), "path", "unmatched")
+    fields = {"request_id": request.scope.get("state", {}).get("request_id"), "route": route}
+    logger.error("unhandled error", exc_info=exc, extra={FIELDS: fields})
     return problem_response(
         status=500,
         code="internal_error",

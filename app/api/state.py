@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.service import KeyVerifier
+from app.observability.monitor import Monitor
 from app.rules.store import ActiveRuleset
 from app.scoring.registry import ModelRegistry
 from app.settings import Settings
@@ -20,3 +21,4 @@ class AppState:
     verifier: KeyVerifier
     registry: ModelRegistry
     rules: ActiveRuleset
+    monitor: Monitor

@@ -45,13 +45,20 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 
 def _context(request: Request, state: StateDep, caller: Caller) -> service.Context:
     # Models and ruleset are taken once: a promotion during the request does not mix in.
-    return service.Context(
+    context = service.Context(
         champions=Champions.take(state.registry),
         ruleset=state.rules.current(),
         request_id=request_id(request.scope),
         key_id=caller.key_id,
         at=datetime.now(UTC),
+        monitor=state.monitor,
     )
+    # For the request's log line (app.observability.http).
+    request.state.versions = {
+        "models": context.champions.versions(),
+        "ruleset": context.ruleset.version,
+    }
+    return context
 
 
 def _json(body: Any) -> Response:

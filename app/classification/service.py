@@ -29,6 +29,7 @@ from app.classification.schemas import (
 )
 from app.classification.tables import ClassificationAudit
 from app.errors import FieldError, NotFound, ServiceError, ValidationFailed
+from app.observability.monitor import Monitor
 from app.profiles.mapping import PROFILE_FIELDS
 from app.profiles.schemas import ClientProfile, ClientRead
 from app.profiles.validation import field_errors
@@ -48,15 +49,26 @@ class Context:
     request_id: str
     key_id: str
     at: datetime
+    monitor: Monitor
 
     def classify(self, profiles: list[ClientProfile], explain: bool) -> list[dict[str, Any]]:
-        return core.classify_profiles(
+        results = core.classify_profiles(
             profiles,
             champions=self.champions,
             ruleset=self.ruleset,
             as_of=self.at.date(),
             explain=explain,
         )
+        self.monitor.classified(self.champions, results)
+        return results
+
+    async def record(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        """The audit rows, in the request's transaction; a failure is counted, then raised."""
+        try:
+            await repository.record(session, rows)
+        except Exception:
+            self.monitor.audit_failed(len(rows))
+            raise
 
     def stamped(self, result: dict[str, Any], client_id: str | None) -> dict[str, Any]:
         return {
@@ -99,7 +111,7 @@ async def classify_stored(
     """Classify a stored client and record it in the audit trail."""
     profile = await _stored(session, client_id)
     (result,) = context.classify([profile], explain)
-    await repository.record(session, [context.audit_row(profile, result)])
+    await context.record(session, [context.audit_row(profile, result)])
     return context.stamped(result, client_id)
 
 
@@ -180,7 +192,7 @@ async def classify_batch(
         if isinstance(subject, ClientRead):
             audit.append(context.audit_row(subject, result))
         items.append({"index": index, "status": 200, "result": context.stamped(result, client_id)})
-    await repository.record(session, audit)
+    await context.record(session, audit)
     failed = sum(1 for item in items if item["status"] != 200)
     return {
         "request_id": context.request_id,

@@ -63,7 +63,7 @@ def create_engine_for(settings: Settings) -> AsyncEngine:
     url = async_url(settings.database_url_value())
     if is_sqlite(url):
         ensure_sqlite_folder(url)
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
         add_sqlite_pragmas(engine.sync_engine)
         return engine
     return create_async_engine(
@@ -72,6 +72,8 @@ def create_engine_for(settings: Settings) -> AsyncEngine:
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_timeout_seconds,
         pool_pre_ping=True,
+        # Errors would otherwise quote the statement's values, personal data included.
+        hide_parameters=True,
         connect_args={"connect_timeout": max(1, int(settings.database_timeout_seconds))},
     )
 

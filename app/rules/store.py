@@ -168,14 +168,6 @@ class ActiveRuleset:
         await self.refresh(force=True)
         return ruleset
 
-    async def follow(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.refresh()
-            except Exception:
-                logger.exception("could not look at the rules folder")
-
     def _check(self, loaded: _Loaded, force: bool) -> _Loaded:
         stamp = self.store.stamp()
         if not force and loaded.ruleset is not None and stamp == loaded.stamp:

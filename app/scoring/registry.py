@@ -87,15 +87,6 @@ class ModelRegistry:
             updated = await asyncio.to_thread(self._checked, self._slots, names)
             self._slots = MappingProxyType(updated)
 
-    async def follow(self, interval: float) -> None:
-        """Refresh every `interval` seconds until cancelled (the lifespan's background task)."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.refresh()
-            except Exception:
-                logger.exception("could not look at the model registry folder")
-
     def _checked(self, current: Mapping[str, Slot], names: Sequence[str] | None) -> dict[str, Slot]:
         if names is None:
             names = sorted({*self.repository.names(), *self.required})

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from app.errors import Unavailable
+from app.polling import every
 from app.scoring.registry import ModelRegistry
 from app.scoring.repository import ModelRepository
 from tests.model_versions import FALLBACK_FEATURES, corrupt, point_by_hand, write_version
@@ -93,7 +94,7 @@ def test_a_garbled_pointer_keeps_the_champion_serving(tmp_path: Path) -> None:
     assert "lapse" not in registry.missing()
 
 
-def test_follow_picks_up_a_promotion_and_stops_when_cancelled(tmp_path: Path) -> None:
+def test_polling_picks_up_a_promotion_and_stops_when_cancelled(tmp_path: Path) -> None:
     repository = ModelRepository(tmp_path)
     first, second = (write_version(tmp_path, "lapse", seed=s) for s in (1, 2))
     repository.promote("lapse", first)
@@ -101,7 +102,7 @@ def test_follow_picks_up_a_promotion_and_stops_when_cancelled(tmp_path: Path) ->
 
     async def scenario() -> None:
         await registry.start()
-        follower = asyncio.create_task(registry.follow(0.01))
+        follower = asyncio.create_task(every(0.01, registry.refresh, "the folder"))
         repository.promote("lapse", second)
         async with asyncio.timeout(10):
             # The state is the registry's own: there is no event to wait on, only to look.

@@ -1,0 +1,1 @@
+"""What operations see: Prometheus metrics, score drift and structured logs."""
