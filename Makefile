@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 CLIENTSCORE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CLIENTSCORE_TEST_POSTGRES_URL
 
-.PHONY: run test lint typecheck unit bench bench-classify clean
+.PHONY: run test lint typecheck unit bench bench-import bench-classify clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,12 @@ test: lint typecheck
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
+# HTTP against MLServer and bare FastAPI (installs wrk and MLServer's venv when missing),
+# then the in-process figures.
 bench: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m bench.http_bench
+
+bench-import: $(STAMP)
 	$(BIN)/python -m bench.import_bench
 
 bench-classify: $(STAMP)

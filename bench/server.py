@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -45,9 +46,32 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class Served:
+    """A running `clientscore serve`: its base URL, an admin key and the server's process id."""
+
+    base_url: str
+    token: str
+    pid: int
+
+
+def load_demo_book(url: str, *, clients: int, seed: int) -> None:
+    """Stores a synthetic book with `clientscore demo-data`, as an operator would."""
+    env = {**os.environ, "CLIENTSCORE_DATABASE_URL": url}
+    command = [*CLI, "demo-data", "--clients", str(clients), "--seed", str(seed)]
+    subprocess.run(command, env=env, cwd=ROOT, check=True, capture_output=True)
+
+
 @contextmanager
 def running_server(url: str, *, workers: int = 1) -> Iterator[tuple[str, str]]:
     """Serves the database with `clientscore serve`; yields (base URL, admin key)."""
+    with serving(url, workers=workers) as served:
+        yield served.base_url, served.token
+
+
+@contextmanager
+def serving(url: str, *, workers: int = 1) -> Iterator[Served]:
+    """Serves the database with `clientscore serve` until the block ends."""
     env = {**os.environ, "CLIENTSCORE_DATABASE_URL": url, "CLIENTSCORE_LOG_LEVEL": "WARNING"}
     made = subprocess.run(
         [*CLI, "keys", "create", "--name", "bench", "--scopes", "admin"],
@@ -74,7 +98,7 @@ def running_server(url: str, *, workers: int = 1) -> Iterator[tuple[str, str]]:
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the server did not become ready")
             time.sleep(0.2)
-        yield base_url, token
+        yield Served(base_url=base_url, token=token, pid=server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -1,0 +1,147 @@
+"""What the HTTP benchmark sends, and the checks it makes before measuring.
+
+Every case POSTs bodies from a file, one JSON document a line, that wrk sends in turn: many
+different clients, so no single cached body is measured. Bodies hold the profiles of a
+synthetic book (inline cases), the ids of the stored demo book (stored case), or the lapse
+model's encoded feature rows of the same synthetic book (peers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+
+from app.scoring.features import encode, profile_features
+from app.scoring.repository import LoadedModel
+from app.scoring.synthetic import SyntheticBook
+from bench.peers import mlserver
+
+CLASSIFY_PATH = "/v1/classify"
+BARE_PATH = "/predict"
+CHECKED_BODIES = 5
+# The peers run the LightGBM version pinned here on the same float64 rows, sent as JSON
+# numbers that read back exactly: any gap is a bug in the harness, not noise.
+PREDICTION_TOLERANCE = 1e-12
+LABELS = {
+    "a": "clientscore POST /v1/classify, inline profile, explain=false",
+    "a'": "clientscore POST /v1/classify, inline profile, explain=true",
+    "b": "clientscore POST /v1/classify, client_id, explain=true (Postgres, audit)",
+    "c": "MLServer 1.7.1, LightGBM runtime, lapse model only (V2 infer)",
+    "d": "bare FastAPI async def + Booster.predict, lapse model only",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    key: str
+    label: str
+    url: str
+    bodies: Path
+    authorization: str = ""
+
+
+def clientscore_cases(
+    base_url: str, token: str, book: SyntheticBook, client_ids: Sequence[str], folder: Path
+) -> list[Case]:
+    """(a), (a') and (b), their bodies written to `folder`."""
+    url = f"{base_url}{CLASSIFY_PATH}"
+    bodies = {
+        "a": inline_bodies(book, folder / "a.ndjson", explain=False),
+        "a'": inline_bodies(book, folder / "a-explain.ndjson", explain=True),
+        "b": stored_bodies(client_ids, folder / "b.ndjson"),
+    }
+    return [Case(key, LABELS[key], url, path, f"Bearer {token}") for key, path in bodies.items()]
+
+
+def write_lines(path: Path, documents: Iterable[Any]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(doc) + b"\n" for doc in documents))
+    return path
+
+
+def inline_bodies(book: SyntheticBook, path: Path, *, explain: bool) -> Path:
+    """`{"profile": ..., "explain": ...}` for every client of the book, without personal data."""
+    records = ({k: v for k, v in r.items() if k != "personal"} for r in book.records())
+    return write_lines(path, ({"profile": r, "explain": explain} for r in records))
+
+
+def stored_bodies(client_ids: Sequence[str], path: Path) -> Path:
+    return write_lines(path, ({"client_id": c, "explain": True} for c in client_ids))
+
+
+def lapse_rows(book: SyntheticBook, lapse: LoadedModel, as_of: date) -> np.ndarray[Any, Any]:
+    """The lapse model's encoded feature rows of the book, as the service builds them."""
+    return encode(profile_features(book.profiles, as_of), lapse.metadata.features)
+
+
+def row_list(row: np.ndarray[Any, Any]) -> list[float | None]:
+    # JSON has no NaN: a missing feature goes as null, which both peers read back as NaN.
+    return [None if np.isnan(x) else float(x) for x in row]
+
+
+def mlserver_bodies(rows: np.ndarray[Any, Any], path: Path) -> Path:
+    return write_lines(path, (mlserver.infer_body(row_list(row)) for row in rows))
+
+
+def bare_bodies(rows: np.ndarray[Any, Any], path: Path) -> Path:
+    return write_lines(path, ({"features": row_list(row)} for row in rows))
+
+
+def stored_client_ids(base_url: str, token: str, count: int) -> list[str]:
+    """Up to `count` stored client ids, read page by page from GET /v1/clients."""
+    ids: list[str] = []
+    cursor: str | None = None
+    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as http:
+        while len(ids) < count:
+            params: dict[str, str | int] = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+            page = http.get("/v1/clients", params=params).raise_for_status().json()
+            ids.extend(item["client_id"] for item in page["items"])
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+    if not ids:
+        raise SystemExit("the demo book was not stored: GET /v1/clients is empty")
+    return ids[:count]
+
+
+def _first_bodies(case: Case) -> list[bytes]:
+    with case.bodies.open("rb") as lines:
+        return [next(lines).rstrip(b"\n") for _ in range(CHECKED_BODIES)]
+
+
+def _post(case: Case, body: bytes) -> Any:
+    headers = {"Content-Type": "application/json"}
+    if case.authorization:
+        headers["Authorization"] = case.authorization
+    response = httpx.post(case.url, content=body, headers=headers, timeout=30)
+    if response.status_code != 200:
+        raise SystemExit(f"({case.key}) answered {response.status_code}: {response.text[:500]}")
+    return response.json()
+
+
+def check_classifications(case: Case, *, explain: bool) -> None:
+    """The first bodies get 200 with a classification; reasons exactly when asked for."""
+    for body in _first_bodies(case):
+        result = _post(case, body)
+        if not {"value", "risk", "lifecycle", "strategy"} <= result.keys():
+            raise SystemExit(f"({case.key}) returned no classification: {result}")
+        if (result.get("reasons") is not None) != explain:
+            raise SystemExit(f"({case.key}) reasons present: {not explain}, asked: {explain}")
+
+
+def check_predictions(case: Case, expected: np.ndarray[Any, Any]) -> float:
+    """The largest gap between the peer's predictions and Booster.predict on the same rows."""
+    got = []
+    for body in _first_bodies(case):
+        answer = _post(case, body)
+        got.append(answer["prediction"] if "prediction" in answer else mlserver.prediction(answer))
+    gap = float(np.max(np.abs(np.array(got) - expected[: len(got)])))
+    if gap > PREDICTION_TOLERANCE:
+        raise SystemExit(f"({case.key}) predictions differ from Booster.predict by {gap}")
+    return gap

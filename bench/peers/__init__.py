@@ -1,0 +1,1 @@
+"""The servers clientscore is measured against: Seldon MLServer and a bare FastAPI app."""
