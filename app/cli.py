@@ -98,6 +98,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
         # One JSON line per request comes from the service itself (app.observability.http).
         access_log=False,
         proxy_headers=False,
+        # A worker imports LightGBM (which imports pandas and scikit-learn) before it answers
+        # the supervisor's first health check: uvicorn's 5 s would restart it forever on a
+        # busy machine.
+        timeout_worker_healthcheck=60,
     )
 
 

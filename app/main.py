@@ -22,7 +22,7 @@ from app.db.engine import create_engine_for, create_sessionmaker
 from app.observability import router as metrics_router
 from app.observability.http import Observe
 from app.observability.metrics import ServiceMetrics
-from app.observability.monitor import Monitor
+from app.observability.monitor import FLUSH_SECONDS, Monitor
 from app.polling import every
 from app.profiles import router as profiles
 from app.rules import router as rules_router
@@ -82,6 +82,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async def sync_versions() -> None:
             monitor.sync_versions(registry, rules)
 
+        async def flush_metrics() -> None:
+            monitor.flush()
+
         followers = [
             asyncio.create_task(
                 every(settings.model_reload_seconds, registry.refresh, "the model registry folder")
@@ -96,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     "the versions served",
                 )
             ),
+            asyncio.create_task(every(FLUSH_SECONDS, flush_metrics, "the metrics")),
         ]
         # Startup objects never become garbage: keep the collector from rescanning them, and
         # collect less often, since bulk imports allocate millions of short-lived objects.

@@ -1,15 +1,13 @@
 """What the classification use cases report to the metrics, and the versions each worker serves.
 
 The use cases call `classified` with the results they are about to return; counting works
-on the results themselves, so the metrics say exactly what callers were told. Label
-children are cached: a label lookup costs more than the increment in multiprocess mode.
+on the results themselves, so the metrics say exactly what callers were told.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter as Tally
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -19,8 +17,9 @@ from app.errors import Unavailable
 from app.observability.drift import ScoreWindow
 from app.observability.metrics import ServiceMetrics, observe_many
 from app.rules.store import ActiveRuleset
-from app.scoring.predictor import MODELS, Champions
+from app.scoring.predictor import Champions
 from app.scoring.registry import ModelRegistry
+from app.scoring.repository import LoadedModel
 
 # Result path of each dimension's class and of each model's score.
 DIMENSIONS = {
@@ -36,78 +35,78 @@ SCORES = {
     "claims": ("risk", "expected_claim_frequency"),
     "propensity": ("lifecycle", "purchase_probability"),
 }
-PSI_EVERY_SECONDS = 1.0  # recomputing the PSI per request would cost more than the request
-
-
-def _at(result: Mapping[str, Any], path: tuple[str, str]) -> Any:
-    part = result.get(path[0])
-    return part.get(path[1]) if part else None
-
-
-class _Children:
-    """Cached `counter.labels(*key)`."""
-
-    def __init__(self, counter: Counter) -> None:
-        self.counter = counter
-        self.cache: dict[tuple[str, ...], Any] = {}
-
-    def add(self, tally: Mapping[tuple[str, ...], int]) -> None:
-        for key, count in tally.items():
-            child = self.cache.get(key)
-            if child is None:
-                child = self.cache[key] = self.counter.labels(*key)
-            child.inc(count)
+FLUSH_SECONDS = 1.0
 
 
 class Monitor:
-    """One per worker: counts what it decided and watches its scores for drift."""
+    """One per worker: counts what it decided and watches its scores for drift.
+
+    A request only adds to plain dictionaries; `flush` (every second, and before a scrape)
+    moves the sums to the metrics. In multiprocess mode each increment writes to a shared
+    file under a lock, which for the two dozen labels one classification touches would cost
+    more than the classification.
+    """
 
     def __init__(self, metrics: ServiceMetrics, *, drift_window: int) -> None:
         self.metrics = metrics
         self.drift_window = drift_window
-        self._classes = _Children(metrics.classifications)
-        self._actions = _Children(metrics.actions)
-        self._rules = _Children(metrics.rules_fired)
-        self._scores = {name: metrics.scores.labels(name) for name in MODELS}
+        self._children: dict[tuple[str, ...], Any] = {}
+        self._counts: Tally[tuple[str, ...]] = Tally()
+        # Scores by model version: a promotion between two flushes keeps them apart.
+        self._scores: dict[tuple[str, str], tuple[LoadedModel, list[float]]] = {}
         self._windows: dict[str, tuple[str, ScoreWindow]] = {}
-        self._psi_at = 0.0
         self._served: dict[str, str | None] = {}
         self._ruleset: str | None = None
 
     def classified(self, champions: Champions, results: list[dict[str, Any]]) -> None:
-        if not results:
-            return
-        classes: Tally[tuple[str, ...]] = Tally()
-        actions: Tally[tuple[str, ...]] = Tally()
-        rules: Tally[tuple[str, ...]] = Tally()
+        counts = self._counts
         for result in results:
-            for dimension, path in DIMENSIONS.items():
-                given = _at(result, path)
-                if given is not None:
-                    classes[dimension, given] += 1
-            actions.update((action["code"],) for action in result["strategy"])
-            rules.update((r["table"], str(r["row"])) for r in result["rules_fired"])
-        self._classes.add(classes)
-        self._actions.add(actions)
-        self._rules.add(rules)
-        self._observe_scores(champions, results)
+            for dimension, (part, field) in DIMENSIONS.items():
+                section = result[part]
+                if section is not None and section[field] is not None:
+                    counts["class", dimension, section[field]] += 1
+            for action in result["strategy"]:
+                counts["action", action["code"]] += 1
+            for rule in result["rules_fired"]:
+                counts["rule", rule["table"], str(rule["row"])] += 1
+        for name, (part, field) in SCORES.items():
+            model = champions.model(name)
+            pending = self._scores.get((name, model.version))
+            if pending is None:
+                pending = self._scores[name, model.version] = (model, [])
+            scores = pending[1]
+            for result in results:
+                score = result[part][field]
+                if score is not None:
+                    scores.append(score)
 
-    def _observe_scores(self, champions: Champions, results: list[dict[str, Any]]) -> None:
-        now = time.monotonic()
-        due = now - self._psi_at >= PSI_EVERY_SECONDS
-        for name, path in SCORES.items():
-            scores = np.array([_at(r, path) for r in results], dtype=np.float64)
-            observe_many(self._scores[name], scores)
-            window = self._window(champions, name)
+    def flush(self) -> None:
+        """Add what was counted since the last flush to the metrics; update the PSI."""
+        counts, self._counts = self._counts, Tally()
+        for key, count in counts.items():
+            child = self._children.get(key)
+            if child is None:
+                child = self._children[key] = self._counter(key[0]).labels(*key[1:])
+            child.inc(count)
+        pending, self._scores = self._scores, {}
+        for (name, _), (model, given) in pending.items():
+            scores = np.array(given, dtype=np.float64)
+            observe_many(self.metrics.scores.labels(name), scores)
+            window = self._window(model)
             window.add(scores)
-            if due:
-                self.metrics.psi.labels(name).set(window.psi())
-                self.metrics.psi_window.labels(name).set(window.scores)
-        if due:
-            self._psi_at = now
+            self.metrics.psi.labels(name).set(window.psi())
+            self.metrics.psi_window.labels(name).set(window.scores)
 
-    def _window(self, champions: Champions, name: str) -> ScoreWindow:
-        model = champions.model(name)
+    def _counter(self, kind: str) -> Counter:
+        kinds = {
+            "class": self.metrics.classifications,
+            "action": self.metrics.actions,
+            "rule": self.metrics.rules_fired,
+        }
+        return kinds[kind]
+
+    def _window(self, model: LoadedModel) -> ScoreWindow:
+        name = model.name
         held = self._windows.get(name)
         if held is None or held[0] != model.version:
             # A new version has its own reference: its drift starts from an empty window.

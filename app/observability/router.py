@@ -15,4 +15,7 @@ async def metrics(request: Request) -> Response:
     versions served, audit failures, database connections. No authentication: expose it on
     the internal network only."""
     exported: ServiceMetrics = request.app.state.metrics
+    services = getattr(request.app.state, "services", None)
+    if services is not None:  # this worker's latest counts, not a second old
+        services.monitor.flush()
     return Response(exported.exposition(), media_type=CONTENT_TYPE)

@@ -67,7 +67,8 @@ def serving(env: dict[str, str], log: Path, *, workers: int) -> Iterator[str]:
 
 
 def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    # Two workers each import LightGBM, pandas and scikit-learn: slow on a busy machine.
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         try:
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
