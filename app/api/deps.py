@@ -13,7 +13,9 @@ from app.auth.service import ANONYMOUS, Caller, Scope
 from app.scoring.registry import ModelRegistry
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies are `async def`: FastAPI runs a plain `def` one in a thread pool, a hop that
+# costs more than the classification it serves.
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.services
     return state
 
@@ -21,7 +23,7 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def get_registry(state: StateDep) -> ModelRegistry:
+async def get_registry(state: StateDep) -> ModelRegistry:
     return state.registry
 
 
@@ -51,8 +53,7 @@ def require(scope: Scope) -> Callable[[Request, StateDep], Awaitable[Caller]]:
     async def check(request: Request, state: StateDep) -> Caller:
         if state.settings.auth_disabled:
             return ANONYMOUS
-        async with state.sessions() as session:
-            caller = await state.verifier.verify(session, _bearer(request))
+        caller = await state.verifier.verify(state.sessions, _bearer(request))
         caller.require(scope)
         request.state.caller = caller
         return caller

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.auth import repository
 from app.auth.tables import ApiKey
@@ -106,14 +106,16 @@ class KeyVerifier:
     cache_seconds: float
     _cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
 
-    async def verify(self, session: AsyncSession, token: str | None) -> Caller:
+    async def verify(self, sessions: async_sessionmaker[AsyncSession], token: str | None) -> Caller:
+        """The caller of `token`; the database is asked only when the cache has no answer."""
         if not token:
             raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
         cached = self._cache.get(token)
         now = time.monotonic()
         if cached and cached[0] > now:
             return cached[1]
-        caller = await self._lookup(session, token)
+        async with sessions() as session:
+            caller = await self._lookup(session, token)
         if self.cache_seconds > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()

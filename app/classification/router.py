@@ -70,7 +70,6 @@ async def classify(
     body: Annotated[ClassifyRequest, Body(openapi_examples=CLASSIFY_EXAMPLES)],
     request: Request,
     state: StateDep,
-    session: SessionDep,
     caller: CallerClassify,
 ) -> Response:
     """Classify one client: an inline `profile` (not stored, not audited) or the `client_id`
@@ -81,7 +80,7 @@ async def classify(
     factors of each model in Chinese and English.
     """
     context = _context(request, state, caller)
-    return _json(await service.classify(session, context, body))
+    return _json(await service.classify(state.sessions, context, body))
 
 
 @router.post(BATCH_PATH.removeprefix("/v1"), response_model=BatchRead, responses=_UNAVAILABLE)
@@ -89,7 +88,6 @@ async def classify_batch(
     body: Annotated[BatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
     request: Request,
     state: StateDep,
-    session: SessionDep,
     caller: CallerClassify,
 ) -> Response:
     """Classify up to 1,000 items (inline profiles or stored client ids) in one pass.
@@ -98,7 +96,7 @@ async def classify_batch(
     the same index; a bad item never fails the others. `explain` defaults to false here.
     """
     context = _context(request, state, caller)
-    return _json(await service.classify_batch(session, context, body))
+    return _json(await service.classify_batch(state.sessions, context, body))
 
 
 @router.get(

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.classification import core, repository
 from app.classification.schemas import (
@@ -116,12 +116,15 @@ async def classify_stored(
 
 
 async def classify(
-    session: AsyncSession, context: Context, request: ClassifyRequest
+    sessions: async_sessionmaker[AsyncSession], context: Context, request: ClassifyRequest
 ) -> dict[str, Any]:
+    """A stored client in one transaction with its audit row; an inline profile without
+    touching the database."""
     if request.client_id is not None:
-        return await classify_stored(
-            session, context, client_id=request.client_id, explain=request.explain
-        )
+        async with sessions() as session, session.begin():
+            return await classify_stored(
+                session, context, client_id=request.client_id, explain=request.explain
+            )
     assert request.profile is not None  # the request model requires one of the two
     (result,) = context.classify([request.profile], request.explain)
     return context.stamped(result, None)
@@ -173,12 +176,30 @@ def _subjects(
 
 
 async def classify_batch(
-    session: AsyncSession, context: Context, body: BatchRequest
+    sessions: async_sessionmaker[AsyncSession], context: Context, body: BatchRequest
 ) -> dict[str, Any]:
-    """Every item classified in one vectorised pass; a bad item gets its own problem."""
+    """Every item classified in one vectorised pass; a bad item gets its own problem. The
+    database is used, in one transaction, only when items name stored clients."""
     parsed = [_parse(i, raw) for i, raw in enumerate(body.items)]
     ids = [p.client_id for p in parsed if isinstance(p, ClassifyItem) and p.client_id]
-    subjects = _subjects(parsed, await repository.stored_profiles(session, ids))
+    if not ids:
+        return _batch(context, body, parsed, {})[0]
+    async with sessions() as session, session.begin():
+        answer, audit = _batch(
+            context, body, parsed, await repository.stored_profiles(session, ids)
+        )
+        await context.record(session, audit)
+    return answer
+
+
+def _batch(
+    context: Context,
+    body: BatchRequest,
+    parsed: list[ClassifyItem | ServiceError],
+    stored: dict[str, ClientRead],
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The batch's answer and the audit rows of its stored clients."""
+    subjects = _subjects(parsed, stored)
     profiles = [s for s in subjects if isinstance(s, ClientProfile)]
     results = iter(context.classify(profiles, body.explain))
     items: list[dict[str, Any]] = []
@@ -192,14 +213,14 @@ async def classify_batch(
         if isinstance(subject, ClientRead):
             audit.append(context.audit_row(subject, result))
         items.append({"index": index, "status": 200, "result": context.stamped(result, client_id)})
-    await context.record(session, audit)
     failed = sum(1 for item in items if item["status"] != 200)
-    return {
+    answer = {
         "request_id": context.request_id,
         "classified": len(items) - failed,
         "failed": failed,
         "items": items,
     }
+    return answer, audit
 
 
 def _encode_cursor(audit_id: int) -> str:
