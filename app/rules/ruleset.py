@@ -14,6 +14,7 @@ case and field.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from app.classification.clv import ClvParameters
 from app.errors import FieldError
 from app.rules.calibration import CALIBRATION_FILE, BookCalibration
 from app.rules.cases import Case, parse_cases, run_cases
+from app.rules.compiled import CompiledRules, UnsupportedRule
 from app.rules.engine import RulesEngine
 from app.rules.errors import RulesetRefused
 from app.rules.facts import ClassificationFacts
@@ -37,6 +39,7 @@ CASES_FILE = "cases.yaml"
 TABLE_DIR = "tables"
 # The default ruleset ships in the repository, next to the package.
 DEFAULT_RULESET_DIR = Path(__file__).resolve().parents[2] / "rules"
+logger = logging.getLogger("clientscore.rules")
 
 
 def ruleset_version(files: Mapping[str, bytes]) -> str:
@@ -137,8 +140,11 @@ class Ruleset:
         rows: Mapping[str, int],
         cases: int,
         calibration: BookCalibration | None = None,
+        compiled: CompiledRules | None = None,
     ) -> None:
         self.version = version
+        # The tables as Python and NumPy (app.rules.compiled); None: zen-engine runs them.
+        self.compiled = compiled
         self.calibration = calibration
         self.clv_grid = calibration.grid() if calibration else None
         self.document = document
@@ -166,13 +172,15 @@ class Ruleset:
         problems.extend(run_cases(engine, sections))
         if problems:
             raise RulesetRefused(source, problems)
+        version = ruleset_version(files)
         return cls(
-            version=ruleset_version(files),
+            version=version,
             document=document,
             engine=engine,
             rows={name: len(table.rows) for name, table in tables.items()},
             cases=sum(len(cases) for cases in sections.values()),
             calibration=calibration,
+            compiled=_compiled(version, tables, document),
         )
 
     @classmethod
@@ -185,4 +193,16 @@ class Ruleset:
 
     def classify(self, facts: ClassificationFacts) -> RuleOutcome:
         """Tiers, stage, grades, scale and strategy for one client, with the rows that fired."""
+        if self.compiled is not None:
+            return self.compiled.classify_facts(facts)
         return self.engine.classify(facts)
+
+
+def _compiled(
+    version: str, tables: Mapping[str, Table], document: RulesetDocument
+) -> CompiledRules | None:
+    try:
+        return CompiledRules.from_tables(tables, document.actions, document.table_params())
+    except UnsupportedRule as exc:
+        logger.warning("ruleset %s runs on zen-engine: %s", version, exc)
+        return None
