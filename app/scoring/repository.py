@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.atomic_files import Stamp, exclusive_lock, replace_atomically, stamp
 from app.errors import Conflict, ModelInvalid, NotFound, Unavailable
+from app.scoring.fast_predict import FastPredictor
 from app.scoring.metadata import FeatureSpec, ModelMetadata
 
 if TYPE_CHECKING:
@@ -61,6 +62,7 @@ class LoadedModel:
     version: str
     booster: lightgbm.Booster
     metadata: ModelMetadata
+    fast: FastPredictor  # one client at a time, without Booster.predict's set-up per call
 
 
 class ModelRepository:
@@ -134,7 +136,13 @@ class ModelRepository:
             )
         booster = _booster(where, model_bytes)
         _check_features(where, booster, metadata, None if expected is None else expected.get(name))
-        return LoadedModel(name=name, version=version, booster=booster, metadata=metadata)
+        return LoadedModel(
+            name=name,
+            version=version,
+            booster=booster,
+            metadata=metadata,
+            fast=FastPredictor(booster),
+        )
 
     def promote(
         self, name: str, version: str, *, expected: Schemas | None = None, by: str | None = None
