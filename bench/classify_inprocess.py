@@ -1,11 +1,16 @@
 """In-process classification latency and batch throughput, against bare LightGBM predictions.
 
 Loads the champions in `models/` and the active ruleset in `rules/`, draws a synthetic book
-and measures, in one run: one client's classification (p50, p99) without and with reasons,
-and batch throughput (clients/s) in batches of 1,000 without and with reasons. The baseline is
-the lapse model's bare `Booster.predict` on the same encoded rows, one row and whole batches.
+and measures, in one run: one client's classification (p50, p99) without and with reasons
+(`classify_profiles` with one validated profile: the scalar path), and batch throughput
+(clients/s) without and with reasons: `classify_columns` on the book's columns in chunks of
+`--chunk` clients, JSON-ready results included. The baseline is the lapse model's bare
+`Booster.predict` on the same encoded rows, one row and whole chunks.
 
-    OMP_NUM_THREADS=1 python -m bench.classify_inprocess [--single 2000] [--batch 100000]
+Single calls run on one thread (OMP_NUM_THREADS=1, as the service runs); batches use
+`--batch-threads` (default 2, both cores: a batch job has the machine to itself).
+
+    python -m bench.classify_inprocess [--single 2000] [--batch 100000] [--chunk 10000]
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.classification.core import classify_profiles
+from app.classification.core import classify_columns, classify_profiles
 from app.profiles.schemas import ClientProfile
 from app.rules.store import RulesetStore
 from app.scoring.features import encode, profile_features
@@ -33,7 +38,6 @@ from app.scoring.repository import LoadedModel, ModelRepository
 from app.scoring.synthetic import generate_book
 
 TODAY = date.today()
-BATCH = 1_000
 
 
 class _Registry:
@@ -65,10 +69,10 @@ def single_calls(call: Callable[[int], object], count: int) -> tuple[float, floa
     return percentiles(times)
 
 
-def throughput(work: Callable[[int, int], object], total: int) -> float:
+def throughput(work: Callable[[int, int], object], total: int, chunk: int) -> float:
     started = time.perf_counter()
-    for start in range(0, total, BATCH):
-        work(start, min(start + BATCH, total))
+    for start in range(0, total, chunk):
+        work(start, min(start + chunk, total))
     return total / (time.perf_counter() - started)
 
 
@@ -76,7 +80,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--single", type=int, default=2_000, help="single calls per case")
     parser.add_argument("--batch", type=int, default=100_000, help="clients per batch case")
-    parser.add_argument("--batch-explained", type=int, default=20_000)
+    parser.add_argument("--batch-explained", type=int, default=100_000)
+    parser.add_argument("--chunk", type=int, default=10_000, help="clients per batch call")
+    parser.add_argument("--batch-threads", type=int, default=2)
     args = parser.parse_args()
 
     champions = Champions.take(_Registry(Path("models")))
@@ -86,9 +92,22 @@ def main() -> None:
     lapse = champions.model("lapse")
     matrix = encode(profile_features(book.profiles, TODAY), lapse.metadata.features)
 
+    columns = dict(book.profiles)
+
     def classify(start: int, stop: int, explain: bool) -> object:
         return classify_profiles(
             profiles[start:stop], champions=champions, ruleset=ruleset, as_of=TODAY, explain=explain
+        )
+
+    def classify_batch(start: int, stop: int, explain: bool) -> object:
+        chunk = {name: values[start:stop] for name, values in columns.items()}
+        return classify_columns(
+            chunk,
+            champions=champions,
+            ruleset=ruleset,
+            as_of=TODAY,
+            explain=explain,
+            threads=args.batch_threads,
         )
 
     for i in range(200):  # warm up caches and the rule engine
@@ -105,10 +124,16 @@ def main() -> None:
     for label, p50, p99 in rows:
         print(f"{label:<46}{p50:>10.0f}{p99:>10.0f}{p50 / base[0]:>16.1f}")
 
-    bare = throughput(lambda a, b: lapse.booster.predict(matrix[a:b]), args.batch)
-    batch = throughput(lambda a, b: classify(a, b, False), args.batch)
-    batch_explained = throughput(lambda a, b: classify(a, b, True), args.batch_explained)
-    print(f"\n{'batches of 1,000':<46}{'clients/s':>10}{'vs baseline':>16}")
+    threads = args.batch_threads
+    bare = throughput(
+        lambda a, b: lapse.booster.predict(matrix[a:b], num_threads=threads), args.batch, args.chunk
+    )
+    batch = throughput(lambda a, b: classify_batch(a, b, False), args.batch, args.chunk)
+    batch_explained = throughput(
+        lambda a, b: classify_batch(a, b, True), args.batch_explained, args.chunk
+    )
+    title = f"batches of {args.chunk:,}, {args.batch_threads} threads"
+    print(f"\n{title:<46}{'clients/s':>10}{'vs baseline':>16}")
     print(f"{'baseline: lapse Booster.predict':<46}{bare:>10.0f}{1.0:>16.3f}")
     print(f"{f'classify {args.batch:,}, explain=False':<46}{batch:>10.0f}{batch / bare:>16.3f}")
     label = f"classify {args.batch_explained:,}, explain=True"

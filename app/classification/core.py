@@ -9,8 +9,7 @@ caller stamps.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -18,10 +17,13 @@ from typing import Any
 import numpy as np
 
 from app.classification.clv import ClvResult, customer_lifetime_value, grid_percentile
+from app.classification.facts_columns import facts_columns
 from app.classification.reasons import top_factors
+from app.classification.results import BatchNumbers, results
+from app.classification.single import classify_one
 from app.errors import Unavailable
 from app.profiles.schemas import ClientProfile
-from app.rules.facts import facts_from_profile
+from app.rules.facts import ClassificationFacts
 from app.rules.outcome import RuleOutcome
 from app.rules.ruleset import Ruleset
 from app.scoring.features import PROFILE_INPUTS, FloatArray
@@ -46,14 +48,15 @@ def profile_columns(profiles: Sequence[ClientProfile]) -> dict[str, list[Any]]:
 def score(
     champions: Champions,
     ruleset: Ruleset,
-    columns: dict[str, Any],
+    columns: Mapping[str, Any],
     *,
     as_of: date,
     explain: bool,
     percentile: bool = True,
+    threads: int = 1,
 ) -> Scored:
     """Predictions, CLV (parameters from the ruleset) and, if asked, the book percentile."""
-    predictions = predict(champions, columns, as_of=as_of, explain=explain)
+    predictions = predict(champions, columns, as_of=as_of, explain=explain, threads=threads)
     clv = customer_lifetime_value(
         ruleset.clv_parameters,
         segment=np.asarray(columns["kind"], dtype=object).astype(str),
@@ -75,24 +78,54 @@ def score(
     return Scored(predictions, clv, ranks)
 
 
-def _number(value: float, digits: int = 6) -> float | None:
-    return None if math.isnan(value) else round(float(value), digits)
+# Below this many clients the tables run client by client (compiled Python or zen-engine);
+# from it on, compiled to NumPy over the batch, whose fixed cost a few clients do not repay.
+COLUMNS_FROM = 16
 
 
-def _outcome(ruleset: Ruleset, profile: ClientProfile, scored: Scored, i: int) -> RuleOutcome:
+def _facts(columns: Mapping[str, Any], scored: Scored) -> dict[str, Any]:
     p = scored.predictions
-    facts = facts_from_profile(
-        profile,
-        as_of=scored.predictions.as_of,
-        lapse_probability=_number(p.lapse_probability[i]),
-        expected_claim_frequency=_number(p.claim_frequency[i]),
-        expected_loss_ratio=_number(scored.clv.expected_loss_ratio[i]),
-        purchase_probability=_number(p.purchase_probability[i]),
-        clv=float(scored.clv.clv[i]),
+    return facts_columns(
+        columns,
+        as_of=np.datetime64(p.as_of, "D"),
+        model_outputs={
+            "lapse_probability": p.lapse_probability,
+            "expected_claim_frequency": p.claim_frequency,
+            "expected_loss_ratio": scored.clv.expected_loss_ratio,
+            "purchase_probability": p.purchase_probability,
+        },
+        clv=scored.clv.clv,
         # Non-clients are not in the book; their percentile is never shown nor graded.
-        clv_percentile=float(scored.percentile[i]) if p.client[i] else 0.0,
+        clv_percentile=np.where(p.client, scored.percentile, 0.0),
     )
-    return ruleset.classify(facts)
+
+
+def _fact_rows(facts: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One plain-Python mapping per client (NaN numbers as null), as the tables read one."""
+    lists = {name: column.tolist() for name, column in facts.items()}
+    names = list(lists)
+    return [
+        {name: None if value != value else value for name, value in zip(names, row, strict=True)}
+        for row in zip(*lists.values(), strict=True)
+    ]
+
+
+def _outcomes(ruleset: Ruleset, facts: Mapping[str, Any]) -> list[RuleOutcome]:
+    """Every client's rule outcome, the same whichever way the tables run."""
+    compiled = ruleset.compiled
+    n = len(facts["kind"])
+    if compiled is not None and n >= COLUMNS_FROM:
+        return compiled.classify_columns(facts).outcomes()
+    rows = _fact_rows(facts)
+    if compiled is not None:
+        return [compiled.classify(row) for row in rows]
+    # zen-engine, client by client, on facts checked by their schema (which computes the
+    # renewal rate itself).
+    checked = (
+        ClassificationFacts.model_validate({k: v for k, v in row.items() if k != "renewal_rate"})
+        for row in rows
+    )
+    return [ruleset.engine.classify(f) for f in checked]
 
 
 def _reasons(scored: Scored, i: int) -> dict[str, list[dict[str, Any]]]:
@@ -106,59 +139,6 @@ def _reasons(scored: Scored, i: int) -> dict[str, list[dict[str, Any]]]:
     return reasons
 
 
-def _result(
-    profile: ClientProfile, outcome: RuleOutcome, scored: Scored, i: int, explain: bool
-) -> dict[str, Any]:
-    p = scored.predictions
-    client = bool(p.client[i])
-    prospect = bool(p.prospect[i])
-    fired = [
-        {"table": r.table, "rule_id": r.rule_id, "row": r.row, "description": r.description}
-        for r in outcome.rules_fired
-        if client or r.table != "abc_grade"
-    ]
-    corporate = profile.kind == "corporate"
-    return {
-        "value": {
-            "tier": outcome.value_tier,
-            # ABC grades rank the clients of the book: none for prospects and former clients.
-            "grade": outcome.abc_grade if client else None,
-            "clv": round(float(scored.clv.clv[i]), 2),
-            "percentile": _number(scored.percentile[i], 2) if client else None,
-        },
-        "risk": {
-            "tier": outcome.risk_tier,
-            "expected_claim_frequency": _number(p.claim_frequency[i]),
-            "expected_loss_ratio": _number(scored.clv.expected_loss_ratio[i]),
-        },
-        "lifecycle": {
-            "stage": outcome.lifecycle_stage,
-            "lapse_probability_12m": _number(p.lapse_probability[i]) if client else None,
-            "purchase_probability": _number(p.purchase_probability[i]) if prospect else None,
-            "prospect_grade": outcome.prospect_grade if prospect else None,
-        },
-        "segment": {
-            "scale": outcome.group_scale,
-            "ownership": profile.ownership,
-            "industry": profile.industry,
-        }
-        if corporate
-        else None,
-        "strategy": [
-            {
-                "code": a.code,
-                "title_zh": a.title_zh,
-                "title_en": a.title_en,
-                "reason_zh": a.reason_zh,
-                "reason_en": a.reason_en,
-            }
-            for a in outcome.actions
-        ],
-        "reasons": _reasons(scored, i) if explain else None,
-        "rules_fired": fired,
-    }
-
-
 def classify_profiles(
     profiles: Sequence[ClientProfile],
     *,
@@ -170,12 +150,41 @@ def classify_profiles(
     """One result per profile, in order; `versions` names every model and the ruleset."""
     if not profiles:
         return []
-    scored = score(champions, ruleset, profile_columns(profiles), as_of=as_of, explain=explain)
-    versions = {"models": champions.versions(), "ruleset": ruleset.version}
-    results = []
-    for i, profile in enumerate(profiles):
-        outcome = _outcome(ruleset, profile, scored, i)
-        result = _result(profile, outcome, scored, i, explain)
-        result["versions"] = versions
-        results.append(result)
-    return results
+    if len(profiles) == 1:
+        return [
+            classify_one(
+                profiles[0], champions=champions, ruleset=ruleset, as_of=as_of, explain=explain
+            )
+        ]
+    return classify_columns(
+        profile_columns(profiles),
+        champions=champions,
+        ruleset=ruleset,
+        as_of=as_of,
+        explain=explain,
+    )
+
+
+def classify_columns(
+    columns: Mapping[str, Any],
+    *,
+    champions: Champions,
+    ruleset: Ruleset,
+    as_of: date,
+    explain: bool,
+    threads: int = 1,
+) -> list[dict[str, Any]]:
+    """`classify_profiles` for profiles given column by column (validated, e.g. a synthetic
+    book or rows read from the store): one result per row, in order. `threads` for the
+    models (a batch job may use every core; the service uses one per worker)."""
+    scored = score(champions, ruleset, columns, as_of=as_of, explain=explain, threads=threads)
+    numbers = BatchNumbers.of(
+        scored.predictions, scored.clv.clv, scored.clv.expected_loss_ratio, scored.percentile
+    )
+    return results(
+        columns,
+        _outcomes(ruleset, _facts(columns, scored)),
+        numbers,
+        reasons=(lambda i: _reasons(scored, i)) if explain else None,
+        versions={"models": champions.versions(), "ruleset": ruleset.version},
+    )

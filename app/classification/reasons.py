@@ -9,6 +9,7 @@ what it does to the model's target ("... raise the lapse risk").
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,7 +215,10 @@ def sentences(feature: str, value: Any, model: str, contribution: float) -> tupl
 
 
 def top_factors(
-    explanation: Explanation, position: int, features: dict[str, Column], k: int = TOP_FACTORS
+    explanation: Explanation,
+    position: int,
+    features: Mapping[str, Column | Sequence[Any]],
+    k: int = TOP_FACTORS,
 ) -> list[dict[str, Any]]:
     """The `k` largest contributions (by size) of one batch row, largest first."""
     row = explanation.row_of(position)

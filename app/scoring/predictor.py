@@ -83,7 +83,7 @@ class Predictions:
 
 
 def _predict(
-    model: LoadedModel, features: dict[str, Column], rows: IntArray, explain: bool
+    model: LoadedModel, features: dict[str, Column], rows: IntArray, explain: bool, threads: int
 ) -> tuple[FloatArray, Explanation | None]:
     specs = model.metadata.features
     whole = rows.size == next(iter(features.values())).size
@@ -91,10 +91,12 @@ def _predict(
     if matrix.shape[0] == 0:
         empty = np.empty((0, len(specs) + 1))
         return np.empty(0), Explanation(model, rows, empty) if explain else None
-    scores = np.asarray(model.booster.predict(matrix), dtype=np.float64)
+    scores = np.asarray(model.booster.predict(matrix, num_threads=threads), dtype=np.float64)
     if not explain:
         return scores, None
-    contributions = np.asarray(model.booster.predict(matrix, pred_contrib=True), dtype=np.float64)
+    contributions = np.asarray(
+        model.booster.predict(matrix, pred_contrib=True, num_threads=threads), dtype=np.float64
+    )
     return scores, Explanation(model, rows, contributions)
 
 
@@ -106,9 +108,17 @@ def applicable_rows(columns: ProfileColumns) -> tuple[BoolArray, BoolArray]:
 
 
 def predict(
-    champions: Champions, columns: ProfileColumns, *, as_of: datetime.date, explain: bool
+    champions: Champions,
+    columns: ProfileColumns,
+    *,
+    as_of: datetime.date,
+    explain: bool,
+    threads: int = 1,
 ) -> Predictions:
-    """Lapse, claim rate and purchase for every profile in `columns` (see `profile_features`)."""
+    """Lapse, claim rate and purchase for every profile in `columns` (see `profile_features`).
+
+    `threads`: LightGBM's threads per call. Always given: without it LightGBM takes every
+    core, which for a service answering many small calls makes the slow ones much slower."""
     features = profile_features(columns, as_of)
     client, prospect = applicable_rows(columns)
     n = client.size
@@ -117,7 +127,7 @@ def predict(
     applies = {"lapse": client, "claims": np.ones(n, dtype=bool), "propensity": prospect}
     for name in MODELS:
         rows = np.flatnonzero(applies[name])
-        scores, explanation = _predict(champions.model(name), features, rows, explain)
+        scores, explanation = _predict(champions.model(name), features, rows, explain, threads)
         out[name][rows] = scores
         if explanation is not None:
             explanations[name] = explanation

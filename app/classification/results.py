@@ -1,0 +1,127 @@
+"""JSON-ready results of a classified batch, in the shape of `schemas.Classification`.
+
+Per client only the numbers differ; the actions and the rows that fired are the same for
+every client with the same rule outcome, so they are built once per distinct outcome and
+shared. Numbers are read from Python lists (`tolist`) and rounded with Python's `round`,
+as the caller is shown them and as the rules saw them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.rules.outcome import RuleOutcome
+from app.scoring.predictor import Predictions
+
+Reasons = Callable[[int], dict[str, list[dict[str, Any]]]]
+
+
+def number(value: float, digits: int = 6) -> float | None:
+    return None if value != value else round(value, digits)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    strategy: list[dict[str, str]]
+    fired_client: list[dict[str, Any]]
+    fired_other: list[dict[str, Any]]  # ABC grades rank the book's clients only
+
+
+def _shared(outcome: RuleOutcome) -> _Shared:
+    strategy = [
+        {
+            "code": a.code,
+            "title_zh": a.title_zh,
+            "title_en": a.title_en,
+            "reason_zh": a.reason_zh,
+            "reason_en": a.reason_en,
+        }
+        for a in outcome.actions
+    ]
+    fired = [
+        {"table": r.table, "rule_id": r.rule_id, "row": r.row, "description": r.description}
+        for r in outcome.rules_fired
+    ]
+    other = [f for f in fired if f["table"] != "abc_grade"]
+    return _Shared(strategy, fired, other)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchNumbers:
+    """The batch's numbers as Python lists, read once."""
+
+    client: list[bool]
+    prospect: list[bool]
+    clv: list[float]
+    percentile: list[float]
+    claim_frequency: list[float]
+    loss_ratio: list[float]
+    lapse: list[float]
+    purchase: list[float]
+
+    @classmethod
+    def of(cls, p: Predictions, clv: Any, loss_ratio: Any, percentile: Any) -> BatchNumbers:
+        return cls(
+            client=p.client.tolist(),
+            prospect=p.prospect.tolist(),
+            clv=clv.tolist(),
+            percentile=percentile.tolist(),
+            claim_frequency=p.claim_frequency.tolist(),
+            loss_ratio=loss_ratio.tolist(),
+            lapse=p.lapse_probability.tolist(),
+            purchase=p.purchase_probability.tolist(),
+        )
+
+
+def results(
+    columns: Mapping[str, Sequence[Any]],
+    outcomes: Sequence[RuleOutcome],
+    numbers: BatchNumbers,
+    *,
+    reasons: Reasons | None,
+    versions: dict[str, Any],
+) -> list[dict[str, Any]]:
+    """One result per client; `columns` are the profile columns (kind, ownership, industry)."""
+    shared: dict[int, _Shared] = {}
+    kinds, ownership, industry = columns["kind"], columns["ownership"], columns["industry"]
+    out = []
+    for i, outcome in enumerate(outcomes):
+        common = shared.get(id(outcome))
+        if common is None:
+            common = shared[id(outcome)] = _shared(outcome)
+        client, prospect = numbers.client[i], numbers.prospect[i]
+        out.append(
+            {
+                "value": {
+                    "tier": outcome.value_tier,
+                    "grade": outcome.abc_grade if client else None,
+                    "clv": round(numbers.clv[i], 2),
+                    "percentile": number(numbers.percentile[i], 2) if client else None,
+                },
+                "risk": {
+                    "tier": outcome.risk_tier,
+                    "expected_claim_frequency": number(numbers.claim_frequency[i]),
+                    "expected_loss_ratio": number(numbers.loss_ratio[i]),
+                },
+                "lifecycle": {
+                    "stage": outcome.lifecycle_stage,
+                    "lapse_probability_12m": number(numbers.lapse[i]) if client else None,
+                    "purchase_probability": number(numbers.purchase[i]) if prospect else None,
+                    "prospect_grade": outcome.prospect_grade if prospect else None,
+                },
+                "segment": {
+                    "scale": outcome.group_scale,
+                    "ownership": ownership[i],
+                    "industry": industry[i],
+                }
+                if kinds[i] == "corporate"
+                else None,
+                "strategy": common.strategy,
+                "reasons": reasons(i) if reasons is not None else None,
+                "rules_fired": common.fired_client if client else common.fired_other,
+                "versions": versions,
+            }
+        )
+    return out
