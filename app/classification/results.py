@@ -29,7 +29,25 @@ class _Shared:
     fired_other: list[dict[str, Any]]  # ABC grades rank the book's clients only
 
 
+# The parts of recent outcomes, kept with the outcome itself so its id is never reused while
+# the entry lives. The compiled tables hand out one object per distinct outcome, so a worker
+# builds each outcome's parts about once.
+_RECENT: dict[int, tuple[RuleOutcome, _Shared]] = {}
+_RECENT_LIMIT = 4096
+
+
 def _shared(outcome: RuleOutcome) -> _Shared:
+    held = _RECENT.get(id(outcome))
+    if held is not None:
+        return held[1]
+    if len(_RECENT) >= _RECENT_LIMIT:
+        _RECENT.clear()
+    built = _build(outcome)
+    _RECENT[id(outcome)] = (outcome, built)
+    return built
+
+
+def _build(outcome: RuleOutcome) -> _Shared:
     strategy = [
         {
             "code": a.code,
@@ -84,13 +102,10 @@ def results(
     versions: dict[str, Any],
 ) -> list[dict[str, Any]]:
     """One result per client; `columns` are the profile columns (kind, ownership, industry)."""
-    shared: dict[int, _Shared] = {}
     kinds, ownership, industry = columns["kind"], columns["ownership"], columns["industry"]
     out = []
     for i, outcome in enumerate(outcomes):
-        common = shared.get(id(outcome))
-        if common is None:
-            common = shared[id(outcome)] = _shared(outcome)
+        common = _shared(outcome)
         client, prospect = numbers.client[i], numbers.prospect[i]
         out.append(
             {

@@ -20,7 +20,7 @@ from app.classification.reasons import top_factors
 from app.classification.results import BatchNumbers, number, results
 from app.errors import Unavailable
 from app.profiles.schemas import ClientProfile
-from app.rules.facts import facts_from_profile
+from app.rules.facts import fact_values
 from app.rules.ruleset import Ruleset
 from app.scoring.predictor import Champions, Explanation
 from app.scoring.repository import LoadedModel
@@ -73,7 +73,7 @@ def classify_one(
         purchase_probability=scores["propensity"],
     )
     percentile = grid_percentile_row(ruleset.clv_grid, clv.clv)
-    facts = facts_from_profile(
+    facts = fact_values(
         profile,
         as_of=as_of,
         lapse_probability=number(scores["lapse"]),
@@ -109,7 +109,7 @@ def classify_one(
 
     (result,) = results(
         columns,
-        [ruleset.classify(facts)],
+        [ruleset.classify_values(facts)],
         numbers,
         reasons=reasons if explain else None,
         versions={"models": champions.versions(), "ruleset": ruleset.version},

@@ -7,7 +7,7 @@ This is the input contract of the ruleset. Every table sees these fields by name
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -76,8 +76,12 @@ class ClassificationFacts(BaseModel):
     @property
     def renewal_rate(self) -> float | None:
         """Renewals / (renewals + lapses); null before the first renewal was due."""
-        due = self.renewals + self.lapses
-        return self.renewals / due if due else None
+        return renewal_rate(self.renewals, self.lapses)
+
+
+def renewal_rate(renewals: int, lapses: int) -> float | None:
+    due = renewals + lapses
+    return renewals / due if due else None
 
 
 # Profile fields the rules read under the same name and meaning.
@@ -101,9 +105,36 @@ def facts_from_profile(
     clv_percentile: float,
 ) -> ClassificationFacts:
     """The facts of a validated profile on `as_of`, with the model outputs and CLV given."""
+    return ClassificationFacts(
+        **fact_values(
+            profile,
+            as_of=as_of,
+            lapse_probability=lapse_probability,
+            expected_claim_frequency=expected_claim_frequency,
+            expected_loss_ratio=expected_loss_ratio,
+            purchase_probability=purchase_probability,
+            clv=clv,
+            clv_percentile=clv_percentile,
+        )
+    )
+
+
+def fact_values(
+    profile: ClientProfile,
+    *,
+    as_of: date,
+    lapse_probability: float | None,
+    expected_claim_frequency: float | None,
+    expected_loss_ratio: float | None,
+    purchase_probability: float | None,
+    clv: float,
+    clv_percentile: float,
+) -> dict[str, Any]:
+    """`facts_from_profile` as a plain mapping, before the schema checks it: what the compiled
+    tables read for one client (they check the values zen-engine would refuse themselves)."""
     first = profile.first_policy_date
     contact = profile.last_interaction_date
-    return ClassificationFacts(
+    return dict(
         **{name: getattr(profile, name) for name in SAME_AS_PROFILE},
         age=as_of.year - profile.birth_year if profile.birth_year is not None else None,
         has_first_policy=first is not None,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from app.rules.cases import Case, parse_cases, run_cases
 from app.rules.compiled import CompiledRules, UnsupportedRule
 from app.rules.engine import RulesEngine
 from app.rules.errors import RulesetRefused
-from app.rules.facts import ClassificationFacts
+from app.rules.facts import ClassificationFacts, renewal_rate
 from app.rules.jdm import TABLES, Table, parse_table
 from app.rules.outcome import RuleOutcome
 from app.rules.parameters import RulesetDocument
@@ -187,8 +188,9 @@ class Ruleset:
     def load(cls, folder: Path = DEFAULT_RULESET_DIR) -> Ruleset:
         return cls.from_files(read_ruleset_files(folder), source=str(folder))
 
-    @property
+    @cached_property
     def clv_parameters(self) -> ClvParameters:
+        # Built once: a ruleset is never changed after loading, and each client reads it.
         return self.document.clv_parameters()
 
     def classify(self, facts: ClassificationFacts) -> RuleOutcome:
@@ -196,6 +198,14 @@ class Ruleset:
         if self.compiled is not None:
             return self.compiled.classify_facts(facts)
         return self.engine.classify(facts)
+
+    def classify_values(self, values: Mapping[str, Any]) -> RuleOutcome:
+        """`classify` on `fact_values`: the compiled tables read them as they are (and refuse
+        what zen-engine would); zen-engine gets them checked by `ClassificationFacts`."""
+        if self.compiled is not None:
+            rate = renewal_rate(values["renewals"], values["lapses"])
+            return self.compiled.classify({**values, "renewal_rate": rate})
+        return self.engine.classify(ClassificationFacts(**values))
 
 
 def _compiled(
