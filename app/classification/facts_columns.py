@@ -25,13 +25,24 @@ WORDS = ("kind", "industry", "ownership", "channel", "property_condition")
 
 
 def rounded(values: FloatArray, digits: int = DIGITS) -> FloatArray:
-    """Python's `round` element by element: NumPy's rounding differs in the last digit at
-    times, and a tier threshold must see exactly the number the caller is shown."""
-    return np.fromiter(
-        (v if v != v else round(v, digits) for v in values.tolist()),
-        dtype=np.float64,
-        count=values.size,
-    )
+    """Python's `round(v, digits)` for each value, vectorised.
+
+    NumPy's `round` scales, rounds to an integer and scales back, and the scaling can land on
+    the wrong side of a tie: then it differs from Python's correctly rounded result in the last
+    digit, and a tier threshold must see exactly the number the caller is shown. Values whose
+    scaled form is that close to a tie, or too large to scale exactly, take Python's `round`.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    scale = 10.0**digits
+    scaled = values * scale
+    out = np.rint(scaled) / scale
+    with np.errstate(invalid="ignore"):
+        near_tie = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
+        doubtful = np.flatnonzero(near_tie | (np.abs(scaled) > 2.0**52))
+    for i in doubtful.tolist():
+        value = float(values[i])
+        out[i] = value if value != value else round(value, digits)
+    return out
 
 
 def _objects(values: Any) -> Column:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.classification.facts_columns import rounded
 from app.rules.outcome import RuleOutcome
 from app.scoring.predictor import Predictions
 
@@ -66,31 +67,39 @@ def _build(outcome: RuleOutcome) -> _Shared:
     return _Shared(strategy, fired, other)
 
 
+Shown = float | None  # a number as the caller sees it: rounded, null for not known
+
+
 @dataclass(frozen=True, slots=True)
 class BatchNumbers:
-    """The batch's numbers as Python lists, read once."""
+    """The batch's numbers as the caller is shown them: Python lists, rounded, NaN as None."""
 
     client: list[bool]
     prospect: list[bool]
-    clv: list[float]
-    percentile: list[float]
-    claim_frequency: list[float]
-    loss_ratio: list[float]
-    lapse: list[float]
-    purchase: list[float]
+    clv: list[Shown]  # yuan, 2 digits
+    percentile: list[Shown]  # 2 digits
+    claim_frequency: list[Shown]  # the rest 6 digits
+    loss_ratio: list[Shown]
+    lapse: list[Shown]
+    purchase: list[Shown]
 
     @classmethod
     def of(cls, p: Predictions, clv: Any, loss_ratio: Any, percentile: Any) -> BatchNumbers:
         return cls(
             client=p.client.tolist(),
             prospect=p.prospect.tolist(),
-            clv=clv.tolist(),
-            percentile=percentile.tolist(),
-            claim_frequency=p.claim_frequency.tolist(),
-            loss_ratio=loss_ratio.tolist(),
-            lapse=p.lapse_probability.tolist(),
-            purchase=p.purchase_probability.tolist(),
+            clv=_shown(clv, 2),
+            percentile=_shown(percentile, 2),
+            claim_frequency=_shown(p.claim_frequency),
+            loss_ratio=_shown(loss_ratio),
+            lapse=_shown(p.lapse_probability),
+            purchase=_shown(p.purchase_probability),
         )
+
+
+def _shown(values: Any, digits: int = 6) -> list[Shown]:
+    """`number` of each value, vectorised (`rounded` is Python's `round`, exactly)."""
+    return [None if v != v else v for v in rounded(values, digits).tolist()]
 
 
 def results(
@@ -112,18 +121,18 @@ def results(
                 "value": {
                     "tier": outcome.value_tier,
                     "grade": outcome.abc_grade if client else None,
-                    "clv": round(numbers.clv[i], 2),
-                    "percentile": number(numbers.percentile[i], 2) if client else None,
+                    "clv": numbers.clv[i],
+                    "percentile": numbers.percentile[i] if client else None,
                 },
                 "risk": {
                     "tier": outcome.risk_tier,
-                    "expected_claim_frequency": number(numbers.claim_frequency[i]),
-                    "expected_loss_ratio": number(numbers.loss_ratio[i]),
+                    "expected_claim_frequency": numbers.claim_frequency[i],
+                    "expected_loss_ratio": numbers.loss_ratio[i],
                 },
                 "lifecycle": {
                     "stage": outcome.lifecycle_stage,
-                    "lapse_probability_12m": number(numbers.lapse[i]) if client else None,
-                    "purchase_probability": number(numbers.purchase[i]) if prospect else None,
+                    "lapse_probability_12m": numbers.lapse[i] if client else None,
+                    "purchase_probability": numbers.purchase[i] if prospect else None,
                     "prospect_grade": outcome.prospect_grade if prospect else None,
                 },
                 "segment": {

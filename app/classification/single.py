@@ -86,12 +86,12 @@ def classify_one(
     numbers = BatchNumbers(
         client=[client],
         prospect=[prospect],
-        clv=[clv.clv],
-        percentile=[percentile],
-        claim_frequency=[scores["claims"]],
-        loss_ratio=[clv.expected_loss_ratio],
-        lapse=[scores["lapse"]],
-        purchase=[scores["propensity"]],
+        clv=[number(clv.clv, 2)],
+        percentile=[number(percentile, 2)],
+        claim_frequency=[number(scores["claims"])],
+        loss_ratio=[number(clv.expected_loss_ratio)],
+        lapse=[number(scores["lapse"])],
+        purchase=[number(scores["propensity"])],
     )
     columns: dict[str, list[Any]] = {
         "kind": [profile.kind],

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.classification.core import profile_columns
 from app.classification.facts_columns import facts_columns, rounded
@@ -83,8 +85,22 @@ def test_every_column_equals_the_one_client_facts(profiles: list[ClientProfile])
                 assert got == value, (i, name, got, value)
 
 
-def test_rounding_is_pythons() -> None:
-    values = np.array([0.1234565, 2.675e-7, np.nan, 0.30000049999999997])
-    assert [None if v != v else v for v in rounded(values).tolist()] == [
-        None if v != v else round(v, 6) for v in values.tolist()
-    ]
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(allow_nan=True, allow_infinity=True),
+            st.floats(0, 1),
+            # ties and their neighbours at the 6th and 2nd digit
+            st.integers(0, 10**7).map(lambda k: (k + 0.5) / 1e6),
+            st.integers(0, 10**7).map(lambda k: float(np.nextafter((k + 0.5) / 1e2, 0.0))),
+        ),
+        max_size=50,
+    ),
+    st.sampled_from([2, 6]),
+)
+def test_vectorised_rounding_is_pythons_round(values: list[float], digits: int) -> None:
+    got = rounded(np.array(values, dtype=np.float64), digits).tolist()
+    for value, mine in zip(values, got, strict=True):
+        expected = value if value != value else round(value, digits)
+        assert mine == expected or (mine != mine and expected != expected), value
