@@ -223,7 +223,7 @@ def encode(
 def level_codes(values: Column, levels: Sequence[str]) -> FloatArray:
     """Position of each value in `levels` as a float; NaN for missing or unknown values."""
     # pandas' hash table, in C: a Python loop over a batch cost more than its predictions.
-    codes = pd.Index(list(levels)).get_indexer(values).astype(np.float64)
+    codes = pd.Index(list(levels)).get_indexer(pd.Index(values)).astype(np.float64)
     codes[codes < 0] = np.nan
     return codes
 
