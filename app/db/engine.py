@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -59,11 +60,19 @@ def add_sqlite_pragmas(engine: Engine) -> None:
     event.listen(engine, "connect", _sqlite_pragmas)
 
 
+def json_text(value: Any) -> str:
+    """JSON columns written with orjson: several times faster than `json.dumps` on the
+    audit trail's results, and it writes datetimes as ISO 8601."""
+    return orjson.dumps(value).decode()
+
+
 def create_engine_for(settings: Settings) -> AsyncEngine:
     url = async_url(settings.database_url_value())
     if is_sqlite(url):
         ensure_sqlite_folder(url)
-        engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 10}, hide_parameters=True, json_serializer=json_text
+        )
         add_sqlite_pragmas(engine.sync_engine)
         return engine
     return create_async_engine(
@@ -74,6 +83,7 @@ def create_engine_for(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         # Errors would otherwise quote the statement's values, personal data included.
         hide_parameters=True,
+        json_serializer=json_text,
         connect_args={"connect_timeout": max(1, int(settings.database_timeout_seconds))},
     )
 
