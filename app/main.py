@@ -122,10 +122,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.metrics = metrics
     problems.install(app)
+    # Routes are matched in order: the hot path, classification, is tried first.
+    app.include_router(classification.router)
     app.include_router(health.router)
     app.include_router(profiles.router)
     app.include_router(models.router)
-    app.include_router(classification.router)
     app.include_router(rules_router.router)
     app.include_router(metrics_router.router)
     app.add_middleware(

@@ -73,13 +73,16 @@ def classify_one(
         purchase_probability=scores["propensity"],
     )
     percentile = grid_percentile_row(ruleset.clv_grid, clv.clv)
+    # As shown to the caller, and as the tables see them.
+    lapse, claims = number(scores["lapse"]), number(scores["claims"])
+    purchase, loss_ratio = number(scores["propensity"]), number(clv.expected_loss_ratio)
     facts = fact_values(
         profile,
         as_of=as_of,
-        lapse_probability=number(scores["lapse"]),
-        expected_claim_frequency=number(scores["claims"]),
-        expected_loss_ratio=number(clv.expected_loss_ratio),
-        purchase_probability=number(scores["propensity"]),
+        lapse_probability=lapse,
+        expected_claim_frequency=claims,
+        expected_loss_ratio=loss_ratio,
+        purchase_probability=purchase,
         clv=clv.clv,
         clv_percentile=percentile if client else 0.0,
     )
@@ -88,10 +91,10 @@ def classify_one(
         prospect=[prospect],
         clv=[number(clv.clv, 2)],
         percentile=[number(percentile, 2)],
-        claim_frequency=[number(scores["claims"])],
-        loss_ratio=[number(clv.expected_loss_ratio)],
-        lapse=[number(scores["lapse"])],
-        purchase=[number(scores["propensity"])],
+        claim_frequency=[claims],
+        loss_ratio=[loss_ratio],
+        lapse=[lapse],
+        purchase=[purchase],
     )
     columns: dict[str, list[Any]] = {
         "kind": [profile.kind],
