@@ -322,13 +322,12 @@ def alerts_evaluate_cleanly_and_none_fires(prometheus: str) -> None:
     shipped = yaml.safe_load((PROMETHEUS_DIR / "alerts.yml").read_text())["groups"]
     assert len(rules) == sum(len(group["rules"]) for group in shipped)
     assert [(r["name"], r["lastError"]) for r in rules if r["health"] != "ok"] == []
-    active = {
-        alert["labels"]["alertname"]
-        for alert in httpx.get(f"{prometheus}/api/v1/alerts", timeout=10).json()["data"]["alerts"]
-    }
-    # The first requests of a cold worker on a busy 2-core machine may take over 100 ms:
-    # the latency alert may be pending (it fires only after 10 minutes of it).
-    assert active - {"ClientscoreClassificationSlow"} == set()
+    alerts = httpx.get(f"{prometheus}/api/v1/alerts", timeout=10).json()["data"]["alerts"]
+    # Pending is not firing: on a busy 2-core machine a scrape can outlast its 1 s timeout,
+    # which makes every series briefly absent, and a cold worker's first requests can take
+    # over 100 ms. Each alert's `for` exists to absorb exactly that; none may fire.
+    firing = {a["labels"]["alertname"] for a in alerts if a["state"] == "firing"}
+    assert firing == set(), alerts
 
 
 def exposition_passes_promtool(base: str) -> None:
