@@ -34,9 +34,10 @@ def rounded(values: FloatArray, digits: int = DIGITS) -> FloatArray:
     """
     values = np.asarray(values, dtype=np.float64)
     scale = 10.0**digits
-    scaled = values * scale
-    out = np.rint(scaled) / scale
-    with np.errstate(invalid="ignore"):
+    # A value too large to scale overflows to inf here; it is rounded by Python below.
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = values * scale
+        out = np.rint(scaled) / scale
         near_tie = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
         doubtful = np.flatnonzero(near_tie | (np.abs(scaled) > 2.0**52))
     for i in doubtful.tolist():
