@@ -21,7 +21,6 @@ from app.classification.facts_columns import facts_columns
 from app.classification.reasons import top_factors
 from app.classification.results import BatchNumbers, results
 from app.classification.single import classify_one
-from app.errors import Unavailable
 from app.profiles.schemas import ClientProfile
 from app.rules.facts import ClassificationFacts
 from app.rules.outcome import RuleOutcome
@@ -69,12 +68,7 @@ def score(
     )
     ranks = np.full(predictions.client.size, np.nan)
     if percentile:
-        if ruleset.clv_grid is None:
-            raise Unavailable(
-                f"ruleset {ruleset.version} is not calibrated to the book: "
-                "run `clientscore rules calibrate` and activate the result"
-            )
-        ranks = grid_percentile(ruleset.clv_grid, clv.clv)
+        ranks = grid_percentile(ruleset.book_grid(), clv.clv)
     return Scored(predictions, clv, ranks)
 
 

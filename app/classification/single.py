@@ -18,7 +18,6 @@ import numpy as np
 from app.classification.clv_row import customer_lifetime_value_row, grid_percentile_row
 from app.classification.reasons import top_factors
 from app.classification.results import BatchNumbers, number, results
-from app.errors import Unavailable
 from app.profiles.schemas import ClientProfile
 from app.rules.facts import fact_values
 from app.rules.ruleset import Ruleset
@@ -48,11 +47,7 @@ def classify_one(
     explain: bool,
 ) -> dict[str, Any]:
     """What `core.classify_profiles([profile], ...)[0]` gives."""
-    if ruleset.clv_grid is None:
-        raise Unavailable(
-            f"ruleset {ruleset.version} is not calibrated to the book: "
-            "run `clientscore rules calibrate` and activate the result"
-        )
+    grid = ruleset.book_grid()
     features = row_features(profile, as_of)
     client, prospect = applicable(profile)
     explanations: dict[str, Explanation] = {}
@@ -72,7 +67,7 @@ def classify_one(
         expected_claim_frequency=scores["claims"],
         purchase_probability=scores["propensity"],
     )
-    percentile = grid_percentile_row(ruleset.clv_grid, clv.clv)
+    percentile = grid_percentile_row(grid, clv.clv)
     # As shown to the caller, and as the tables see them.
     lapse, claims = number(scores["lapse"]), number(scores["claims"])
     purchase, loss_ratio = number(scores["propensity"]), number(clv.expected_loss_ratio)

@@ -93,30 +93,10 @@ SAME_AS_PROFILE = (
 )  # fmt: skip
 
 
-def facts_from_profile(
-    profile: ClientProfile,
-    *,
-    as_of: date,
-    lapse_probability: float | None,
-    expected_claim_frequency: float | None,
-    expected_loss_ratio: float | None,
-    purchase_probability: float | None,
-    clv: float,
-    clv_percentile: float,
-) -> ClassificationFacts:
-    """The facts of a validated profile on `as_of`, with the model outputs and CLV given."""
-    return ClassificationFacts(
-        **fact_values(
-            profile,
-            as_of=as_of,
-            lapse_probability=lapse_probability,
-            expected_claim_frequency=expected_claim_frequency,
-            expected_loss_ratio=expected_loss_ratio,
-            purchase_probability=purchase_probability,
-            clv=clv,
-            clv_percentile=clv_percentile,
-        )
-    )
+def facts_from_profile(profile: ClientProfile, **given: Any) -> ClassificationFacts:
+    """The facts of a validated profile on `as_of`, with the model outputs and CLV given (the
+    keywords of `fact_values`), checked by their schema."""
+    return ClassificationFacts(**fact_values(profile, **given))
 
 
 def fact_values(
@@ -130,8 +110,9 @@ def fact_values(
     clv: float,
     clv_percentile: float,
 ) -> dict[str, Any]:
-    """`facts_from_profile` as a plain mapping, before the schema checks it: what the compiled
-    tables read for one client (they check the values zen-engine would refuse themselves)."""
+    """The facts of a validated profile on `as_of` as a plain mapping, before the schema checks
+    them: what the compiled tables read for one client (they check the values zen-engine would
+    refuse themselves)."""
     first = profile.first_policy_date
     contact = profile.last_interaction_date
     return dict(

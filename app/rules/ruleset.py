@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from app.classification.clv import ClvParameters
-from app.errors import FieldError
+from app.classification.clv import ClvParameters, FloatArray
+from app.errors import FieldError, Unavailable
 from app.rules.calibration import CALIBRATION_FILE, BookCalibration
 from app.rules.cases import Case, parse_cases, run_cases
 from app.rules.compiled import CompiledRules, UnsupportedRule
@@ -192,6 +192,15 @@ class Ruleset:
     def clv_parameters(self) -> ClvParameters:
         # Built once: a ruleset is never changed after loading, and each client reads it.
         return self.document.clv_parameters()
+
+    def book_grid(self) -> FloatArray:
+        """The book's CLV quantile grid; `Unavailable` (503) when the ruleset has none."""
+        if self.clv_grid is None:
+            raise Unavailable(
+                f"ruleset {self.version} is not calibrated to the book: "
+                "run `clientscore rules calibrate` and activate the result"
+            )
+        return self.clv_grid
 
     def classify(self, facts: ClassificationFacts) -> RuleOutcome:
         """Tiers, stage, grades, scale and strategy for one client, with the rows that fired."""

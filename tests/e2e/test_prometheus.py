@@ -23,6 +23,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.observability.monitor import DIMENSIONS as CLASSES
+from app.observability.monitor import SCORES
 from tests.e2e.test_server import free_port, run, serving
 from tests.monitoring import PROMETHEUS_DIR, promtool, tool
 from tests.traffic import book_clients, inline_profile
@@ -31,20 +33,6 @@ pytestmark = pytest.mark.e2e
 WORKERS = 2
 TARGET = ("instance", "job")  # the labels Prometheus adds
 STORED = 12  # clients stored first, then classified by id (and audited)
-# Where each class given and each model's score is in a classification (docs/classification.md).
-CLASSES = {
-    "value_tier": ("value", "tier"),
-    "abc_grade": ("value", "grade"),
-    "risk_tier": ("risk", "tier"),
-    "lifecycle_stage": ("lifecycle", "stage"),
-    "prospect_grade": ("lifecycle", "prospect_grade"),
-    "group_scale": ("segment", "scale"),
-}
-SCORES = {
-    "lapse": ("lifecycle", "lapse_probability_12m"),
-    "claims": ("risk", "expected_claim_frequency"),
-    "propensity": ("lifecycle", "purchase_probability"),
-}
 CLIENTS = 'sum(clientscore_classifications_total{dimension="risk_tier"})'
 CLASSIFY_STATUSES = 'sum by (status) (clientscore_http_requests_total{route="/v1/classify"})'
 CLASSIFY_LATENCY = 'clientscore_http_request_duration_seconds_bucket{route="/v1/classify"}'
