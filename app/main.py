@@ -27,9 +27,9 @@ from app.polling import every
 from app.profiles import router as profiles
 from app.rules import router as rules_router
 from app.rules.store import ActiveRuleset, RulesetStore
-from app.scoring import router as models
-from app.scoring.registry import SERVICE_MODELS, ModelRegistry, service_schemas
-from app.scoring.repository import ModelRepository
+from app.serving import router as models
+from app.serving.registry import SERVICE_MODELS, ModelRegistry, service_schemas
+from app.serving.repository import ModelRepository
 from app.settings import Settings
 
 DESCRIPTION = """

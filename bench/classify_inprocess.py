@@ -28,14 +28,14 @@ from pathlib import Path
 
 import numpy as np
 
-from app.classification.core import classify_columns, classify_profiles
+from app.classification.batch import classify_columns, classify_profiles
+from app.demo.synthetic import generate_book
 from app.profiles.schemas import ClientProfile
 from app.rules.store import RulesetStore
-from app.scoring.features import encode, profile_features
-from app.scoring.predictor import Champions
-from app.scoring.registry import SERVICE_MODELS
-from app.scoring.repository import LoadedModel, ModelRepository
-from app.scoring.synthetic import generate_book
+from app.serving.features import encode, profile_features
+from app.serving.predictor import Champions
+from app.serving.registry import SERVICE_MODELS
+from app.serving.repository import LoadedModel, ModelRepository
 
 TODAY = date.today()
 

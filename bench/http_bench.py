@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from app.scoring.repository import LoadedModel, ModelRepository
-from app.scoring.synthetic import generate_book
+from app.demo.synthetic import generate_book
+from app.serving.repository import LoadedModel, ModelRepository
 from bench import http_cases as cases
 from bench.http_report import Measured, Memory, child_pids, print_table, record, rss_mb
 from bench.http_report import write_record as write_json

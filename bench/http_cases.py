@@ -18,9 +18,9 @@ import httpx
 import numpy as np
 import orjson
 
-from app.scoring.features import encode, profile_features
-from app.scoring.repository import LoadedModel
-from app.scoring.synthetic import SyntheticBook
+from app.demo.synthetic import SyntheticBook
+from app.serving.features import encode, profile_features
+from app.serving.repository import LoadedModel
 from bench.peers import mlserver
 
 CLASSIFY_PATH = "/v1/classify"

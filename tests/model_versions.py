@@ -11,12 +11,12 @@ from pathlib import Path
 import lightgbm
 import numpy as np
 
-from app.scoring.metadata import FeatureSpec, ModelMetadata, RowCounts, ScoreHistogram
-from app.scoring.registry import SERVICE_MODELS, service_schemas
-from app.scoring.repository import ModelRepository
+from app.serving.metadata import FeatureSpec, ModelMetadata, RowCounts, ScoreHistogram
+from app.serving.registry import SERVICE_MODELS, service_schemas
+from app.serving.repository import ModelRepository
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-# What the tests train when `app.scoring.features.SERVICE_FEATURES` does not exist.
+# What the tests train when `app.serving.features.SERVICE_FEATURES` does not exist.
 FALLBACK_FEATURES = (
     FeatureSpec(name="tenure_years", type="numeric"),
     FeatureSpec(name="channel", type="categorical", levels=["agent", "online", "bank"]),

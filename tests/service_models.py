@@ -14,15 +14,15 @@ from pathlib import Path
 import pytest
 
 from app.classification.calibration import book_calibration
+from app.demo.synthetic import generate_book
 from app.rules.calibration import CALIBRATION_FILE
 from app.rules.cli import write_calibration
 from app.rules.ruleset import CASES_FILE, DEFAULT_RULESET_DIR, RULESET_FILE, TABLE_DIR, Ruleset
-from app.scoring.predictor import MODELS, Champions
-from app.scoring.registry import service_schemas
-from app.scoring.repository import ModelRepository
-from app.scoring.spec import load_spec
-from app.scoring.synthetic import generate_book
-from app.scoring.training import train
+from app.serving.predictor import MODELS, Champions
+from app.serving.registry import service_schemas
+from app.serving.repository import ModelRepository
+from app.training.fit import train
+from app.training.spec import load_spec
 
 SPECS = Path(__file__).resolve().parents[1] / "examples" / "specs"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from app.scoring.synthetic import generate_book
+from app.demo.synthetic import generate_book
 
 
 def book_clients(count: int, *, seed: int) -> list[tuple[str, dict[str, Any]]]:

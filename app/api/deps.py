@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.state import AppState
 from app.auth.service import ANONYMOUS, Caller, Scope
-from app.scoring.registry import ModelRegistry
+from app.serving.registry import ModelRegistry
 
 
 # Dependencies are `async def`: FastAPI runs a plain `def` one in a thread pool, a hop that

@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from app.classification.batch import score
 from app.classification.clv import quantile_grid
-from app.classification.core import score
 from app.errors import ServiceError
 from app.rules.calibration import GRID_POINTS, BookCalibration
 from app.rules.ruleset import Ruleset
-from app.scoring.predictor import Champions
+from app.serving.predictor import Champions
 
 
 def book_calibration(

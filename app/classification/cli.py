@@ -19,15 +19,15 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 
-from app.classification.core import classify_profiles
+from app.classification.batch import classify_profiles
 from app.errors import ServiceError
 from app.profiles.importer import CsvRecords, LineRejected, ndjson_record
 from app.profiles.schemas import ClientProfile
 from app.profiles.validation import field_name
 from app.rules.store import RulesetStore
-from app.scoring.predictor import Champions
-from app.scoring.registry import SERVICE_MODELS, service_schemas
-from app.scoring.repository import LoadedModel, ModelRepository
+from app.serving.predictor import Champions
+from app.serving.registry import SERVICE_MODELS, service_schemas
+from app.serving.repository import LoadedModel, ModelRepository
 from app.settings import Settings
 
 Numbered = tuple[int, dict[str, Any] | LineRejected]

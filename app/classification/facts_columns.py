@@ -1,6 +1,6 @@
 """The rules' facts for a whole batch, column by column, as `facts_from_profile` gives them.
 
-The compiled decision tables (`app.rules.compiled`) read a batch as columns: numbers as
+The compiled decision tables (`app.rules.compiler.codegen`) read a batch as columns: numbers as
 float arrays with NaN for null, flags as bool arrays, nullable flags and words as object
 arrays. Each column here is the vectorised twin of one line of `facts_from_profile`
 (tests/unit/test_facts_columns.py compares them client by client), model outputs rounded

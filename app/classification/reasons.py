@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from app.scoring.features import Column
-from app.scoring.predictor import Explanation
+from app.serving.features import Column
+from app.serving.predictor import Explanation
 
 TOP_FACTORS = 3
 ZH_COMMA = "\uff0c"  # the full-width comma Chinese text takes

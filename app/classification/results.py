@@ -14,7 +14,7 @@ from typing import Any
 
 from app.classification.facts_columns import rounded
 from app.rules.outcome import RuleOutcome
-from app.scoring.predictor import Predictions
+from app.serving.predictor import Predictions
 
 Reasons = Callable[[int], dict[str, list[dict[str, Any]]]]
 

@@ -27,7 +27,7 @@ from app.classification.schemas import (
     ClassifyRequest,
 )
 from app.profiles.identifiers import CLIENT_ID
-from app.scoring.predictor import Champions
+from app.serving.predictor import Champions
 
 router = APIRouter(prefix="/v1", tags=["classification"], responses=ERROR_RESPONSES)
 BATCH_PATH = "/v1/classify:batch"

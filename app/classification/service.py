@@ -19,7 +19,7 @@ import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.classification import core, repository
+from app.classification import batch, repository
 from app.classification.schemas import (
     AuditPage,
     AuditRecord,
@@ -34,7 +34,7 @@ from app.profiles.mapping import PROFILE_FIELDS
 from app.profiles.schemas import ClientProfile, ClientRead
 from app.profiles.validation import field_errors
 from app.rules.ruleset import Ruleset
-from app.scoring.predictor import Champions
+from app.serving.predictor import Champions
 
 PROBLEM_TYPE = "urn:clientscore:problem:"  # as app.api.problems renders whole responses
 STAMPS = ("client_id", "request_id", "classified_at")
@@ -52,7 +52,7 @@ class Context:
     monitor: Monitor
 
     def classify(self, profiles: list[ClientProfile], explain: bool) -> list[dict[str, Any]]:
-        results = core.classify_profiles(
+        results = batch.classify_profiles(
             profiles,
             champions=self.champions,
             ruleset=self.ruleset,

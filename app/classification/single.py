@@ -21,9 +21,9 @@ from app.classification.results import BatchNumbers, number, results
 from app.profiles.schemas import ClientProfile
 from app.rules.facts import fact_values
 from app.rules.ruleset import Ruleset
-from app.scoring.predictor import Champions, Explanation
-from app.scoring.repository import LoadedModel
-from app.scoring.row_features import RowFeatures, applicable, encode_row, plan_for, row_features
+from app.serving.predictor import Champions, Explanation
+from app.serving.repository import LoadedModel
+from app.serving.row_features import RowFeatures, applicable, encode_row, plan_for, row_features
 
 NAN = float("nan")
 _ONE = np.zeros(1, dtype=np.intp)  # the client's position in its batch of one

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from app.scoring.metadata import ScoreHistogram
+from app.serving.metadata import ScoreHistogram
 
 FLOOR = 1e-4
 FloatArray = npt.NDArray[np.float64]

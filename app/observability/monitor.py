@@ -17,9 +17,9 @@ from app.errors import Unavailable
 from app.observability.drift import ScoreWindow
 from app.observability.metrics import ServiceMetrics, observe_many
 from app.rules.store import ActiveRuleset
-from app.scoring.predictor import Champions
-from app.scoring.registry import ModelRegistry
-from app.scoring.repository import LoadedModel
+from app.serving.predictor import Champions
+from app.serving.registry import ModelRegistry
+from app.serving.repository import LoadedModel
 
 # Result path of each dimension's class and of each model's score.
 DIMENSIONS = {

@@ -12,17 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from app.classification import repository as book_store
+from app.classification.batch import profile_columns
 from app.classification.calibration import book_calibration
-from app.classification.core import profile_columns
 from app.db.engine import create_engine_for, create_sessionmaker
+from app.demo.synthetic import generate_book
 from app.profiles.schemas import ClientRead
 from app.rules.calibration import CALIBRATION_FILE, BookCalibration
 from app.rules.ruleset import Ruleset, read_ruleset_files
 from app.rules.store import RulesetStore
-from app.scoring.predictor import Champions
-from app.scoring.registry import SERVICE_MODELS, ModelRegistry, service_schemas
-from app.scoring.repository import ModelRepository
-from app.scoring.synthetic import generate_book
+from app.serving.predictor import Champions
+from app.serving.registry import SERVICE_MODELS, ModelRegistry, service_schemas
+from app.serving.repository import ModelRepository
 from app.settings import Settings
 
 PAGE = 10_000

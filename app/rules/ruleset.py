@@ -27,7 +27,7 @@ from app.classification.clv import ClvParameters, FloatArray
 from app.errors import FieldError, Unavailable
 from app.rules.calibration import CALIBRATION_FILE, BookCalibration
 from app.rules.cases import Case, parse_cases, run_cases
-from app.rules.compiled import CompiledRules, UnsupportedRule
+from app.rules.compiler.codegen import CompiledRules, UnsupportedRule
 from app.rules.engine import RulesEngine
 from app.rules.errors import RulesetRefused
 from app.rules.facts import ClassificationFacts, renewal_rate
@@ -144,7 +144,7 @@ class Ruleset:
         compiled: CompiledRules | None = None,
     ) -> None:
         self.version = version
-        # The tables as Python and NumPy (app.rules.compiled); None: zen-engine runs them.
+        # The tables as Python and NumPy (app.rules.compiler.codegen); None: zen-engine runs them.
         self.compiled = compiled
         self.calibration = calibration
         self.clv_grid = calibration.grid() if calibration else None

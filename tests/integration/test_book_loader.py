@@ -8,8 +8,8 @@ import math
 import orjson
 from sqlalchemy import text
 
-from app.profiles.book_loader import load_book
-from app.scoring.synthetic import generate_book
+from app.demo.loader import load_book
+from app.demo.synthetic import generate_book
 from tests.conftest import sync_engine
 from tests.integration.conftest import Api
 

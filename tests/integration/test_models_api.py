@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from app.scoring.repository import ModelRepository
+from app.serving.repository import ModelRepository
 from tests.integration.conftest import Api, api_for
 from tests.model_versions import (
     corrupt,

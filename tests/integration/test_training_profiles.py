@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from app.demo.loader import load_book
+from app.demo.synthetic import generate_book
 from app.errors import ServiceError
-from app.profiles.book_loader import load_book
-from app.scoring.datasets import prepare
-from app.scoring.sources import load_table
-from app.scoring.spec import DatasetSpec, load_spec
-from app.scoring.synthetic import generate_book
-from app.scoring.training import train
+from app.training.datasets import prepare
+from app.training.fit import train
+from app.training.sources import load_table
+from app.training.spec import DatasetSpec, load_spec
 
 SPECS = Path(__file__).parents[2] / "examples" / "specs"
 AS_OF = datetime.date(2026, 6, 30)

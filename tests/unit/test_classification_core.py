@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.classification.batch import classify_profiles, profile_columns
 from app.classification.clv import book_percentile, grid_percentile, quantile_grid, sorted_book
-from app.classification.core import classify_profiles, profile_columns
 from app.classification.schemas import Classification
+from app.demo.synthetic import generate_book
 from app.profiles.schemas import ClientProfile, profile_example
 from app.rules.ruleset import Ruleset
-from app.scoring.features import encode
-from app.scoring.predictor import Champions, predict
-from app.scoring.synthetic import generate_book
+from app.serving.features import encode
+from app.serving.predictor import Champions, predict
 from tests.service_models import calibrated_rules, champions, models_dir
 
 __all__ = ["calibrated_rules", "champions", "models_dir"]

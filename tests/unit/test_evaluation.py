@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from app.scoring.evaluation import (
+from app.training.evaluation import (
     binary_metrics,
     calibration,
     gini,

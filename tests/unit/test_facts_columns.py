@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.classification.core import profile_columns
+from app.classification.batch import profile_columns
 from app.classification.facts_columns import facts_columns, rounded
+from app.demo.synthetic import generate_book
 from app.profiles.schemas import ClientProfile
 from app.rules.facts import facts_from_profile
-from app.scoring.synthetic import generate_book
 
 AS_OF = date(2026, 6, 30)
 

@@ -14,10 +14,10 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from app.scoring.fast_predict import FastPredictor
-from app.scoring.features import SERVICE_FEATURES, Column, FloatArray, encode, profile_features
-from app.scoring.repository import ModelRepository
-from app.scoring.synthetic import generate_book
+from app.demo.synthetic import generate_book
+from app.serving.fast_predict import FastPredictor
+from app.serving.features import SERVICE_FEATURES, Column, FloatArray, encode, profile_features
+from app.serving.repository import ModelRepository
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 AS_OF = date(2026, 6, 30)

@@ -9,18 +9,18 @@ from typing import Any
 import numpy as np
 import pytest
 
+from app.demo.synthetic import generate_book
 from app.profiles.enums import Channel, ClientKind
 from app.profiles.schemas import ClientProfile
-from app.scoring.features import (
+from app.serving.features import (
     FEATURE_NAMES,
     PROFILE_LEVELS,
     SERVICE_FEATURES,
     encode,
     profile_features,
 )
-from app.scoring.metadata import FeatureSpec
-from app.scoring.spec import load_spec
-from app.scoring.synthetic import generate_book
+from app.serving.metadata import FeatureSpec
+from app.training.spec import load_spec
 
 AS_OF = datetime.date(2026, 6, 30)
 SPECS = Path(__file__).parents[2] / "examples" / "specs"

@@ -10,8 +10,8 @@ import pytest
 
 from app.errors import Unavailable
 from app.polling import every
-from app.scoring.registry import ModelRegistry
-from app.scoring.repository import ModelRepository
+from app.serving.registry import ModelRegistry
+from app.serving.repository import ModelRepository
 from tests.model_versions import FALLBACK_FEATURES, corrupt, point_by_hand, write_version
 
 REQUIRED = ("lapse", "claims")

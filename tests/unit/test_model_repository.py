@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from app.errors import Conflict, ModelInvalid, NotFound
-from app.scoring.metadata import FeatureSpec
-from app.scoring.registry import SERVICE_MODELS, service_schemas
-from app.scoring.repository import ChampionPointer, ModelRepository
+from app.serving.metadata import FeatureSpec
+from app.serving.registry import SERVICE_MODELS, service_schemas
+from app.serving.repository import ChampionPointer, ModelRepository
 from tests.model_versions import FALLBACK_FEATURES, corrupt, numeric, write_version
 
 
@@ -213,5 +213,5 @@ def test_a_broken_pointer_is_reported_and_promotion_repairs_it(
 
 def test_service_models_match_the_shared_feature_definitions() -> None:
     schemas = service_schemas()
-    if schemas:  # once app.scoring.features defines them, the two lists must agree
+    if schemas:  # once app.serving.features defines them, the two lists must agree
         assert set(schemas) == set(SERVICE_MODELS)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.cli import main
-from app.scoring.repository import ModelRepository
+from app.serving.repository import ModelRepository
 from tests.model_versions import corrupt, numeric, service_features, write_version
 
 LAPSE = service_features()["lapse"]

@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.classification.batch import profile_columns, score
 from app.classification.clv import (
     MIN_PREMIUM,
     ClvParameters,
@@ -28,7 +29,7 @@ from app.classification.clv import (
     grid_percentile,
 )
 from app.classification.clv_row import ClvRow, customer_lifetime_value_row, grid_percentile_row
-from app.classification.core import profile_columns, score
+from app.demo.synthetic import generate_book
 from app.profiles.enums import (
     Channel,
     Gender,
@@ -41,17 +42,17 @@ from app.profiles.enums import (
 from app.profiles.schemas import MAX_AGE, ClientProfile
 from app.rules.ruleset import Ruleset
 from app.rules.store import RulesetStore
-from app.scoring.features import (
+from app.serving.features import (
     FEATURE_NAMES,
     PROFILE_LEVELS,
     FloatArray,
     encode,
     profile_features,
 )
-from app.scoring.metadata import FeatureSpec
-from app.scoring.predictor import MODELS, Champions, applicable_rows
-from app.scoring.repository import ModelRepository
-from app.scoring.row_features import (
+from app.serving.metadata import FeatureSpec
+from app.serving.predictor import MODELS, Champions, applicable_rows
+from app.serving.repository import ModelRepository
+from app.serving.row_features import (
     RowFeatures,
     applicable,
     encode_row,
@@ -59,7 +60,6 @@ from app.scoring.row_features import (
     plan_for,
     row_features,
 )
-from app.scoring.synthetic import generate_book
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = date(2026, 6, 30)

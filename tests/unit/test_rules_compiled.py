@@ -24,21 +24,21 @@ from hypothesis import strategies as st
 
 from app.profiles.enums import Channel, Industry, Ownership, Product, PropertyCondition
 from app.rules.cases import CLASSIFY_SECTION, parse_cases
-from app.rules.compiled import (
+from app.rules.compiler.codegen import (
     CompiledRules,
     UnsupportedRule,
     compile_cell,
     compile_ruleset,
 )
-from app.rules.engine import DIMENSIONS, STRATEGY
-from app.rules.errors import RuleEvaluationFailed
-from app.rules.expressions import (
+from app.rules.compiler.expressions import (
     INT_RANGE,
     Unsupported,
     float_limit,
     zen_contains,
     zen_len,
 )
+from app.rules.engine import DIMENSIONS, STRATEGY
+from app.rules.errors import RuleEvaluationFailed
 from app.rules.facts import ClassificationFacts
 from app.rules.ruleset import DEFAULT_RULESET_DIR, Ruleset, read_ruleset_files
 from app.rules.store import RulesetStore

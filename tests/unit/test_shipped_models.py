@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from app.scoring.features import SERVICE_FEATURES
-from app.scoring.repository import ModelRepository
-from app.scoring.spec import DatasetSpec
-from app.scoring.training import train
+from app.serving.features import SERVICE_FEATURES
+from app.serving.repository import ModelRepository
+from app.training.fit import train
+from app.training.spec import DatasetSpec
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 

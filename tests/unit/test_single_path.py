@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from app.classification.core import classify_profiles
+from app.classification.batch import classify_profiles
 from app.classification.single import classify_one
+from app.demo.synthetic import generate_book
 from app.profiles.schemas import ClientProfile, profile_example
 from app.rules.ruleset import Ruleset
-from app.scoring.predictor import Champions
-from app.scoring.synthetic import generate_book
+from app.serving.predictor import Champions
 from tests.service_models import calibrated_rules, champions, models_dir
 
 __all__ = ["calibrated_rules", "champions", "models_dir"]

@@ -16,10 +16,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from app.demo.params import PARAMETERS, REF_LOG_EMPLOYEES, REF_LOG_INCOME
+from app.demo.synthetic import NULLABLE_BOOL, NULLABLE_INT, SyntheticBook, generate_book
 from app.profiles.identifiers import is_credit_code, is_resident_id
 from app.profiles.schemas import COMPANY_ONLY, PERSON_ONLY, ClientCreate, ClientProfile
-from app.scoring.synthetic import NULLABLE_BOOL, NULLABLE_INT, SyntheticBook, generate_book
-from app.scoring.synthetic_params import PARAMETERS, REF_LOG_EMPLOYEES, REF_LOG_INCOME
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]

@@ -13,11 +13,11 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
-from app.scoring.datasets import prepare
-from app.scoring.metadata import ModelMetadata
-from app.scoring.sources import load_table
-from app.scoring.spec import DatasetSpec, load_spec
-from app.scoring.training import TrainedVersion, predict, train
+from app.serving.metadata import ModelMetadata
+from app.training.datasets import prepare
+from app.training.fit import TrainedVersion, predict, train
+from app.training.sources import load_table
+from app.training.spec import DatasetSpec, load_spec
 
 SPECS = Path(__file__).parents[2] / "examples" / "specs"
 CLIENTS, SEED = 40_000, 11

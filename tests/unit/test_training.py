@@ -16,11 +16,11 @@ import yaml
 
 from app.cli import main
 from app.errors import ServiceError
-from app.scoring.datasets import prepare
-from app.scoring.metadata import ModelMetadata
-from app.scoring.sources import load_table
-from app.scoring.spec import DatasetSpec, load_spec
-from app.scoring.training import TrainedVersion, fit, predict, train
+from app.serving.metadata import ModelMetadata
+from app.training.datasets import prepare
+from app.training.fit import TrainedVersion, fit, predict, train
+from app.training.sources import load_table
+from app.training.spec import DatasetSpec, load_spec
 
 N = 4000
 REGIONS = {"north": 0.0, "south": 0.6, "east": -0.4, "west": 1.0}
@@ -250,7 +250,7 @@ def test_a_poisson_version_reports_deviance_against_the_mean_frequency(tmp_path:
 def test_the_train_command_prints_a_summary_and_can_promote(
     tmp_path: Path, lapse_csv: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from app.scoring.repository import ModelRepository
+    from app.serving.repository import ModelRepository
 
     models = tmp_path / "models"
     spec = _spec(tmp_path, lapse_csv)

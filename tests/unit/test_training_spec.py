@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from app.errors import ServiceError
-from app.scoring.spec import DEFAULT_PARAMS, load_spec
+from app.training.spec import DEFAULT_PARAMS, load_spec
 
 VALID: dict[str, Any] = {
     "name": "tiny",

@@ -7,8 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.scoring.metadata import RowCounts
-from app.scoring.repository import NAME_PATTERN
+from app.serving.metadata import RowCounts
+from app.serving.repository import NAME_PATTERN
 
 VERSION_EXAMPLE = "20261123T120000Z-1a2b3c4d"
 

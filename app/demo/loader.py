@@ -36,9 +36,9 @@ from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIn
 
 from app.db.engine import add_sqlite_pragmas, ensure_sqlite_folder, is_sqlite, sync_url
 from app.db.tables import Base  # every table, so no foreign key to the loaded ones is missed
+from app.demo.synthetic import NULLABLE_BOOL, NULLABLE_INT, SyntheticBook
 from app.profiles.mapping import PERSONAL_FIELDS, PROFILE_FIELDS, fingerprint
 from app.profiles.tables import Client, ClientOutcome, ClientPersonal
-from app.scoring.synthetic import NULLABLE_BOOL, NULLABLE_INT, SyntheticBook
 
 OUTCOME_FIELDS = ("lapse_12m", "claim_count_next_year", "exposure", "purchase_6m")
 _JSON_COLUMNS = frozenset({"products_held", "extra"})

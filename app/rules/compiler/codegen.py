@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.rules.columns import (
+from app.rules.compiler.columns import (
     Batch,
     BoolArray,
     Coded,
@@ -36,9 +36,7 @@ from app.rules.columns import (
     IntArray,
     ObjectArray,
 )
-from app.rules.engine import STRATEGY
-from app.rules.errors import RuleEvaluationFailed
-from app.rules.expressions import (
+from app.rules.compiler.expressions import (
     CODE_GLOBALS,
     INT_RANGE,
     Call,
@@ -57,6 +55,8 @@ from app.rules.expressions import (
     reject,
     texts,
 )
+from app.rules.engine import STRATEGY
+from app.rules.errors import RuleEvaluationFailed
 from app.rules.facts import ClassificationFacts
 from app.rules.graph import RULES_FIELD
 from app.rules.jdm import TABLE_NAMES, Table

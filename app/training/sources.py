@@ -19,16 +19,16 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from app.db.engine import sync_url
+from app.demo.synthetic import generate_book
 from app.errors import ServiceError
 from app.profiles.tables import Client, ClientOutcome
-from app.scoring.features import PROFILE_INPUTS, Column, profile_features
-from app.scoring.spec import (
+from app.serving.features import PROFILE_INPUTS, Column, profile_features
+from app.training.spec import (
     CsvSource,
     DatasetSpec,
     ParquetSource,
     SyntheticSource,
 )
-from app.scoring.synthetic import generate_book
 
 Table = dict[str, Column]
 OUTCOMES = ("lapse_12m", "claim_count_next_year", "exposure", "purchase_6m")

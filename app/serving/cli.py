@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import ModelInvalid, NotFound, ServiceError
-from app.scoring.metadata import ModelMetadata
-from app.scoring.registry import service_schemas
-from app.scoring.repository import ModelRepository
+from app.serving.metadata import ModelMetadata
+from app.serving.registry import service_schemas
+from app.serving.repository import ModelRepository
 from app.settings import Settings
 
 # The first of these the model section has is the one-figure summary in `models list`.

@@ -21,12 +21,12 @@ import lightgbm as lgb
 import numpy as np
 
 from app.errors import ServiceError
-from app.scoring import evaluation, report
-from app.scoring.datasets import PreparedData, prepare
-from app.scoring.features import FloatArray
-from app.scoring.metadata import ModelMetadata, RowCounts
-from app.scoring.sources import load_table
-from app.scoring.spec import DatasetSpec
+from app.serving.features import FloatArray
+from app.serving.metadata import ModelMetadata, RowCounts
+from app.training import evaluation, report
+from app.training.datasets import PreparedData, prepare
+from app.training.sources import load_table
+from app.training.spec import DatasetSpec
 
 MODEL_FILE = "model.txt"
 METADATA_FILE = "metadata.json"

@@ -33,8 +33,8 @@ def register(commands: Any) -> None:
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
     # Imported here so `clientscore serve` does not pay for LightGBM, sklearn and matplotlib.
-    from app.scoring.spec import load_spec
-    from app.scoring.training import train
+    from app.training.fit import train
+    from app.training.spec import load_spec
 
     if args.name is not None and not NAME.match(args.name):
         raise ServiceError("--name: lower-case letters, digits, '-' and '_', at most 64")
@@ -56,8 +56,8 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _promote(models_dir: Path, name: str, version: str) -> None:
-    from app.scoring.features import SERVICE_FEATURES
-    from app.scoring.repository import ModelRepository
+    from app.serving.features import SERVICE_FEATURES
+    from app.serving.repository import ModelRepository
 
     ModelRepository(models_dir).promote(
         name, version, expected=SERVICE_FEATURES, by="clientscore train --promote"

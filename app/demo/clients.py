@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.profiles.enums import Channel, Ownership
-from app.scoring.synthetic_draws import (
+from app.demo.draws import (
     CURRENT,
     FORMER,
     PROSPECT,
@@ -22,8 +21,9 @@ from app.scoring.synthetic_draws import (
     sigmoid,
     vector,
 )
-from app.scoring.synthetic_params import REF_LOG_EMPLOYEES, REF_LOG_INCOME, BookParameters
-from app.scoring.synthetic_people import INDUSTRIES, PROVINCES
+from app.demo.params import REF_LOG_EMPLOYEES, REF_LOG_INCOME, BookParameters
+from app.demo.people import INDUSTRIES, PROVINCES
+from app.profiles.enums import Channel, Ownership
 
 CHANNELS = tuple(c.value for c in Channel)
 OWNERSHIPS = tuple(o.value for o in Ownership)

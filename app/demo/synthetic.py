@@ -16,15 +16,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.demo import people as people
+from app.demo.clients import CHANNELS, OWNERSHIPS, draw_clients
+from app.demo.draws import BoolArray, FloatArray, IntArray, Work, bernoulli
+from app.demo.outcomes import draw_behaviour, draw_outcomes
+from app.demo.params import PARAMETERS, BookParameters
+from app.demo.people import INDUSTRIES, PROVINCES
+from app.demo.policies import CONDITIONS, PRODUCTS, draw_policies
 from app.profiles.enums import ClientKind, Gender
 from app.profiles.schemas import ClientProfile
-from app.scoring import synthetic_people as people
-from app.scoring.synthetic_clients import CHANNELS, OWNERSHIPS, draw_clients
-from app.scoring.synthetic_draws import BoolArray, FloatArray, IntArray, Work, bernoulli
-from app.scoring.synthetic_outcomes import draw_behaviour, draw_outcomes
-from app.scoring.synthetic_params import PARAMETERS, BookParameters
-from app.scoring.synthetic_people import INDUSTRIES, PROVINCES
-from app.scoring.synthetic_policies import CONDITIONS, PRODUCTS, draw_policies
 
 Column = npt.NDArray[Any]
 ObjArray = npt.NDArray[np.object_]

@@ -19,7 +19,7 @@ from sklearn.metrics import (
 )
 from sklearn.metrics import roc_curve as sklearn_roc_curve
 
-from app.scoring.metadata import ScoreHistogram
+from app.serving.metadata import ScoreHistogram
 
 FloatArray = npt.NDArray[np.float64]
 Metrics = dict[str, dict[str, Any]]

@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from app.scoring.metadata import ModelMetadata
+from app.serving.metadata import ModelMetadata
 
 REPORT_FILE = "report.html"
 MODEL_COLOUR, BASELINE_COLOUR, OBSERVED_COLOUR = "#1f6fb4", "#9a9a9a", "#d9711c"

@@ -13,7 +13,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from app.errors import ServiceError
-from app.scoring.metadata import FeatureSpec, Task
+from app.serving.metadata import FeatureSpec, Task
 
 # LightGBM settings a spec gets unless it says otherwise. Compact trees on purpose: the
 # service explains every score with TreeSHAP, whose cost grows with trees x leaves.

@@ -25,8 +25,8 @@ from app.profiles.schemas import ClientProfile
 from app.rules.facts import ClassificationFacts
 from app.rules.outcome import RuleOutcome
 from app.rules.ruleset import Ruleset
-from app.scoring.features import PROFILE_INPUTS, FloatArray
-from app.scoring.predictor import Champions, Predictions, predict
+from app.serving.features import PROFILE_INPUTS, FloatArray
+from app.serving.predictor import Champions, Predictions, predict
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,9 +17,9 @@ from types import MappingProxyType
 
 from app.atomic_files import Stamp
 from app.errors import ModelInvalid, NotFound, Unavailable
-from app.scoring.features import SERVICE_FEATURES
-from app.scoring.metadata import FeatureSpec
-from app.scoring.repository import LoadedModel, ModelRepository, Schemas
+from app.serving.features import SERVICE_FEATURES
+from app.serving.metadata import FeatureSpec
+from app.serving.repository import LoadedModel, ModelRepository, Schemas
 
 # The models the service needs: readiness waits for a champion of each.
 SERVICE_MODELS = tuple(SERVICE_FEATURES)

@@ -16,8 +16,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from app.scoring.features import Column, FloatArray, ProfileColumns, encode, profile_features
-from app.scoring.repository import LoadedModel
+from app.serving.features import Column, FloatArray, ProfileColumns, encode, profile_features
+from app.serving.repository import LoadedModel
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]

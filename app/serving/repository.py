@@ -23,8 +23,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from app.atomic_files import Stamp, exclusive_lock, replace_atomically, stamp
 from app.errors import Conflict, ModelInvalid, NotFound, Unavailable
-from app.scoring.fast_predict import FastPredictor
-from app.scoring.metadata import FeatureSpec, ModelMetadata
+from app.serving.fast_predict import FastPredictor
+from app.serving.metadata import FeatureSpec, ModelMetadata
 
 if TYPE_CHECKING:
     import lightgbm

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.profiles.enums import Product
-from app.scoring.synthetic_draws import (
+from app.demo.draws import (
     DAYS_PER_YEAR,
     FloatArray,
     Work,
@@ -17,8 +16,9 @@ from app.scoring.synthetic_draws import (
     sample_without_replacement,
     vector,
 )
-from app.scoring.synthetic_params import REF_LOG_EMPLOYEES, REF_LOG_INCOME, BookParameters
-from app.scoring.synthetic_people import INDUSTRIES
+from app.demo.params import REF_LOG_EMPLOYEES, REF_LOG_INCOME, BookParameters
+from app.demo.people import INDUSTRIES
+from app.profiles.enums import Product
 
 PRODUCTS = tuple(p.value for p in Product)
 CONDITIONS = ("good", "fair", "poor")

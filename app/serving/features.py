@@ -26,7 +26,7 @@ from app.profiles.enums import (
     PropertyCondition,
     Province,
 )
-from app.scoring.metadata import FeatureSpec
+from app.serving.metadata import FeatureSpec
 
 Column = npt.NDArray[Any]
 FloatArray = npt.NDArray[np.float64]

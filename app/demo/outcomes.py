@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.scoring.synthetic_clients import CHANNELS
-from app.scoring.synthetic_draws import (
+from app.demo.clients import CHANNELS
+from app.demo.draws import (
     DAYS_PER_YEAR,
     STATUSES,
     FloatArray,
@@ -20,8 +20,8 @@ from app.scoring.synthetic_draws import (
     sigmoid,
     vector,
 )
-from app.scoring.synthetic_params import REF_LOG_EMPLOYEES, REF_LOG_INCOME, BookParameters
-from app.scoring.synthetic_policies import by_segment
+from app.demo.params import REF_LOG_EMPLOYEES, REF_LOG_INCOME, BookParameters
+from app.demo.policies import by_segment
 
 MAX_MISSED_PAYMENTS = 12  # monthly instalments in a year
 

@@ -11,9 +11,9 @@ import os
 from typing import Any
 
 from app.errors import FieldError, ModelInvalid, NotFound, ValidationFailed
-from app.scoring.registry import ModelRegistry, Slot
-from app.scoring.registry_schemas import ChampionChange, ModelList, ModelRead, VersionRead
-from app.scoring.repository import ChampionPointer, ModelRepository
+from app.serving.registry import ModelRegistry, Slot
+from app.serving.repository import ChampionPointer, ModelRepository
+from app.serving.schemas import ChampionChange, ModelList, ModelRead, VersionRead
 
 logger = logging.getLogger("clientscore.models")
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from app.profiles.enums import Product
 from app.profiles.schemas import ClientProfile
-from app.scoring.features import (
+from app.serving.features import (
     DAYS_PER_YEAR,
     MIN_CLAIM_YEARS,
     PASS_THROUGH,
@@ -29,7 +29,7 @@ from app.scoring.features import (
     PROFILE_LEVELS,
     FloatArray,
 )
-from app.scoring.metadata import FeatureSpec, ModelMetadata
+from app.serving.metadata import FeatureSpec, ModelMetadata
 
 # A feature's value: the level (str, None when missing) of a categorical, else a float.
 RowFeatures = dict[str, float | str | None]

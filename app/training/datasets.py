@@ -17,10 +17,10 @@ import numpy as np
 import numpy.typing as npt
 
 from app.errors import ServiceError
-from app.scoring.features import PROFILE_LEVELS, Column, FloatArray, encode
-from app.scoring.metadata import FeatureSpec
-from app.scoring.sources import Table, as_text
-from app.scoring.spec import ColumnSplit, DatasetSpec, RandomSplit, RowFilter
+from app.serving.features import PROFILE_LEVELS, Column, FloatArray, encode
+from app.serving.metadata import FeatureSpec
+from app.training.sources import Table, as_text
+from app.training.spec import ColumnSplit, DatasetSpec, RandomSplit, RowFilter
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]

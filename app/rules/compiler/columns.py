@@ -19,7 +19,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
-from app.rules.expressions import (
+from app.rules.compiler.expressions import (
     ERROR,
     ORDER,
     Call,

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Body, Path
 
 from app.api.deps import CallerAdmin, CallerClassify, RegistryDep
 from app.api.docs import ERROR_RESPONSES
-from app.scoring import registry_service as service
-from app.scoring.registry_schemas import VERSION_EXAMPLE, ChampionChange, ModelList, ModelRead
-from app.scoring.repository import NAME_PATTERN
+from app.serving import service as service
+from app.serving.repository import NAME_PATTERN
+from app.serving.schemas import VERSION_EXAMPLE, ChampionChange, ModelList, ModelRead
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
     401: ERROR_RESPONSES[401],

@@ -1,1 +1,0 @@
-"""Scoring: what the models learn from and how clients are scored."""
