@@ -19,30 +19,27 @@ import asyncio
 import logging
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field
 
-from app.atomic_files import Stamp, exclusive_lock, replace_atomically, stamp
 from app.errors import FieldError, ServiceError, Unavailable
+from app.pointers import Pointer, PointerFile, Stamp
 from app.rules.calibration import CALIBRATION_FILE
 from app.rules.errors import RulesetRefused
 from app.rules.ruleset import Ruleset
 
 POINTER_FILE = "active.json"
 VERSIONS_DIR = "versions"
-LOCK_FILE = ".active.lock"
-HISTORY_LIMIT = 50
 # The only paths a ruleset upload may write: nothing can climb out of its folder.
 FILE_PATH = re.compile(r"^(ruleset\.yaml|cases\.yaml|calibration\.json|tables/[a-z_]{1,64}\.json)$")
 logger = logging.getLogger("clientscore.rules")
 
 
-class RulesetPointer(BaseModel):
+class RulesetPointer(Pointer):
     model_config = ConfigDict(extra="forbid")
 
     version: str = Field(pattern=r"^rs-[0-9a-f]{12}$")
@@ -64,19 +61,15 @@ def check_paths(files: Mapping[str, bytes]) -> None:
 class RulesetStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.pointer_file = PointerFile(
+            root / POINTER_FILE, RulesetPointer, what="the active ruleset", invalid=ServiceError
+        )
 
     def pointer(self) -> RulesetPointer | None:
-        try:
-            raw = (self.root / POINTER_FILE).read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            return RulesetPointer.model_validate_json(raw)
-        except ValidationError as exc:
-            raise ServiceError(f"{POINTER_FILE} is not valid: {exc.error_count()} errors") from None
+        return self.pointer_file.read()
 
     def stamp(self) -> Stamp | None:
-        return stamp(self.root / POINTER_FILE)
+        return self.pointer_file.stamp()
 
     def folder(self, pointer: RulesetPointer | None) -> Path:
         return self.root if pointer is None else self.root / VERSIONS_DIR / pointer.version
@@ -94,20 +87,17 @@ class RulesetStore:
             detail = "the book calibration is missing: run `clientscore rules calibrate` first"
             problem = FieldError(CALIBRATION_FILE, "missing_file", detail, "ruleset")
             raise RulesetRefused(source, [problem])
-        with self._locked():
+        with self.pointer_file.locked():
             self._write_version(ruleset.version, files)
-            current = self.pointer()
-            history = [] if current is None else [current.version, *current.history]
-            if current is not None and current.version == ruleset.version:
-                history = current.history
-            pointer = RulesetPointer(
+        self.pointer_file.move(
+            ruleset.version,
+            lambda history: RulesetPointer(
                 version=ruleset.version,
                 activated_at=datetime.now(UTC),
                 activated_by=by,
-                history=history[:HISTORY_LIMIT],
-            )
-            content = pointer.model_dump_json(indent=2).encode() + b"\n"
-            replace_atomically(self.root / POINTER_FILE, content)
+                history=history,
+            ),
+        )
         return ruleset
 
     def _write_version(self, version: str, files: Mapping[str, bytes]) -> None:
@@ -121,14 +111,6 @@ class RulesetStore:
             (temp / path).write_bytes(content)
         temp.chmod(0o755)
         temp.rename(target)
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            with exclusive_lock(self.root / LOCK_FILE):
-                yield
-        except OSError as exc:
-            raise Unavailable(f"cannot change the active ruleset: {exc}") from None
 
 
 @dataclass(frozen=True, slots=True)

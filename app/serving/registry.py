@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from app.atomic_files import Stamp
+from app.pointers import Stamp
 from app.errors import ModelInvalid, NotFound, Unavailable
 from app.serving.features import SERVICE_FEATURES
 from app.serving.metadata import FeatureSpec

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
-from app.atomic_files import Stamp, exclusive_lock, replace_atomically, stamp
-from app.errors import Conflict, ModelInvalid, NotFound, Unavailable
+from app.errors import Conflict, ModelInvalid, NotFound
+from app.pointers import Pointer, PointerFile, Stamp, validation_summary
 from app.serving.fast_predict import FastPredictor
 from app.serving.metadata import FeatureSpec, ModelMetadata
 
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
 MODEL_FILE = "model.txt"
 METADATA_FILE = "metadata.json"
 POINTER_FILE = "champion.json"
-LOCK_FILE = ".champion.lock"
-HISTORY_LIMIT = 50
 # One path component that cannot climb out of the folder nor name a temp (dot) folder.
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 _NAME = re.compile(NAME_PATTERN)
@@ -41,7 +38,7 @@ _NAME = re.compile(NAME_PATTERN)
 Schemas = Mapping[str, Sequence[FeatureSpec]]
 
 
-class ChampionPointer(BaseModel):
+class ChampionPointer(Pointer):
     """`champion.json`: the version that serves, since when, and the champions before it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -79,15 +76,7 @@ class ModelRepository:
         return _subfolders(self._model_dir(name))
 
     def pointer(self, name: str) -> ChampionPointer | None:
-        path = self._model_dir(name) / POINTER_FILE
-        try:
-            raw = path.read_bytes()
-        except FileNotFoundError:
-            return None
-        try:
-            return ChampionPointer.model_validate_json(raw)
-        except ValidationError as exc:
-            raise ModelInvalid(f"{name}/{POINTER_FILE} is not valid: {_summary(exc)}") from None
+        return self._pointer_file(name).read()
 
     def champion(self, name: str) -> str | None:
         pointer = self.pointer(name)
@@ -95,7 +84,7 @@ class ModelRepository:
 
     def pointer_stamp(self, name: str) -> Stamp | None:
         """A cheap fingerprint of the pointer file, to skip re-reading it when unchanged."""
-        return stamp(self._model_dir(name) / POINTER_FILE)
+        return self._pointer_file(name).stamp()
 
     def metadata(self, name: str, version: str) -> ModelMetadata:
         path = self._version_dir(name, version) / METADATA_FILE
@@ -105,7 +94,7 @@ class ModelRepository:
             raise ModelInvalid(f"{name}/{version}: {METADATA_FILE} is missing") from None
         except ValidationError as exc:
             raise ModelInvalid(
-                f"{name}/{version}: {METADATA_FILE} is not valid: {_summary(exc)}"
+                f"{name}/{version}: {METADATA_FILE} is not valid: {validation_summary(exc)}"
             ) from None
         if (metadata.name, metadata.version) != (name, version):
             raise ModelInvalid(
@@ -151,22 +140,12 @@ class ModelRepository:
         raises ModelInvalid and leaves the pointer as it was. Promoting the current champion
         again rewrites the pointer (workers then retry it) without adding to the history."""
         self.load(name, version, expected=expected)
-        with self._locked(name):
-            try:
-                current = self.pointer(name)
-            except ModelInvalid:
-                current = None  # a broken pointer is what a promotion repairs
-            history = [] if current is None else [current.version, *current.history]
-            if current is not None and current.version == version:
-                history = current.history
-            pointer = ChampionPointer(
-                version=version,
-                promoted_at=datetime.now(UTC),
-                promoted_by=by,
-                history=history[:HISTORY_LIMIT],
-            )
-            self._write_pointer(name, pointer)
-        return pointer
+        return self._pointer_file(name).move(
+            version,
+            lambda history: ChampionPointer(
+                version=version, promoted_at=datetime.now(UTC), promoted_by=by, history=history
+            ),
+        )
 
     def rollback(self, name: str, *, expected: Schemas | None = None, by: str | None = None) -> str:
         """Go back to the previous champion in the history, checked like a promotion."""
@@ -178,16 +157,12 @@ class ModelRepository:
             self.load(name, target, expected=expected)
         except (ModelInvalid, NotFound) as exc:
             raise ModelInvalid(f"cannot roll back {name} to {target}: {exc.detail}") from None
-        with self._locked(name):
-            if self.pointer(name) != current:
-                raise Conflict(f"the champion of '{name}' changed meanwhile; look and try again")
-            pointer = ChampionPointer(
-                version=target,
-                promoted_at=datetime.now(UTC),
-                promoted_by=by,
-                history=current.history[1:],
-            )
-            self._write_pointer(name, pointer)
+        self._pointer_file(name).back(
+            current,
+            lambda version, history: ChampionPointer(
+                version=version, promoted_at=datetime.now(UTC), promoted_by=by, history=history
+            ),
+        )
         return target
 
     def _model_dir(self, name: str) -> Path:
@@ -202,19 +177,13 @@ class ModelRepository:
             raise NotFound(f"model '{name}' has no version '{version}'")
         return folder
 
-    @contextmanager
-    def _locked(self, name: str) -> Iterator[None]:
-        # Promotions from the CLI and from several workers may race: the lock keeps each
-        # read-modify-write of the history whole. Readers never lock; the replace is atomic.
-        try:
-            with exclusive_lock(self._model_dir(name) / LOCK_FILE):
-                yield
-        except OSError as exc:
-            raise Unavailable(f"cannot change the champion of '{name}': {exc}") from None
-
-    def _write_pointer(self, name: str, pointer: ChampionPointer) -> None:
-        content = pointer.model_dump_json(indent=2).encode() + b"\n"
-        replace_atomically(self._model_dir(name) / POINTER_FILE, content)
+    def _pointer_file(self, name: str) -> PointerFile[ChampionPointer]:
+        return PointerFile(
+            self._model_dir(name) / POINTER_FILE,
+            ChampionPointer,
+            what=f"the champion of '{name}'",
+            invalid=lambda detail: ModelInvalid(f"{name}/{detail}"),
+        )
 
 
 def _subfolders(folder: Path) -> list[str]:
@@ -267,10 +236,3 @@ def _difference(wanted: list[str], found: list[str]) -> str:
         return f"expected {len(wanted)} features, found {len(found)}: missing {missing}"
     extra = ", ".join(found[len(wanted) :])
     return f"expected {len(wanted)} features, found {len(found)}: unexpected {extra}"
-
-
-def _summary(exc: ValidationError) -> str:
-    first = exc.errors(include_url=False)[0]
-    place = ".".join(str(p) for p in first["loc"]) or "document"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{place}: {first['msg']}{more}"
