@@ -12,22 +12,22 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import __version__
+from app.api import classification as classification
 from app.api import health, problems
+from app.api import metrics as metrics_router
+from app.api import models as models
+from app.api import profiles as profiles
+from app.api import rules as rules_router
 from app.api.limits import BodyLimit
 from app.api.request_id import RequestId
 from app.api.state import AppState
 from app.auth.service import KeyVerifier
-from app.classification import router as classification
+from app.classification.monitor import FLUSH_SECONDS, Monitor
 from app.db.engine import create_engine_for, create_sessionmaker
-from app.observability import router as metrics_router
 from app.observability.http import Observe
 from app.observability.metrics import ServiceMetrics
-from app.observability.monitor import FLUSH_SECONDS, Monitor
 from app.polling import every
-from app.profiles import router as profiles
-from app.rules import router as rules_router
 from app.rules.store import ActiveRuleset, RulesetStore
-from app.serving import router as models
 from app.serving.registry import SERVICE_MODELS, ModelRegistry, service_schemas
 from app.serving.repository import ModelRepository
 from app.settings import Settings

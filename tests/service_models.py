@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from app.classification.calibration import book_calibration
+from app.cli.rules import write_calibration
 from app.demo.synthetic import generate_book
 from app.rules.calibration import CALIBRATION_FILE
-from app.rules.cli import write_calibration
 from app.rules.ruleset import CASES_FILE, DEFAULT_RULESET_DIR, RULESET_FILE, TABLE_DIR, Ruleset
 from app.serving.predictor import MODELS, Champions
 from app.serving.registry import service_schemas

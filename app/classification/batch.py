@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from app.arrays import FloatArray
 from app.classification.clv import ClvResult, customer_lifetime_value, grid_percentile
 from app.classification.facts_columns import facts_columns
 from app.classification.reasons import top_factors
@@ -25,7 +26,7 @@ from app.profiles.schemas import ClientProfile
 from app.rules.facts import ClassificationFacts
 from app.rules.outcome import RuleOutcome
 from app.rules.ruleset import Ruleset
-from app.serving.features import PROFILE_INPUTS, FloatArray
+from app.serving.features import PROFILE_INPUTS
 from app.serving.predictor import Champions, Predictions, predict
 
 

@@ -6,32 +6,15 @@ Pure NumPy, vectorised over clients. The parameters come from the ruleset
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-FloatArray = NDArray[np.float64]
-BoolArray = NDArray[np.bool_]
+from app.arrays import BoolArray, FloatArray
+from app.rules.parameters import ClvParameters, SegmentCosts
+
 MIN_PREMIUM = 0.01  # yuan
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentCosts:
-    """Yearly costs of serving one client of a segment (individual or corporate), in yuan."""
-
-    service_cost_per_year: float
-    average_claim_amount: float
-    first_year_premium: float  # what a prospect's first policy typically costs
-
-
-@dataclass(frozen=True, slots=True)
-class ClvParameters:
-    horizon_years: int
-    discount_rate: float
-    expense_ratio: float  # acquisition, commission and administration, as a share of premium
-    segments: Mapping[str, SegmentCosts]  # keyed by client kind
 
 
 @dataclass(frozen=True, slots=True)

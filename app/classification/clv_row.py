@@ -16,7 +16,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from app.classification.clv import MIN_PREMIUM, ClvParameters, FloatArray, SegmentCosts
+from app.arrays import FloatArray
+from app.classification.clv import MIN_PREMIUM
+from app.rules.parameters import ClvParameters, SegmentCosts
 
 NAN = math.nan
 

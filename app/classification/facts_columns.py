@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.arrays import FloatArray
 from app.rules.facts import DAYS_PER_YEAR, SAME_AS_PROFILE
 
 Column = npt.NDArray[Any]
-FloatArray = npt.NDArray[np.float64]
 DIGITS = 6  # model outputs as results show them (core._number)
 FLAGS = ("renewal_intent", "flood_zone", "typhoon_zone")  # true, false or unknown
 WORDS = ("kind", "industry", "ownership", "channel", "property_condition")

@@ -19,7 +19,8 @@ from app.serving.predictor import Predictions
 Reasons = Callable[[int], dict[str, list[dict[str, Any]]]]
 
 
-def number(value: float, digits: int = 6) -> float | None:
+def shown(value: float, digits: int = 6) -> float | None:
+    """A number as the caller sees it: rounded, None for not known (NaN)."""
     return None if value != value else round(value, digits)
 
 
@@ -98,8 +99,67 @@ class BatchNumbers:
 
 
 def _shown(values: Any, digits: int = 6) -> list[Shown]:
-    """`number` of each value, vectorised (`rounded` is Python's `round`, exactly)."""
+    """`shown` of each value, vectorised (`rounded` is Python's `round`, exactly)."""
     return [None if v != v else v for v in rounded(values, digits).tolist()]
+
+
+@dataclass(frozen=True, slots=True)
+class ClientNumbers:
+    """One client's numbers as the caller is shown them."""
+
+    client: bool
+    prospect: bool
+    clv: Shown
+    percentile: Shown
+    claim_frequency: Shown
+    loss_ratio: Shown
+    lapse: Shown
+    purchase: Shown
+
+
+def result(
+    outcome: RuleOutcome,
+    numbers: ClientNumbers,
+    *,
+    kind: str,
+    ownership: str | None,
+    industry: str | None,
+    reasons: dict[str, list[dict[str, Any]]] | None,
+    versions: dict[str, Any],
+) -> dict[str, Any]:
+    """One client's result, from its rule outcome and its numbers."""
+    common = _shared(outcome)
+    client, prospect = numbers.client, numbers.prospect
+    return {
+        "value": {
+            "tier": outcome.value_tier,
+            "grade": outcome.abc_grade if client else None,
+            "clv": numbers.clv,
+            "percentile": numbers.percentile if client else None,
+        },
+        "risk": {
+            "tier": outcome.risk_tier,
+            "expected_claim_frequency": numbers.claim_frequency,
+            "expected_loss_ratio": numbers.loss_ratio,
+        },
+        "lifecycle": {
+            "stage": outcome.lifecycle_stage,
+            "lapse_probability_12m": numbers.lapse if client else None,
+            "purchase_probability": numbers.purchase if prospect else None,
+            "prospect_grade": outcome.prospect_grade if prospect else None,
+        },
+        "segment": {
+            "scale": outcome.group_scale,
+            "ownership": ownership,
+            "industry": industry,
+        }
+        if kind == "corporate"
+        else None,
+        "strategy": common.strategy,
+        "reasons": reasons,
+        "rules_fired": common.fired_client if client else common.fired_other,
+        "versions": versions,
+    }
 
 
 def results(
@@ -112,40 +172,25 @@ def results(
 ) -> list[dict[str, Any]]:
     """One result per client; `columns` are the profile columns (kind, ownership, industry)."""
     kinds, ownership, industry = columns["kind"], columns["ownership"], columns["industry"]
-    out = []
-    for i, outcome in enumerate(outcomes):
-        common = _shared(outcome)
-        client, prospect = numbers.client[i], numbers.prospect[i]
-        out.append(
-            {
-                "value": {
-                    "tier": outcome.value_tier,
-                    "grade": outcome.abc_grade if client else None,
-                    "clv": numbers.clv[i],
-                    "percentile": numbers.percentile[i] if client else None,
-                },
-                "risk": {
-                    "tier": outcome.risk_tier,
-                    "expected_claim_frequency": numbers.claim_frequency[i],
-                    "expected_loss_ratio": numbers.loss_ratio[i],
-                },
-                "lifecycle": {
-                    "stage": outcome.lifecycle_stage,
-                    "lapse_probability_12m": numbers.lapse[i] if client else None,
-                    "purchase_probability": numbers.purchase[i] if prospect else None,
-                    "prospect_grade": outcome.prospect_grade if prospect else None,
-                },
-                "segment": {
-                    "scale": outcome.group_scale,
-                    "ownership": ownership[i],
-                    "industry": industry[i],
-                }
-                if kinds[i] == "corporate"
-                else None,
-                "strategy": common.strategy,
-                "reasons": reasons(i) if reasons is not None else None,
-                "rules_fired": common.fired_client if client else common.fired_other,
-                "versions": versions,
-            }
+    n = numbers
+    return [
+        result(
+            outcome,
+            ClientNumbers(
+                n.client[i],
+                n.prospect[i],
+                n.clv[i],
+                n.percentile[i],
+                n.claim_frequency[i],
+                n.loss_ratio[i],
+                n.lapse[i],
+                n.purchase[i],
+            ),
+            kind=kinds[i],
+            ownership=ownership[i],
+            industry=industry[i],
+            reasons=reasons(i) if reasons is not None else None,
+            versions=versions,
         )
-    return out
+        for i, outcome in enumerate(outcomes)
+    ]

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.classification import batch, repository
+from app.classification.monitor import Monitor
 from app.classification.schemas import (
     AuditPage,
     AuditRecord,
@@ -29,7 +30,6 @@ from app.classification.schemas import (
 )
 from app.classification.tables import ClassificationAudit
 from app.errors import FieldError, NotFound, ServiceError, ValidationFailed
-from app.observability.monitor import Monitor
 from app.profiles.mapping import PROFILE_FIELDS
 from app.profiles.schemas import ClientProfile, ClientRead
 from app.profiles.validation import field_errors

@@ -17,7 +17,7 @@ import numpy as np
 
 from app.classification.clv_row import customer_lifetime_value_row, grid_percentile_row
 from app.classification.reasons import top_factors
-from app.classification.results import BatchNumbers, number, results
+from app.classification.results import ClientNumbers, result, shown
 from app.profiles.schemas import ClientProfile
 from app.rules.facts import fact_values
 from app.rules.ruleset import Ruleset
@@ -26,7 +26,7 @@ from app.serving.repository import LoadedModel
 from app.serving.row_features import RowFeatures, applicable, encode_row, plan_for, row_features
 
 NAN = float("nan")
-_ONE = np.zeros(1, dtype=np.intp)  # the client's position in its batch of one
+_ONE = np.zeros(1, dtype=np.intp)  # the client is row 0 of its contributions
 
 
 def _score(model: LoadedModel, features: RowFeatures, explain: bool) -> tuple[float, Any]:
@@ -46,7 +46,7 @@ def classify_one(
     as_of: date,
     explain: bool,
 ) -> dict[str, Any]:
-    """What `core.classify_profiles([profile], ...)[0]` gives."""
+    """What `batch.classify_profiles([profile], ...)[0]` gives."""
     grid = ruleset.book_grid()
     features = row_features(profile, as_of)
     client, prospect = applicable(profile)
@@ -69,8 +69,8 @@ def classify_one(
     )
     percentile = grid_percentile_row(grid, clv.clv)
     # As shown to the caller, and as the tables see them.
-    lapse, claims = number(scores["lapse"]), number(scores["claims"])
-    purchase, loss_ratio = number(scores["propensity"]), number(clv.expected_loss_ratio)
+    lapse, claims = shown(scores["lapse"]), shown(scores["claims"])
+    purchase, loss_ratio = shown(scores["propensity"]), shown(clv.expected_loss_ratio)
     facts = fact_values(
         profile,
         as_of=as_of,
@@ -81,35 +81,30 @@ def classify_one(
         clv=clv.clv,
         clv_percentile=percentile if client else 0.0,
     )
-    numbers = BatchNumbers(
-        client=[client],
-        prospect=[prospect],
-        clv=[number(clv.clv, 2)],
-        percentile=[number(percentile, 2)],
-        claim_frequency=[claims],
-        loss_ratio=[loss_ratio],
-        lapse=[lapse],
-        purchase=[purchase],
+    numbers = ClientNumbers(
+        client=client,
+        prospect=prospect,
+        clv=shown(clv.clv, 2),
+        percentile=shown(percentile, 2),
+        claim_frequency=claims,
+        loss_ratio=loss_ratio,
+        lapse=lapse,
+        purchase=purchase,
     )
-    columns: dict[str, list[Any]] = {
-        "kind": [profile.kind],
-        "ownership": [profile.ownership],
-        "industry": [profile.industry],
-    }
-
-    def reasons(_: int) -> dict[str, list[dict[str, Any]]]:
-        shown = {name: [value] for name, value in features.items()}
+    reasons = None
+    if explain:
+        shown_features = {name: [value] for name, value in features.items()}
         stage = explanations.get("lapse" if client else "propensity")
-        return {
-            "risk": top_factors(explanations["claims"], 0, shown),
-            "lifecycle": top_factors(stage, 0, shown) if stage is not None else [],
+        reasons = {
+            "risk": top_factors(explanations["claims"], 0, shown_features),
+            "lifecycle": top_factors(stage, 0, shown_features) if stage is not None else [],
         }
-
-    (result,) = results(
-        columns,
-        [ruleset.classify_values(facts)],
+    return result(
+        ruleset.classify_values(facts),
         numbers,
-        reasons=reasons if explain else None,
+        kind=str(profile.kind),
+        ownership=profile.ownership,
+        industry=profile.industry,
+        reasons=reasons,
         versions={"models": champions.versions(), "ruleset": ruleset.version},
     )
-    return result

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-FloatArray = npt.NDArray[np.float64]
+from app.arrays import BoolArray, FloatArray
+
 IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 # Working columns of the book while it is drawn: codes, latent values and masks by name.
 Work = dict[str, npt.NDArray[Any]]
 

@@ -9,17 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from app.arrays import FloatArray
 from app.demo.clients import CHANNELS
-from app.demo.draws import (
-    DAYS_PER_YEAR,
-    STATUSES,
-    FloatArray,
-    Work,
-    bernoulli,
-    neg_binomial,
-    sigmoid,
-    vector,
-)
+from app.demo.draws import DAYS_PER_YEAR, STATUSES, Work, bernoulli, neg_binomial, sigmoid, vector
 from app.demo.params import REF_LOG_EMPLOYEES, REF_LOG_INCOME, BookParameters
 from app.demo.policies import by_segment
 

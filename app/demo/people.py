@@ -12,11 +12,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from app.arrays import BoolArray, ObjectArray
 from app.profiles.enums import Industry, Province
 
 IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
-ObjArray = npt.NDArray[np.object_]
 
 PROVINCES = tuple(p.value for p in Province)
 INDUSTRIES = tuple(i.value for i in Industry)
@@ -83,7 +82,7 @@ _CREDIT_WEIGHTS = np.array(
 _ORG_WEIGHTS = np.array([3, 7, 9, 10, 5, 8, 4, 2], np.int64)  # GB 11714 organisation code
 
 
-def text_rows(chars: npt.NDArray[np.uint8]) -> ObjArray:
+def text_rows(chars: npt.NDArray[np.uint8]) -> ObjectArray:
     """Each row of an (n, width) ASCII byte matrix as a Python str."""
     width = chars.shape[1]
     packed = np.ascontiguousarray(chars).view(f"S{width}").ravel()
@@ -96,14 +95,14 @@ def digit_matrix(numbers: IntArray, width: int) -> IntArray:
     return (numbers[:, None] // powers) % 10
 
 
-def numbered(prefix: str, numbers: IntArray, width: int) -> ObjArray:
+def numbered(prefix: str, numbers: IntArray, width: int) -> ObjectArray:
     """`prefix` followed by each number zero padded to `width`, e.g. S0000042."""
     head = np.frombuffer(prefix.encode("ascii"), np.uint8)
     digits = (digit_matrix(numbers, width) + ord("0")).astype(np.uint8)
     return text_rows(np.hstack([np.broadcast_to(head, (len(numbers), len(head))), digits]))
 
 
-def person_names(rng: np.random.Generator, female: BoolArray) -> ObjArray:
+def person_names(rng: np.random.Generator, female: BoolArray) -> ObjectArray:
     n = len(female)
     surnames = np.array(list(_SURNAMES), dtype=object)
     weights = np.array(list(_SURNAMES.values()))
@@ -113,7 +112,7 @@ def person_names(rng: np.random.Generator, female: BoolArray) -> ObjArray:
     return np.asarray(family + np.where(female, women, men), dtype=object)
 
 
-def company_names(rng: np.random.Generator, province: IntArray, industry: IntArray) -> ObjArray:
+def company_names(rng: np.random.Generator, province: IntArray, industry: IntArray) -> ObjectArray:
     """Names such as 浙江华信制造有限公司; `province`/`industry` index PROVINCES/INDUSTRIES."""
     n = len(province)
     place = np.array([_SHORT_NAME[p] for p in PROVINCES], dtype=object)[province]
@@ -123,7 +122,7 @@ def company_names(rng: np.random.Generator, province: IntArray, industry: IntArr
     return np.asarray(place + brand + trade + suffix, dtype=object)
 
 
-def mobile_phones(rng: np.random.Generator, n: int) -> ObjArray:
+def mobile_phones(rng: np.random.Generator, n: int) -> ObjectArray:
     """Mainland mobile numbers 1[3-9]xxxxxxxxx."""
     second = rng.integers(3, 10, n)
     rest = rng.integers(0, 10**9, n)
@@ -145,7 +144,7 @@ def _division_codes(rng: np.random.Generator, province: IntArray) -> IntArray:
 
 def resident_ids(
     rng: np.random.Generator, province: IntArray, birth_year: IntArray, female: BoolArray
-) -> ObjArray:
+) -> ObjectArray:
     """18-character resident identity numbers consistent with birth year and gender."""
     n = len(province)
     birth = birth_year * 10_000 + rng.integers(1, 13, n) * 100 + rng.integers(1, 29, n)
@@ -158,7 +157,7 @@ def resident_ids(
     return text_rows(chars)
 
 
-def credit_codes(rng: np.random.Generator, province: IntArray) -> ObjArray:
+def credit_codes(rng: np.random.Generator, province: IntArray) -> ObjectArray:
     """Unified social credit codes of enterprises (registered by market regulation: "91")."""
     n = len(province)
     body = digit_matrix(rng.integers(0, 10**8, n), 8)

@@ -8,14 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.demo.draws import (
-    DAYS_PER_YEAR,
-    FloatArray,
-    Work,
-    categorical,
-    sample_without_replacement,
-    vector,
-)
+from app.arrays import FloatArray
+from app.demo.draws import DAYS_PER_YEAR, Work, categorical, sample_without_replacement, vector
 from app.demo.params import REF_LOG_EMPLOYEES, REF_LOG_INCOME, BookParameters
 from app.demo.people import INDUSTRIES
 from app.profiles.enums import Product

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.arrays import BoolArray, FloatArray, ObjectArray
 from app.demo import people as people
 from app.demo.clients import CHANNELS, OWNERSHIPS, draw_clients
-from app.demo.draws import BoolArray, FloatArray, IntArray, Work, bernoulli
+from app.demo.draws import IntArray, Work, bernoulli
 from app.demo.outcomes import draw_behaviour, draw_outcomes
 from app.demo.params import PARAMETERS, BookParameters
 from app.demo.people import INDUSTRIES, PROVINCES
@@ -27,7 +28,6 @@ from app.profiles.enums import ClientKind, Gender
 from app.profiles.schemas import ClientProfile
 
 Column = npt.NDArray[Any]
-ObjArray = npt.NDArray[np.object_]
 
 PROFILE_COLUMNS = tuple(
     name for name in ClientProfile.model_fields if name not in {"personal", "extra"}
@@ -99,7 +99,9 @@ def generate_book(n_clients: int, seed: int, *, as_of: datetime.date) -> Synthet
     return SyntheticBook(profiles=profiles, outcomes=outcomes, parameters=p.as_dict())
 
 
-def _labels(values: tuple[str, ...], codes: IntArray, present: BoolArray | None = None) -> ObjArray:
+def _labels(
+    values: tuple[str, ...], codes: IntArray, present: BoolArray | None = None
+) -> ObjectArray:
     """Enum values by code, None where absent (the extra last slot of the lookup)."""
     lookup = np.array([*values, None], dtype=object)
     if present is None:
@@ -116,7 +118,7 @@ def _where(present: BoolArray, values: Column) -> FloatArray:
     return np.where(present, values, np.nan).astype(np.float64)
 
 
-def _product_tuples(held: BoolArray) -> ObjArray:
+def _product_tuples(held: BoolArray) -> ObjectArray:
     """Products held per client as tuples, built once per distinct combination."""
     bits = held.astype(np.int64) @ (1 << np.arange(len(PRODUCTS), dtype=np.int64))
     combos, inverse = np.unique(bits, return_inverse=True)

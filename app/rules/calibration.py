@@ -13,7 +13,7 @@ from typing import Annotated
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.classification.clv import FloatArray
+from app.arrays import FloatArray
 
 CALIBRATION_FILE = "calibration.json"
 GRID_POINTS = 1001

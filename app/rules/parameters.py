@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.classification.clv import ClvParameters, SegmentCosts
-
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(gt=0, lt=1)]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentCosts:
+    """Yearly costs of serving one client of a segment (individual or corporate), in yuan."""
+
+    service_cost_per_year: float
+    average_claim_amount: float
+    first_year_premium: float  # what a prospect's first policy typically costs
+
+
+@dataclass(frozen=True, slots=True)
+class ClvParameters:
+    horizon_years: int
+    discount_rate: float
+    expense_ratio: float  # acquisition, commission and administration, as a share of premium
+    segments: Mapping[str, SegmentCosts]  # keyed by client kind
 
 
 class _Strict(BaseModel):

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from app.classification.clv import ClvParameters, FloatArray
+from app.arrays import FloatArray
 from app.errors import FieldError, Unavailable
 from app.rules.calibration import CALIBRATION_FILE, BookCalibration
 from app.rules.cases import Case, parse_cases, run_cases
@@ -33,7 +33,7 @@ from app.rules.errors import RulesetRefused
 from app.rules.facts import ClassificationFacts, renewal_rate
 from app.rules.jdm import TABLES, Table, parse_table
 from app.rules.outcome import RuleOutcome
-from app.rules.parameters import RulesetDocument
+from app.rules.parameters import ClvParameters, RulesetDocument
 
 RULESET_FILE = "ruleset.yaml"
 CASES_FILE = "cases.yaml"

@@ -28,7 +28,7 @@ import numpy as np
 from lightgbm.basic import _safe_call
 from lightgbm.libpath import _LIB  # the library object lightgbm.basic calls, set up by it
 
-from app.serving.features import FloatArray
+from app.arrays import FloatArray
 
 # From LightGBM's c_api.h.
 _PREDICT_NORMAL = 0

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from app.arrays import FloatArray
 from app.profiles.enums import (
     Channel,
     ClientKind,
@@ -29,7 +30,6 @@ from app.profiles.enums import (
 from app.serving.metadata import FeatureSpec
 
 Column = npt.NDArray[Any]
-FloatArray = npt.NDArray[np.float64]
 ProfileColumns = Mapping[str, Column | Sequence[Any]]
 AsOf = datetime.date | np.datetime64 | Column | Sequence[datetime.date]
 

@@ -16,10 +16,10 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from app.serving.features import Column, FloatArray, ProfileColumns, encode, profile_features
+from app.arrays import BoolArray, FloatArray
+from app.serving.features import Column, ProfileColumns, encode, profile_features
 from app.serving.repository import LoadedModel
 
-BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
 MODELS = ("lapse", "claims", "propensity")
 

@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from app.pointers import Stamp
 from app.errors import ModelInvalid, NotFound, Unavailable
+from app.pointers import Stamp
 from app.serving.features import SERVICE_FEATURES
 from app.serving.metadata import FeatureSpec
 from app.serving.repository import LoadedModel, ModelRepository, Schemas

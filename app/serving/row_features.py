@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from app.arrays import FloatArray
 from app.profiles.enums import Product
 from app.profiles.schemas import ClientProfile
 from app.serving.features import (
@@ -27,7 +28,6 @@ from app.serving.features import (
     PASS_THROUGH,
     PRODUCT_FLAGS,
     PROFILE_LEVELS,
-    FloatArray,
 )
 from app.serving.metadata import FeatureSpec, ModelMetadata
 

@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from app.arrays import BoolArray, FloatArray
 from app.errors import ServiceError
-from app.serving.features import PROFILE_LEVELS, Column, FloatArray, encode
+from app.serving.features import PROFILE_LEVELS, Column, encode
 from app.serving.metadata import FeatureSpec
 from app.training.sources import Table, as_text
 from app.training.spec import ColumnSplit, DatasetSpec, RandomSplit, RowFilter
 
 IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True, eq=False)  # arrays have no single truth value to compare by

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from sklearn.metrics import (
     brier_score_loss,
     log_loss,
@@ -19,9 +18,9 @@ from sklearn.metrics import (
 )
 from sklearn.metrics import roc_curve as sklearn_roc_curve
 
+from app.arrays import FloatArray
 from app.serving.metadata import ScoreHistogram
 
-FloatArray = npt.NDArray[np.float64]
 Metrics = dict[str, dict[str, Any]]
 CURVE_POINTS = 101  # curves are kept at every percent of the population
 TOP_SHARE = 0.10

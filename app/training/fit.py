@@ -20,8 +20,8 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 
+from app.arrays import FloatArray
 from app.errors import ServiceError
-from app.serving.features import FloatArray
 from app.serving.metadata import ModelMetadata, RowCounts
 from app.training import evaluation, report
 from app.training.datasets import PreparedData, prepare

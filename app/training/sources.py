@@ -15,14 +15,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import create_engine, select
-from sqlalchemy.exc import ArgumentError, DBAPIError
 
-from app.db.engine import sync_url
 from app.demo.synthetic import generate_book
 from app.errors import ServiceError
-from app.profiles.tables import Client, ClientOutcome
 from app.serving.features import PROFILE_INPUTS, Column, profile_features
+from app.training import repository
 from app.training.spec import (
     CsvSource,
     DatasetSpec,
@@ -94,29 +91,7 @@ def as_text(value: Any) -> str:
 
 def _read_profiles(url: str) -> Table:
     """Clients with an outcome row, their features computed as of each `observed_at`."""
-    client, outcome = Client.__table__, ClientOutcome.__table__
-    query = (
-        select(
-            *(client.c[name] for name in ("client_id", *PROFILE_INPUTS)),
-            *(outcome.c[name] for name in ("observed_at", *OUTCOMES)),
-        )
-        .join_from(client, outcome, client.c.client_id == outcome.c.client_id)
-        .order_by(client.c.client_id)
-    )
-    try:
-        engine = create_engine(sync_url(url))
-    except (ArgumentError, ValueError) as exc:
-        raise ServiceError(f"source.database_url: {exc}") from exc
-    try:
-        with engine.connect() as connection:
-            result = connection.execute(query)
-            names, rows = list(result.keys()), result.all()
-    except DBAPIError as exc:
-        raise ServiceError(
-            f"cannot read the stored book ({exc.orig}); run `clientscore migrate`?"
-        ) from exc
-    finally:
-        engine.dispose()
+    names, rows = repository.labelled_clients(url, PROFILE_INPUTS, OUTCOMES)
     if not rows:
         raise ServiceError("source kind profiles: no client has an outcome row (client_outcome)")
     return _profile_table(names, rows)

@@ -23,8 +23,8 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.observability.monitor import DIMENSIONS as CLASSES
-from app.observability.monitor import SCORES
+from app.classification.monitor import DIMENSIONS as CLASSES
+from app.classification.monitor import SCORES
 from tests.e2e.test_server import free_port, run, serving
 from tests.monitoring import PROMETHEUS_DIR, promtool, tool
 from tests.traffic import book_clients, inline_profile

@@ -8,7 +8,7 @@ import math
 import orjson
 from sqlalchemy import text
 
-from app.demo.loader import load_book
+from app.demo.repository import load_book
 from app.demo.synthetic import generate_book
 from tests.conftest import sync_engine
 from tests.integration.conftest import Api

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.demo.loader import load_book
+from app.demo.repository import load_book
 from app.demo.synthetic import generate_book
 from app.errors import ServiceError
 from app.training.datasets import prepare

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from app.cli import main
+from app.cli.main import main
 from app.profiles.schemas import profile_example
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,14 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.classification.clv import (
-    ClvParameters,
-    ClvResult,
-    SegmentCosts,
-    book_percentile,
-    customer_lifetime_value,
-    sorted_book,
-)
+from app.classification.clv import ClvResult, book_percentile, customer_lifetime_value, sorted_book
+from app.rules.parameters import ClvParameters, SegmentCosts
 from app.rules.ruleset import Ruleset
 
 PARAMS = ClvParameters(

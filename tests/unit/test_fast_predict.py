@@ -14,9 +14,10 @@ import lightgbm as lgb
 import numpy as np
 import pytest
 
+from app.arrays import FloatArray
 from app.demo.synthetic import generate_book
 from app.serving.fast_predict import FastPredictor
-from app.serving.features import SERVICE_FEATURES, Column, FloatArray, encode, profile_features
+from app.serving.features import SERVICE_FEATURES, Column, encode, profile_features
 from app.serving.repository import ModelRepository
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from app.cli.main import main
 from app.serving.repository import ModelRepository
 from tests.model_versions import corrupt, numeric, service_features, write_version
 

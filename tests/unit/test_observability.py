@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, Histogram
 
-from app.observability.drift import ScoreWindow, psi
 from app.observability.logging import FIELDS, JsonFormatter
 from app.observability.metrics import SCORE_BUCKETS, observe_many
+from app.serving.drift import ScoreWindow, psi
 from app.serving.metadata import ScoreHistogram
 
 REFERENCE = ScoreHistogram(edges=[0.0, 0.1, 0.2, 0.4, 0.7, 1.0], counts=[20, 20, 20, 20, 20])

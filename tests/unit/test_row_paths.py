@@ -20,14 +20,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.arrays import FloatArray
 from app.classification.batch import profile_columns, score
-from app.classification.clv import (
-    MIN_PREMIUM,
-    ClvParameters,
-    SegmentCosts,
-    customer_lifetime_value,
-    grid_percentile,
-)
+from app.classification.clv import MIN_PREMIUM, customer_lifetime_value, grid_percentile
 from app.classification.clv_row import ClvRow, customer_lifetime_value_row, grid_percentile_row
 from app.demo.synthetic import generate_book
 from app.profiles.enums import (
@@ -40,15 +35,10 @@ from app.profiles.enums import (
     Province,
 )
 from app.profiles.schemas import MAX_AGE, ClientProfile
+from app.rules.parameters import ClvParameters, SegmentCosts
 from app.rules.ruleset import Ruleset
 from app.rules.store import RulesetStore
-from app.serving.features import (
-    FEATURE_NAMES,
-    PROFILE_LEVELS,
-    FloatArray,
-    encode,
-    profile_features,
-)
+from app.serving.features import FEATURE_NAMES, PROFILE_LEVELS, encode, profile_features
 from app.serving.metadata import FeatureSpec
 from app.serving.predictor import MODELS, Champions, applicable_rows
 from app.serving.repository import ModelRepository

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.cli.rules import register
 from app.profiles.enums import Channel, Industry, Ownership, Product, PropertyCondition
 from app.profiles.schemas import ClientProfile, profile_example
-from app.rules.cli import register
 from app.rules.engine import DIMENSIONS
 from app.rules.errors import RulesetRefused
 from app.rules.facts import ClassificationFacts, facts_from_profile

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from app.cli import main
+from app.cli.main import main
 from app.errors import ServiceError
 from app.serving.metadata import ModelMetadata
 from app.training.datasets import prepare

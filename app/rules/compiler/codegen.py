@@ -28,14 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from app.rules.compiler.columns import (
-    Batch,
-    BoolArray,
-    Coded,
-    Column,
-    IntArray,
-    ObjectArray,
-)
+from app.arrays import BoolArray, ObjectArray
+from app.rules.compiler.columns import Batch, Coded, Column, IntArray
 from app.rules.compiler.expressions import (
     CODE_GLOBALS,
     INT_RANGE,

@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import numpy.typing as npt
 
+from app.arrays import BoolArray, FloatArray, ObjectArray
 from app.rules.compiler.expressions import (
     ERROR,
     ORDER,
@@ -36,10 +37,7 @@ from app.rules.compiler.expressions import (
     zen_len,
 )
 
-BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.intp]
-FloatArray = npt.NDArray[np.float64]
-ObjectArray = npt.NDArray[np.object_]
 _PLAIN = frozenset({type(None), bool, str})  # no two of these types compare equal
 _NUMBERS = frozenset({type(None), int, float})
 FEW = 256  # distinct objects in a column coded by identity

@@ -1,4 +1,5 @@
-"""Bulk load of a synthetic book into the profile store: COPY on Postgres, batches on SQLite.
+"""The demo book's repository: bulk load of a synthetic book into the profile store, COPY on
+Postgres, batches on SQLite.
 
 A batch job, not a request: it runs on a synchronous connection in one transaction, stages the
 rows in temporary tables and adds only the clients not stored yet, so a second run with the
@@ -35,7 +36,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
 from app.db.engine import add_sqlite_pragmas, ensure_sqlite_folder, is_sqlite, sync_url
-from app.db.tables import Base  # every table, so no foreign key to the loaded ones is missed
 from app.demo.synthetic import NULLABLE_BOOL, NULLABLE_INT, SyntheticBook
 from app.profiles.mapping import PERSONAL_FIELDS, PROFILE_FIELDS, fingerprint
 from app.profiles.tables import Client, ClientOutcome, ClientPersonal
@@ -113,7 +113,7 @@ def _load_postgres(
     # transaction makes it all or nothing). Otherwise they are staged and only the clients
     # not stored yet are moved over.
     direct = not conn.execute(text(_ANY_CLIENT)).scalar_one()
-    foreign_keys = _foreign_keys_to_targets()
+    foreign_keys = _foreign_keys_to_targets(conn)
     indexes = [index for table in _TARGETS.values() for index in table.indexes]
     primary_keys = [table.primary_key for table in _TARGETS.values()]
     if direct:
@@ -256,11 +256,14 @@ def _create_stages(conn: Connection, *, postgres: bool) -> None:
             conn.execute(text(f"CREATE TEMP TABLE {stage} AS SELECT * FROM {name} WHERE 0"))
 
 
-def _foreign_keys_to_targets() -> list[ForeignKeyConstraint]:
-    """Every foreign key that points at the loaded tables, whichever table holds it."""
+def _foreign_keys_to_targets(conn: Connection) -> list[ForeignKeyConstraint]:
+    """Every foreign key in the database that points at the loaded tables, whichever table
+    holds it (read from the database itself, so a table added later is never missed)."""
+    schema = MetaData()
+    schema.reflect(conn)
     return [
         constraint
-        for table in Base.metadata.sorted_tables
+        for table in schema.sorted_tables
         for constraint in table.foreign_key_constraints
         if constraint.referred_table.name in _TARGETS
     ]

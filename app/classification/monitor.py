@@ -14,9 +14,9 @@ import numpy as np
 from prometheus_client import Counter
 
 from app.errors import Unavailable
-from app.observability.drift import ScoreWindow
 from app.observability.metrics import ServiceMetrics, observe_many
 from app.rules.store import ActiveRuleset
+from app.serving.drift import ScoreWindow
 from app.serving.predictor import Champions
 from app.serving.registry import ModelRegistry
 from app.serving.repository import LoadedModel

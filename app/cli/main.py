@@ -15,17 +15,17 @@ from sqlalchemy.exc import DBAPIError
 
 from app.auth import service as keys
 from app.auth.service import Scope
-from app.classification import cli as classification_cli
+from app.cli import classify as classification_cli
+from app.cli import models as registry_cli
+from app.cli import rules as rules_cli
+from app.cli import training as training_cli
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.db.migrate import downgrade, upgrade
-from app.demo.loader import load_book
+from app.demo.repository import load_book
 from app.demo.synthetic import generate_book
 from app.errors import ServiceError
 from app.profiles import repository as profile_store
-from app.rules import cli as rules_cli
-from app.serving import cli as registry_cli
 from app.settings import Settings
-from app.training import cli as training_cli
 
 DEMO_KEY_NAME = "demo"
 DEMO_CLIENTS = 20_000

@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from app.arrays import FloatArray
 from app.serving.metadata import ScoreHistogram
 
 FLOOR = 1e-4
-FloatArray = npt.NDArray[np.float64]
 
 
 def psi(recent: npt.NDArray[np.int64], reference: FloatArray) -> float:

@@ -177,5 +177,4 @@ def _figure(value: object) -> str:
 
 
 def _say(line: str) -> None:
-    # A command line tool prints; the project's lint exemption for that names only app/cli.py.
     print(line)
