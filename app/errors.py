@@ -1,9 +1,11 @@
-"""The service's error family. Rendered as RFC 9457 problem details by `app.api.problems`."""
+"""The service's error family and its RFC 9457 problem documents (sent by `app.api.problems`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
+
+PROBLEM_TYPE = "urn:clientscore:problem:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,44 @@ class ServiceError(Exception):
         self.detail = detail
         self.errors = errors or []
         self.headers = headers or {}
+
+    def problem(self, instance: str | None = None) -> dict[str, Any]:
+        """This error as an RFC 9457 problem document."""
+        return problem_document(
+            status=self.status,
+            code=self.code,
+            title=self.title,
+            detail=self.detail,
+            instance=instance,
+            errors=self.errors,
+        )
+
+
+def problem_document(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+) -> dict[str, Any]:
+    """An RFC 9457 problem document, with the stable `code` and the offending fields."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    body["code"] = code
+    if errors:
+        body["errors"] = [
+            {"field": e.field, "location": e.location, "rule": e.rule, "detail": e.detail}
+            for e in errors
+        ]
+    return body
 
 
 class ValidationFailed(ServiceError):

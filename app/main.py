@@ -22,14 +22,14 @@ from app.api.limits import BodyLimit
 from app.api.request_id import RequestId
 from app.api.state import AppState
 from app.auth.service import KeyVerifier
+from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.observability.http import Observe
 from app.observability.metrics import ServiceMetrics
 from app.polling import every
 from app.rules.store import ActiveRuleset, RulesetStore
-from app.serving.registry import SERVICE_MODELS, ModelRegistry, service_schemas
-from app.serving.repository import ModelRepository
+from app.serving.registry import service_registry
 from app.settings import Settings
 
 DESCRIPTION = """
@@ -38,15 +38,6 @@ Classifies an insurer's clients on value, risk and lifecycle stage, and says wha
 Authenticate with `Authorization: Bearer <key>` (create keys with `clientscore keys create`).
 Errors are RFC 9457 problem details (`application/problem+json`) naming each bad field and rule.
 """
-
-
-def _registry(settings: Settings) -> ModelRegistry:
-    schemas = service_schemas()
-    return ModelRegistry(
-        ModelRepository(settings.models_dir),
-        expected=schemas,
-        required=SERVICE_MODELS,
-    )
 
 
 def _count_connections(engine: AsyncEngine, metrics: ServiceMetrics) -> None:
@@ -61,7 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        registry = _registry(settings)
+        registry = service_registry(settings.models_dir)
         await registry.start()
         rules = ActiveRuleset(RulesetStore(settings.rules_dir))
         await rules.refresh()
@@ -77,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             registry=registry,
             rules=rules,
             monitor=monitor,
+            classifier=Classifier.serving(registry, rules, monitor),
         )
 
         async def sync_versions() -> None:

@@ -33,25 +33,9 @@ from app.demo.synthetic import generate_book
 from app.profiles.schemas import ClientProfile
 from app.rules.store import RulesetStore
 from app.serving.features import encode, profile_features
-from app.serving.predictor import Champions
-from app.serving.registry import SERVICE_MODELS
-from app.serving.repository import LoadedModel, ModelRepository
+from app.serving.registry import load_champions
 
 TODAY = date.today()
-
-
-class _Registry:
-    def __init__(self, root: Path) -> None:
-        repository = ModelRepository(root)
-        self.models: dict[str, LoadedModel] = {}
-        for name in SERVICE_MODELS:
-            version = repository.champion(name)
-            if version is None:
-                raise SystemExit(f"models/{name} has no champion")
-            self.models[name] = repository.load(name, version, expected=None)
-
-    def champion(self, name: str) -> LoadedModel:
-        return self.models[name]
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -85,7 +69,7 @@ def main() -> None:
     parser.add_argument("--batch-threads", type=int, default=2)
     args = parser.parse_args()
 
-    champions = Champions.take(_Registry(Path("models")))
+    champions = load_champions(Path("models"))
     ruleset = RulesetStore(Path("rules")).load_active()
     book = generate_book(max(args.batch, args.single), 11, as_of=TODAY)
     profiles = [ClientProfile.model_validate(record) for record in book.records()]

@@ -19,7 +19,7 @@ from app.demo.synthetic import generate_book
 from app.rules.calibration import CALIBRATION_FILE
 from app.rules.ruleset import CASES_FILE, DEFAULT_RULESET_DIR, RULESET_FILE, TABLE_DIR, Ruleset
 from app.serving.predictor import MODELS, Champions
-from app.serving.registry import service_schemas
+from app.serving.registry import load_champions
 from app.serving.repository import ModelRepository
 from app.training.fit import train
 from app.training.spec import load_spec
@@ -36,16 +36,6 @@ def train_service_models(root: Path, *, clients: int = 20_000, rounds: int = 40)
         spec = spec.model_copy(update={"source": source, "params": params})
         trained = train(spec, spec_dir=SPECS, models_dir=root)
         repository.promote(name, trained.metadata.version)
-
-
-def load_champions(root: Path) -> Champions:
-    repository = ModelRepository(root)
-    loaded = {}
-    for name in MODELS:
-        version = repository.champion(name)
-        assert version is not None
-        loaded[name] = repository.load(name, version, expected=service_schemas())
-    return Champions(**loaded)
 
 
 def copy_ruleset(target: Path) -> Path:

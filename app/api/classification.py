@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
-from app.api.deps import CallerClassify, SessionDep, StateDep
+from app.api.deps import CallerClassify, SessionDep, StateDep, UnitDep
 from app.api.docs import ERROR_RESPONSES
 from app.api.request_id import request_id
 from app.auth.service import Caller
@@ -27,7 +27,6 @@ from app.classification.schemas import (
     ClassifyRequest,
 )
 from app.profiles.identifiers import CLIENT_ID
-from app.serving.predictor import Champions
 
 router = APIRouter(prefix="/v1", tags=["classification"], responses=ERROR_RESPONSES)
 BATCH_PATH = "/v1/classify:batch"
@@ -43,22 +42,16 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _context(request: Request, state: StateDep, caller: Caller) -> service.Context:
+def _call(request: Request, state: StateDep, caller: Caller) -> service.Call:
     # Models and ruleset are taken once: a promotion during the request does not mix in.
-    context = service.Context(
-        champions=Champions.take(state.registry),
-        ruleset=state.rules.current(),
+    pinned = state.classifier.take()
+    request.state.versions = pinned.versions()  # for the request's log line
+    return service.Call(
+        pinned=pinned,
         request_id=request_id(request.scope),
         key_id=caller.key_id,
         at=datetime.now(UTC),
-        monitor=state.monitor,
     )
-    # For the request's log line (app.observability.http).
-    request.state.versions = {
-        "models": context.champions.versions(),
-        "ruleset": context.ruleset.version,
-    }
-    return context
 
 
 def _json(body: Any) -> Response:
@@ -70,6 +63,7 @@ async def classify(
     body: Annotated[ClassifyRequest, Body(openapi_examples=CLASSIFY_EXAMPLES)],
     request: Request,
     state: StateDep,
+    unit: UnitDep,
     caller: CallerClassify,
 ) -> Response:
     """Classify one client: an inline `profile` (not stored, not audited) or the `client_id`
@@ -79,8 +73,7 @@ async def classify(
     the company segment, the recommended actions, and with `explain` (default true) the top
     factors of each model in Chinese and English.
     """
-    context = _context(request, state, caller)
-    return _json(await service.classify(state.sessions, context, body))
+    return _json(await service.classify(unit, _call(request, state, caller), body))
 
 
 @router.post(BATCH_PATH.removeprefix("/v1"), response_model=BatchRead, responses=_UNAVAILABLE)
@@ -88,6 +81,7 @@ async def classify_batch(
     body: Annotated[BatchRequest, Body(openapi_examples=BATCH_EXAMPLES)],
     request: Request,
     state: StateDep,
+    unit: UnitDep,
     caller: CallerClassify,
 ) -> Response:
     """Classify up to 1,000 items (inline profiles or stored client ids) in one pass.
@@ -95,8 +89,7 @@ async def classify_batch(
     Each item gets its result or its own problem (422 invalid, 404 unknown client) under
     the same index; a bad item never fails the others. `explain` defaults to false here.
     """
-    context = _context(request, state, caller)
-    return _json(await service.classify_batch(state.sessions, context, body))
+    return _json(await service.classify_batch(unit, _call(request, state, caller), body))
 
 
 @router.get(
@@ -112,8 +105,8 @@ async def client_classification(
 ) -> Response:
     """Who is this caller and what should I offer? A stored client, classified now with its
     reasons, and recorded in the audit trail."""
-    context = _context(request, state, caller)
-    result = await service.classify_stored(session, context, client_id=client_id, explain=explain)
+    call = _call(request, state, caller)
+    result = await service.classify_stored(session, call, client_id=client_id, explain=explain)
     return _json(result)
 
 

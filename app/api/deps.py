@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.state import AppState
 from app.auth.service import ANONYMOUS, Caller, Scope
+from app.db.unit import Session, UnitOfWork
 from app.serving.registry import ModelRegistry
 
 
@@ -30,13 +30,27 @@ async def get_registry(state: StateDep) -> ModelRegistry:
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 
 
-async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent (so 2xx = stored)."""
-    async with state.sessions() as session, session.begin():
-        yield session
+async def get_unit(state: StateDep) -> AsyncIterator[UnitOfWork]:
+    """The request's unit of work: one transaction, begun when first used and committed when
+    the route returns, before the response is sent (so 2xx = stored); rolled back if it fails."""
+    unit = UnitOfWork(state.sessions)
+    try:
+        yield unit
+    except BaseException:
+        await unit.finish(commit=False)
+        raise
+    await unit.finish(commit=True)
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+UnitDep = Annotated[UnitOfWork, Depends(get_unit, scope="function")]
+
+
+async def get_session(unit: UnitDep) -> Session:
+    """The unit of work's session, for routes that always use the database."""
+    return await unit.session()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
 
 
 def _bearer(request: Request) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
@@ -11,12 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.errors import FieldError, ServiceError
+from app.errors import FieldError, ServiceError, problem_document
 from app.observability.logging import FIELDS
 from app.profiles.validation import field_name
 
 PROBLEM_JSON = "application/problem+json"
-TYPE_BASE = "urn:clientscore:problem:"
 logger = logging.getLogger("clientscore.errors")
 
 _HTTP_CODES = {
@@ -38,19 +36,9 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {
-        "type": TYPE_BASE + code,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": instance,
-        "code": code,
-    }
-    if errors:
-        body["errors"] = [
-            {"field": e.field, "location": e.location, "rule": e.rule, "detail": e.detail}
-            for e in errors
-        ]
+    body = problem_document(
+        status=status, code=code, title=title, detail=detail, instance=instance, errors=errors
+    )
     return Response(
         orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )

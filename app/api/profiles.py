@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, sta
 
 from app.api.deps import CallerRead, CallerWrite, SessionDep, StateDep
 from app.api.docs import ERROR_RESPONSES
+from app.classification import service as classification
 from app.profiles import importer, service
 from app.profiles.enums import ClientKind, Industry, Province
 from app.profiles.identifiers import CLIENT_ID
@@ -106,7 +107,7 @@ async def erase_client(
     client_id: ClientIdPath, session: SessionDep, _caller: CallerWrite, if_match: IfMatch = None
 ) -> None:
     """Erase a client: the profile and its personal data are deleted, not flagged."""
-    await service.erase_client(session, client_id=client_id, if_match=if_match)
+    await classification.erase_client(session, client_id=client_id, if_match=if_match)
 
 
 @router.get("/clients", response_model=ClientPage)

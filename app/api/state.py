@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.service import KeyVerifier
+from app.classification.classifier import Classifier
 from app.classification.monitor import Monitor
 from app.rules.store import ActiveRuleset
 from app.serving.registry import ModelRegistry
@@ -22,3 +23,4 @@ class AppState:
     registry: ModelRegistry
     rules: ActiveRuleset
     monitor: Monitor
+    classifier: Classifier

@@ -10,10 +10,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from app.auth import repository
 from app.auth.tables import ApiKey
+from app.db.unit import Session, Sessions
 from app.errors import Forbidden, Unauthorized, ValidationFailed
 
 KEY_PREFIX = "cs"
@@ -69,7 +68,7 @@ def parse_scopes(raw: list[str]) -> list[Scope]:
     return sorted(set(scopes))
 
 
-async def create_key(session: AsyncSession, *, name: str, scopes: list[str]) -> IssuedKey:
+async def create_key(session: Session, *, name: str, scopes: list[str]) -> IssuedKey:
     if not 1 <= len(name.strip()) <= 100:
         raise ValidationFailed("a key name has 1 to 100 characters")
     parsed = parse_scopes(scopes)
@@ -87,15 +86,15 @@ async def create_key(session: AsyncSession, *, name: str, scopes: list[str]) -> 
     return IssuedKey(key_id, key.name, key.scopes, f"{KEY_PREFIX}_{key_id}_{secret}")
 
 
-async def list_keys(session: AsyncSession) -> list[ApiKey]:
+async def list_keys(session: Session) -> list[ApiKey]:
     return await repository.list_all(session)
 
 
-async def revoke_key(session: AsyncSession, *, key_id: str) -> bool:
+async def revoke_key(session: Session, *, key_id: str) -> bool:
     return await repository.revoke(session, key_id=key_id, at=datetime.now(UTC))
 
 
-async def revoke_keys_named(session: AsyncSession, *, name: str) -> int:
+async def revoke_keys_named(session: Session, *, name: str) -> int:
     return await repository.revoke_by_name(session, name=name, at=datetime.now(UTC))
 
 
@@ -106,7 +105,7 @@ class KeyVerifier:
     cache_seconds: float
     _cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
 
-    async def verify(self, sessions: async_sessionmaker[AsyncSession], token: str | None) -> Caller:
+    async def verify(self, sessions: Sessions, token: str | None) -> Caller:
         """The caller of `token`; the database is asked only when the cache has no answer."""
         if not token:
             raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
@@ -122,7 +121,7 @@ class KeyVerifier:
             self._cache[token] = (now + self.cache_seconds, caller)
         return caller
 
-    async def _lookup(self, session: AsyncSession, token: str) -> Caller:
+    async def _lookup(self, session: Session, token: str) -> Caller:
         prefix, _, rest = token.partition("_")
         key_id, _, secret = rest.partition("_")
         if prefix != KEY_PREFIX or not key_id or not secret:

@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from app.arrays import FloatArray
-from app.rules.facts import DAYS_PER_YEAR, SAME_AS_PROFILE
+from app.profiles.periods import DAYS_PER_YEAR
+from app.rules.facts import SAME_AS_PROFILE
 
 Column = npt.NDArray[Any]
 DIGITS = 6  # model outputs as results show them (core._number)

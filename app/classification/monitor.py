@@ -89,13 +89,13 @@ class Monitor:
                 child = self._children[key] = self._counter(key[0]).labels(*key[1:])
             child.inc(count)
         pending, self._scores = self._scores, {}
-        for (name, _), (model, given) in pending.items():
+        for (name, version), (model, given) in pending.items():
             scores = np.array(given, dtype=np.float64)
-            observe_many(self.metrics.scores.labels(name), scores)
+            observe_many(self.metrics.scores.labels(name, version), scores)
             window = self._window(model)
             window.add(scores)
-            self.metrics.psi.labels(name).set(window.psi())
-            self.metrics.psi_window.labels(name).set(window.scores)
+            self.metrics.psi.labels(name, version).set(window.psi())
+            self.metrics.psi_window.labels(name, version).set(window.scores)
 
     def _counter(self, kind: str) -> Counter:
         kinds = {
@@ -109,7 +109,11 @@ class Monitor:
         name = model.name
         held = self._windows.get(name)
         if held is None or held[0] != model.version:
-            # A new version has its own reference: its drift starts from an empty window.
+            # A new version has its own reference: its drift starts from an empty window, and
+            # the version no longer served stops reporting one.
+            if held is not None:
+                self.metrics.psi.labels(name, held[0]).set(float("nan"))
+                self.metrics.psi_window.labels(name, held[0]).set(0)
             held = (model.version, ScoreWindow(model.metadata.score_histogram, self.drift_window))
             self._windows[name] = held
         return held[1]

@@ -1,4 +1,4 @@
-"""All SQL of classification: reading stored profiles, and the audit trail."""
+"""All SQL of classification: the audit trail."""
 
 from __future__ import annotations
 
@@ -10,32 +10,11 @@ from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.classification.tables import ClassificationAudit
-from app.profiles.mapping import to_read
-from app.profiles.schemas import ClientRead
-from app.profiles.tables import Client
 
 # What an erased client's audit rows keep: the classes and actions, which say nothing about
 # the person once unlinked; reasons and the company segment quote the client's own facts.
 AUDIT_TABLE: Table = ClassificationAudit.__table__  # type: ignore[assignment]
 KEPT_AFTER_ERASURE = ("value", "risk", "lifecycle", "strategy", "rules_fired", "versions")
-
-
-async def stored_profiles(
-    session: AsyncSession, client_ids: Sequence[str]
-) -> dict[str, ClientRead]:
-    """The stored profiles of those ids that exist, without their personal data."""
-    if not client_ids:
-        return {}
-    rows = await session.scalars(select(Client).where(Client.client_id.in_(set(client_ids))))
-    return {client.client_id: to_read(client, None) for client in rows}
-
-
-async def book_page(session: AsyncSession, *, after: str | None, limit: int) -> list[ClientRead]:
-    """Stored profiles in client id order, for scoring the whole book page by page."""
-    query = select(Client).order_by(Client.client_id).limit(limit)
-    if after is not None:
-        query = query.where(Client.client_id > after)
-    return [to_read(client, None) for client in await session.scalars(query)]
 
 
 async def record(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:

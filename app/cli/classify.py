@@ -19,15 +19,11 @@ from typing import IO, Any
 import orjson
 from pydantic import ValidationError
 
-from app.classification.batch import classify_profiles
+from app.classification.classifier import Classifier, Pinned
 from app.errors import ServiceError
 from app.profiles.importer import CsvRecords, LineRejected, ndjson_record
 from app.profiles.schemas import ClientProfile
 from app.profiles.validation import field_name
-from app.rules.store import RulesetStore
-from app.serving.predictor import Champions
-from app.serving.registry import SERVICE_MODELS, service_schemas
-from app.serving.repository import LoadedModel, ModelRepository
 from app.settings import Settings
 
 Numbered = tuple[int, dict[str, Any] | LineRejected]
@@ -44,27 +40,12 @@ def register(commands: Any) -> None:
     classify.set_defaults(func=cmd_classify)
 
 
-class _Champions:
-    def __init__(self, settings: Settings) -> None:
-        repository = ModelRepository(settings.models_dir)
-        self.models: dict[str, LoadedModel] = {}
-        for name in SERVICE_MODELS:
-            version = repository.champion(name)
-            if version is None:
-                raise ServiceError(f"model '{name}' has no champion in {settings.models_dir}")
-            self.models[name] = repository.load(name, version, expected=service_schemas())
-
-    def champion(self, name: str) -> LoadedModel:
-        return self.models[name]
-
-
 def cmd_classify(settings: Settings, args: argparse.Namespace) -> None:
     if not args.file.is_file():
         raise ServiceError(f"{args.file} is not a file")
     if not 1 <= args.batch_size <= 100_000:
         raise ServiceError("--batch-size must be between 1 and 100,000")
-    champions = Champions.take(_Champions(settings))
-    ruleset = RulesetStore(settings.rules_dir).load_active()
+    pinned = Classifier.from_folders(settings.models_dir, settings.rules_dir).take()
     started, counts = time.perf_counter(), [0, 0]
     output: IO[bytes] = args.output.open("wb") if args.output else sys.stdout.buffer
     try:
@@ -72,9 +53,9 @@ def cmd_classify(settings: Settings, args: argparse.Namespace) -> None:
         for numbered in _read(args.file):
             batch.append(numbered)
             if len(batch) == args.batch_size:
-                _write(output, batch, champions, ruleset, args.explain, counts)
+                _write(output, batch, pinned, args.explain, counts)
                 batch = []
-        _write(output, batch, champions, ruleset, args.explain, counts)
+        _write(output, batch, pinned, args.explain, counts)
     finally:
         if args.output:
             output.close()
@@ -88,8 +69,7 @@ def cmd_classify(settings: Settings, args: argparse.Namespace) -> None:
 def _write(
     output: IO[bytes],
     batch: list[Numbered],
-    champions: Champions,
-    ruleset: Any,
+    pinned: Pinned,
     explain: bool,
     counts: list[int],
 ) -> None:
@@ -102,12 +82,8 @@ def _write(
             lines[line] = {"line": line, "client_id": checked.client_id, "problems": problems}
         else:
             valid.append((line, *checked))
-    results = classify_profiles(
-        [profile for _, _, profile in valid],
-        champions=champions,
-        ruleset=ruleset,
-        as_of=date.today(),
-        explain=explain,
+    results = pinned.classify(
+        [profile for _, _, profile in valid], as_of=date.today(), explain=explain
     )
     for (line, client_id, _), result in zip(valid, results, strict=True):
         lines[line] = {"line": line, "client_id": client_id, **result}

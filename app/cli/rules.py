@@ -11,18 +11,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.classification import repository as book_store
 from app.classification.batch import profile_columns
 from app.classification.calibration import book_calibration
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.demo.synthetic import generate_book
+from app.profiles import service as profiles
 from app.profiles.schemas import ClientRead
 from app.rules.calibration import CALIBRATION_FILE, BookCalibration
 from app.rules.ruleset import Ruleset, read_ruleset_files
 from app.rules.store import RulesetStore
-from app.serving.predictor import Champions
-from app.serving.registry import SERVICE_MODELS, ModelRegistry, service_schemas
-from app.serving.repository import ModelRepository
+from app.serving.registry import load_champions
 from app.settings import Settings
 
 PAGE = 10_000
@@ -46,21 +44,13 @@ def cmd_rules_validate(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
-def _champions(settings: Settings) -> Champions:
-    registry = ModelRegistry(
-        ModelRepository(settings.models_dir), expected=service_schemas(), required=SERVICE_MODELS
-    )
-    asyncio.run(registry.start())
-    return Champions.take(registry)
-
-
 async def _stored_book(settings: Settings) -> list[list[ClientRead]]:
     engine = create_engine_for(settings)
     pages: list[list[ClientRead]] = []
     try:
         async with create_sessionmaker(engine)() as session:
             after = None
-            while page := await book_store.book_page(session, after=after, limit=PAGE):
+            while page := await profiles.book_page(session, after=after, limit=PAGE):
                 pages.append(page)
                 after = page[-1].client_id
     finally:
@@ -89,7 +79,7 @@ def cmd_rules_calibrate(settings: Settings, args: argparse.Namespace) -> None:
     as_of = date.today()
     chunks, source = _chunks(settings, as_of)
     calibration = book_calibration(
-        _champions(settings), ruleset, chunks, as_of=as_of, source=source
+        load_champions(settings.models_dir), ruleset, chunks, as_of=as_of, source=source
     )
     write_calibration(path, calibration)
     calibrated = Ruleset.load(path)

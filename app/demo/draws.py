@@ -16,7 +16,6 @@ Work = dict[str, npt.NDArray[Any]]
 
 CURRENT, PROSPECT, FORMER = 0, 1, 2
 STATUSES = ("current", "prospect", "former")
-DAYS_PER_YEAR = 365.25
 
 
 def vector(

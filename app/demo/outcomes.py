@@ -11,9 +11,10 @@ import numpy as np
 
 from app.arrays import FloatArray
 from app.demo.clients import CHANNELS
-from app.demo.draws import DAYS_PER_YEAR, STATUSES, Work, bernoulli, neg_binomial, sigmoid, vector
+from app.demo.draws import STATUSES, Work, bernoulli, neg_binomial, sigmoid, vector
 from app.demo.params import REF_LOG_EMPLOYEES, REF_LOG_INCOME, BookParameters
 from app.demo.policies import by_segment
+from app.profiles.periods import DAYS_PER_YEAR
 
 MAX_MISSED_PAYMENTS = 12  # monthly instalments in a year
 

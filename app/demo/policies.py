@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from app.arrays import FloatArray
-from app.demo.draws import DAYS_PER_YEAR, Work, categorical, sample_without_replacement, vector
+from app.demo.draws import Work, categorical, sample_without_replacement, vector
 from app.demo.params import REF_LOG_EMPLOYEES, REF_LOG_INCOME, BookParameters
 from app.demo.people import INDUSTRIES
 from app.profiles.enums import Product
+from app.profiles.periods import DAYS_PER_YEAR
 
 PRODUCTS = tuple(p.value for p in Product)
 CONDITIONS = ("good", "fair", "poor")

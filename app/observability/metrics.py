@@ -125,8 +125,8 @@ class ServiceMetrics:
         )
         self.classifications = Counter(
             "clientscore_classifications",
-            "Clients classified, by dimension and the class given.",
-            ["dimension", "tier"],
+            "Clients classified, by dimension and the class given (tier, grade or stage).",
+            ["dimension", "class"],
             registry=r,
         )
         self.actions = Counter(
@@ -144,8 +144,8 @@ class ServiceMetrics:
         self.scores = Histogram(
             "clientscore_model_score",
             "Scores the models gave: P(lapse in 12 months), expected claims per year, "
-            "P(first purchase).",
-            ["model"],
+            "P(first purchase); by model and version, so a promotion starts a new series.",
+            ["model", "version"],
             buckets=SCORE_BUCKETS,
             registry=r,
         )
@@ -177,14 +177,14 @@ class ServiceMetrics:
             "clientscore_model_score_psi",
             "Population stability index of the worker's recent scores against the training "
             "reference of the model version.",
-            ["model"],
+            ["model", "version"],
             multiprocess_mode="liveall",
             registry=r,
         )
         self.psi_window = Gauge(
             "clientscore_model_score_psi_window_scores",
             "Scores in the window the PSI is computed on.",
-            ["model"],
+            ["model", "version"],
             multiprocess_mode="liveall",
             registry=r,
         )

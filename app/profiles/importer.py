@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db.unit import Sessions, transaction
 from app.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from app.profiles import repository
 from app.profiles.identifiers import CLIENT_ID
@@ -188,7 +188,7 @@ async def _numbered_lines(stream: AsyncIterator[bytes]) -> AsyncIterator[tuple[i
 
 
 async def import_clients(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     *,
     stream: AsyncIterator[bytes],
     content_type: str,
@@ -226,7 +226,7 @@ async def import_clients(
 
 
 async def _next_batch(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: Sessions,
     batch: list[tuple[int, bytes]],
     decode: Callable[[bytes], dict[str, Any]],
     tally: _Tally,
@@ -249,15 +249,13 @@ async def _next_batch(
     return asyncio.create_task(_store(sessions, rows, tally))
 
 
-async def _store(
-    sessions: async_sessionmaker[AsyncSession], rows: dict[str, Row], tally: _Tally
-) -> None:
+async def _store(sessions: Sessions, rows: dict[str, Row], tally: _Tally) -> None:
     now = datetime.now(UTC)
     values = []
     for row, personal in rows.values():
         stamp(row, version=1, now=now, created_at=now)
         values.append(row | (personal or _NO_PERSONAL))
-    async with sessions() as session, session.begin():
+    async with transaction(sessions) as session:
         created, updated = await repository.upsert_many(session, values)
     tally.created += created
     tally.updated += updated

@@ -205,3 +205,16 @@ async def upsert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
 
 async def count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Client)) or 0)
+
+
+async def clients(session: AsyncSession, client_ids: Sequence[str]) -> list[Client]:
+    """The stored clients among `client_ids` (personal data not loaded)."""
+    return list(await session.scalars(select(Client).where(Client.client_id.in_(set(client_ids)))))
+
+
+async def clients_after(session: AsyncSession, after: str | None, limit: int) -> list[Client]:
+    """Up to `limit` clients in client id order, after `after`."""
+    query = select(Client).order_by(Client.client_id).limit(limit)
+    if after is not None:
+        query = query.where(Client.client_id > after)
+    return list(await session.scalars(query))

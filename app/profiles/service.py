@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.classification import repository as audit
+from app.db.unit import Session
 from app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from app.paging import decode_cursor, encode_cursor
 from app.profiles import repository
 from app.profiles.mapping import (
     etag,
@@ -44,7 +43,7 @@ def _stale() -> PreconditionFailed:
 
 
 async def put_client(
-    session: AsyncSession,
+    session: Session,
     *,
     client_id: str,
     profile: ClientProfile,
@@ -85,7 +84,7 @@ async def put_client(
 
 
 async def patch_client(
-    session: AsyncSession, *, client_id: str, patch: dict[str, Any], if_match: str | None = None
+    session: Session, *, client_id: str, patch: dict[str, Any], if_match: str | None = None
 ) -> ClientRead:
     """Apply an RFC 7396 merge patch; the result must be a valid profile as a whole."""
     found = await repository.get(session, client_id)
@@ -105,43 +104,28 @@ async def patch_client(
     return read
 
 
-async def get_client(session: AsyncSession, *, client_id: str) -> ClientRead:
+async def get_client(session: Session, *, client_id: str) -> ClientRead:
     found = await repository.get(session, client_id)
     if found is None:
         raise NotFound(f"no client with id '{client_id}'")
     return to_read(*found)
 
 
-async def erase_client(
-    session: AsyncSession, *, client_id: str, if_match: str | None = None
-) -> None:
+async def erase_client(session: Session, *, client_id: str, if_match: str | None = None) -> None:
     """Delete the client and its personal data for good (erasure, not a flag)."""
     found = await repository.get(session, client_id)
     if found is None:
         raise NotFound(f"no client with id '{client_id}'")
     _check_precondition(if_match, found[0].version)
     expected = found[0].version if if_match is not None else None
-    # Its audit rows lose the link and what describes the client, in the same transaction.
-    await audit.erase(session, client_id)
     if not await repository.delete_if_version(
         session, client_id=client_id, expected_version=expected
     ):
         raise _stale()
 
 
-def _encode_cursor(client_id: str) -> str:
-    return base64.urlsafe_b64encode(client_id.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise ValidationFailed("cursor is not one this service issued") from None
-
-
 async def list_clients(
-    session: AsyncSession,
+    session: Session,
     *,
     cursor: str | None,
     limit: int,
@@ -149,7 +133,7 @@ async def list_clients(
     province: str | None = None,
     industry: str | None = None,
 ) -> ClientPage:
-    after = _decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor, str) if cursor else None
     rows = await repository.page(
         session,
         after=after,
@@ -157,5 +141,17 @@ async def list_clients(
         filters={"kind": kind, "province": province, "industry": industry},
     )
     items = [to_read(client, personal) for client, personal in rows[:limit]]
-    next_cursor = _encode_cursor(items[-1].client_id) if len(rows) > limit else None
+    next_cursor = encode_cursor(items[-1].client_id) if len(rows) > limit else None
     return ClientPage(items=items, next_cursor=next_cursor)
+
+
+async def stored_profiles(session: Session, client_ids: Sequence[str]) -> dict[str, ClientRead]:
+    """The stored profiles of those ids that exist, without their personal data."""
+    if not client_ids:
+        return {}
+    return {c.client_id: to_read(c, None) for c in await repository.clients(session, client_ids)}
+
+
+async def book_page(session: Session, *, after: str | None, limit: int) -> list[ClientRead]:
+    """Stored profiles in client id order, without personal data: the book page by page."""
+    return [to_read(c, None) for c in await repository.clients_after(session, after, limit)]

@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from app.profiles.enums import Channel, Industry, Ownership, Product, PropertyCondition
+from app.profiles.periods import DAYS_PER_YEAR
 from app.profiles.schemas import ClientProfile
 
 Count = Annotated[int, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-DAYS_PER_YEAR = 365.25
 
 
 class ClassificationFacts(BaseModel):

@@ -138,7 +138,7 @@ class Ruleset:
         version: str,
         document: RulesetDocument,
         engine: RulesEngine,
-        rows: Mapping[str, int],
+        tables: Mapping[str, Table],
         cases: int,
         calibration: BookCalibration | None = None,
         compiled: CompiledRules | None = None,
@@ -150,7 +150,8 @@ class Ruleset:
         self.clv_grid = calibration.grid() if calibration else None
         self.document = document
         self.engine = engine
-        self.rows = dict(rows)  # rows per table
+        self.tables = dict(tables)  # as parsed and checked, by name
+        self.rows = {name: len(table.rows) for name, table in tables.items()}
         self.cases = cases  # example cases that passed
 
     @classmethod
@@ -178,7 +179,7 @@ class Ruleset:
             version=version,
             document=document,
             engine=engine,
-            rows={name: len(table.rows) for name, table in tables.items()},
+            tables=tables,
             cases=sum(len(cases) for cases in sections.values()),
             calibration=calibration,
             compiled=_compiled(version, tables, document),

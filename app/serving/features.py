@@ -27,13 +27,13 @@ from app.profiles.enums import (
     PropertyCondition,
     Province,
 )
+from app.profiles.periods import CLAIM_WINDOW_YEARS, DAYS_PER_YEAR
 from app.serving.metadata import FeatureSpec
 
 Column = npt.NDArray[Any]
 ProfileColumns = Mapping[str, Column | Sequence[Any]]
 AsOf = datetime.date | np.datetime64 | Column | Sequence[datetime.date]
 
-DAYS_PER_YEAR = 365.25
 # Years insured in the last three are floored at a quarter, so one claim in a client's
 # first week does not read as fifty claims a year.
 MIN_CLAIM_YEARS = 0.25
@@ -289,6 +289,6 @@ def _ratio_features(columns: ProfileColumns, tenure_years: FloatArray) -> dict[s
     claims = _floats(columns["claim_count_3y"])
     with np.errstate(divide="ignore", invalid="ignore"):
         paid_ratio = np.where(premium > 0, paid / premium, np.nan)
-        claim_years = np.maximum(np.minimum(tenure_years, 3.0), MIN_CLAIM_YEARS)
+        claim_years = np.maximum(np.minimum(tenure_years, CLAIM_WINDOW_YEARS), MIN_CLAIM_YEARS)
         per_year = np.where(np.isnan(tenure_years), np.nan, claims / claim_years)
     return {"premium_paid_ratio": paid_ratio, "claims_per_year_insured": per_year}

@@ -13,12 +13,14 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 
-from app.errors import ModelInvalid, NotFound, Unavailable
+from app.errors import ModelInvalid, NotFound, ServiceError, Unavailable
 from app.pointers import Stamp
 from app.serving.features import SERVICE_FEATURES
 from app.serving.metadata import FeatureSpec
+from app.serving.predictor import Champions
 from app.serving.repository import LoadedModel, ModelRepository, Schemas
 
 # The models the service needs: readiness waits for a champion of each.
@@ -29,6 +31,26 @@ logger = logging.getLogger("clientscore.models")
 def service_schemas() -> dict[str, tuple[FeatureSpec, ...]]:
     """The features the service builds for each model, which a champion must take as input."""
     return dict(SERVICE_FEATURES)
+
+
+def service_registry(models_dir: Path) -> ModelRegistry:
+    """A worker's registry of the service models in `models_dir`, following their champions."""
+    return ModelRegistry(
+        ModelRepository(models_dir), expected=service_schemas(), required=SERVICE_MODELS
+    )
+
+
+def load_champions(models_dir: Path) -> Champions:
+    """The service models' champions in `models_dir`, loaded and checked once: what a command
+    or a batch run classifies with from start to end."""
+    repository = ModelRepository(models_dir)
+    loaded = {}
+    for name in SERVICE_MODELS:
+        version = repository.champion(name)
+        if version is None:
+            raise ServiceError(f"model '{name}' has no champion in {models_dir}")
+        loaded[name] = repository.load(name, version, expected=service_schemas())
+    return Champions(**loaded)
 
 
 @dataclass(frozen=True, slots=True)

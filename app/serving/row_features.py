@@ -21,9 +21,9 @@ import numpy as np
 
 from app.arrays import FloatArray
 from app.profiles.enums import Product
+from app.profiles.periods import CLAIM_WINDOW_YEARS, DAYS_PER_YEAR
 from app.profiles.schemas import ClientProfile
 from app.serving.features import (
-    DAYS_PER_YEAR,
     MIN_CLAIM_YEARS,
     PASS_THROUGH,
     PRODUCT_FLAGS,
@@ -35,9 +35,6 @@ from app.serving.metadata import FeatureSpec, ModelMetadata
 RowFeatures = dict[str, float | str | None]
 Profile = ClientProfile | Mapping[str, Any]
 NAN = math.nan
-# claim_count_3y counts three years: `features._ratio_features` caps the years insured at
-# the same window (a literal there).
-CLAIM_WINDOW_YEARS = 3.0
 _FLAG_PRODUCTS = tuple(zip(PRODUCT_FLAGS, (product.value for product in Product), strict=True))
 
 

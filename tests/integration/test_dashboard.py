@@ -36,15 +36,15 @@ def test_every_dashboard_query_names_exported_series_and_labels(api: Api) -> Non
 def test_the_check_reports_what_a_scrape_does_not_have() -> None:
     exported = exported_series(
         "# TYPE clientscore_model_score histogram\n"
-        'clientscore_model_score_bucket{model="lapse",le="+Inf"} 1\n'
-        'clientscore_model_score_sum{model="lapse"} 0.1\n'
-        'clientscore_model_score_count{model="lapse"} 1\n'
+        'clientscore_model_score_bucket{model="lapse",version="v1",le="+Inf"} 1\n'
+        'clientscore_model_score_sum{model="lapse",version="v1"} 0.1\n'
+        'clientscore_model_score_count{model="lapse",version="v1"} 1\n'
         "# TYPE clientscore_classifications counter\n"
-        'clientscore_classifications_total{dimension="risk_tier",tier="low"} 1\n'
+        'clientscore_classifications_total{dimension="risk_tier",class="low"} 1\n'
     )
     fine = [
         Query("p", 'sum by (le) (rate(clientscore_model_score_bucket{model="$model"}[5m]))'),
-        Query("p", "sum by (tier) (clientscore_classifications_total)", "{{tier}} {{instance}}"),
+        Query("p", "sum by (class) (clientscore_classifications_total)", "{{class}} {{instance}}"),
         Query("v", "label_values(clientscore_classifications_total, dimension)"),
         Query("p", 'sum(up{job="clientscore"})'),
     ]

@@ -57,20 +57,20 @@ def test_classifications_are_counted_by_dimension_tier_rule_and_route(api: Api) 
     assert api.client.get("/v1/no-such-thing").status_code == 404
     samples = scrape(api)
 
-    for dimension, tier in (
+    for dimension, given in (
         ("value_tier", one["value"]["tier"]),
         ("risk_tier", one["risk"]["tier"]),
         ("lifecycle_stage", one["lifecycle"]["stage"]),
     ):
-        assert (
-            value(samples, "clientscore_classifications_total", dimension=dimension, tier=tier) == 4
-        )
+        labels = {"dimension": dimension, "class": given}
+        assert value(samples, "clientscore_classifications_total", **labels) == 4
     for action in one["strategy"]:
         assert value(samples, "clientscore_strategy_actions_total", action=action["code"]) == 4
     for rule in one["rules_fired"]:
         fired = {"table": rule["table"], "row": str(rule["row"])}
         assert value(samples, "clientscore_rules_fired_total", **fired) == 4
-    assert value(samples, "clientscore_model_score_count", model="claims") == 4
+    claims = one["versions"]["models"]["claims"]
+    assert value(samples, "clientscore_model_score_count", model="claims", version=claims) == 4
     route = {"route": "/v1/classify", "method": "POST", "status": "200"}
     assert value(samples, "clientscore_http_requests_total", **route) == 1
     assert value(samples, "clientscore_http_request_duration_seconds_count", **route) == 1
@@ -88,8 +88,9 @@ def test_versions_drift_and_build_are_exported(api: Api) -> None:
     ruleset = served["versions"]["ruleset"]
     assert value(samples, "clientscore_ruleset_info", version=ruleset) == 1
     assert value(samples, "clientscore_ruleset_loaded") == 1
-    assert value(samples, "clientscore_model_score_psi_window_scores", model="claims") == 1
-    assert value(samples, "clientscore_model_score_psi", model="claims") > 0
+    claims = {"model": "claims", "version": served["versions"]["models"]["claims"]}
+    assert value(samples, "clientscore_model_score_psi_window_scores", **claims) == 1
+    assert value(samples, "clientscore_model_score_psi", **claims) > 0
     assert any(name == "clientscore_build_info" for name, _ in samples)
     assert ("clientscore_db_pool_connections_in_use", frozenset()) in samples
 

@@ -28,7 +28,6 @@ from app.rules.compiler.codegen import (
     CompiledRules,
     UnsupportedRule,
     compile_cell,
-    compile_ruleset,
 )
 from app.rules.compiler.expressions import (
     INT_RANGE,
@@ -53,7 +52,8 @@ def ruleset() -> Ruleset:
 
 @pytest.fixture(scope="module")
 def compiled(ruleset: Ruleset) -> CompiledRules:
-    return CompiledRules.from_ruleset(ruleset)
+    assert ruleset.compiled is not None  # the shipped ruleset runs compiled
+    return ruleset.compiled
 
 
 def shipped_tables() -> dict[str, dict[str, Any]]:
@@ -390,15 +390,17 @@ def test_a_ruleset_with_an_unsupported_cell_is_refused_naming_table_row_and_colu
     # The same rule in a form zen reads but the compiler does not: the ruleset still loads.
     old, new = "$ == null or $ >= 0.8", "$ == null or 0.8 <= $"
     assert old.encode() in files[table]
-    ruleset = Ruleset.from_files({**files, table: files[table].replace(old.encode(), new.encode())})
+    changed = {**files, table: files[table].replace(old.encode(), new.encode())}
+    with caplog.at_level(logging.WARNING, logger="clientscore.rules"):
+        ruleset = Ruleset.from_files(changed)
+    document = ruleset.document
     with pytest.raises(UnsupportedRule) as refused:
-        CompiledRules.from_ruleset(ruleset)
+        CompiledRules.from_tables(ruleset.tables, document.actions, document.table_params())
     assert str(refused.value).startswith(
         "tables/value_tier.json: row 2 (top-renews-few-claims), renewal_rate: "
         "'$ == null or 0.8 <= $'"
     )
     assert (refused.value.table, refused.value.text) == ("value_tier", new)
-    with caplog.at_level(logging.WARNING, logger="clientscore.rules"):
-        assert compile_ruleset(ruleset) is None
+    assert ruleset.compiled is None
     assert "runs on zen-engine" in caplog.text
     assert "row 2 (top-renews-few-claims)" in caplog.text

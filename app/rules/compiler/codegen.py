@@ -10,7 +10,7 @@ tables use a small expression language (`expressions`), so a ruleset compiles to
 Both give the `RuleOutcome` of `RulesEngine.classify` (rows fired, actions, their order and
 reasons, and `RuleEvaluationFailed` where zen fails); tests/unit/test_rules_compiled.py checks
 both against zen. A ruleset using anything else is refused with `UnsupportedRule` naming
-table, row and column: `compile_ruleset` then returns None and the caller keeps zen.
+table, row and column; the ruleset then keeps zen for its tables.
 
 Batch columns, name -> one value per client: float or int arrays are numbers, NaN is null;
 bool arrays are booleans; object arrays hold the facts' own Python values (None, bool, str,
@@ -24,7 +24,7 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -56,9 +56,6 @@ from app.rules.graph import RULES_FIELD
 from app.rules.jdm import TABLE_NAMES, Table
 from app.rules.outcome import Action, RuleFired, RuleOutcome
 from app.rules.parameters import ActionSpec
-
-if TYPE_CHECKING:
-    from app.rules.ruleset import Ruleset
 
 logger = logging.getLogger("clientscore.rules")
 FACTS = frozenset(ClassificationFacts.model_fields) | set(ClassificationFacts.model_computed_fields)
@@ -358,13 +355,6 @@ class CompiledRules:
         numbers = Thresholds(params)
         return cls([compile_table(tables[name], numbers) for name in TABLE_NAMES], actions)
 
-    @classmethod
-    def from_ruleset(cls, ruleset: Ruleset) -> CompiledRules:
-        """Raises `UnsupportedRule`."""
-        tables: Mapping[str, Table] = ruleset.engine._tables  # RulesEngine does not show them
-        document = ruleset.document
-        return cls.from_tables(tables, document.actions, document.table_params())
-
     def classify(self, facts: Mapping[str, Any]) -> RuleOutcome:
         """All tables on one client: `facts.model_dump()` (python or json mode) or the context
         `RulesEngine.context` builds. A missing fact is null, as in zen."""
@@ -445,12 +435,3 @@ def compile_cell(text: str, params: Mapping[str, float] | None = None) -> Cell:
         matches, _ = _condition_source(condition, {"$": ("s", True)})
     match: Callable[[Any], bool] = eval(f"lambda s: bool({matches})", dict(CODE_GLOBALS))
     return Cell(condition, match)
-
-
-def compile_ruleset(ruleset: Ruleset) -> CompiledRules | None:
-    """The compiled tables, or None (logged) when a cell is outside the compiled subset."""
-    try:
-        return CompiledRules.from_ruleset(ruleset)
-    except UnsupportedRule as exc:
-        logger.warning("ruleset %s runs on zen-engine: %s", ruleset.version, exc)
-        return None

@@ -1,0 +1,99 @@
+"""The one way in to classification: the models and ruleset in service, taken once per use.
+
+The service holds one `Classifier` in its state, following the registry's champions and the
+active ruleset; a command or a batch run makes one from the folders. Each request, command
+or run calls `take()` once and classifies with the `Pinned` it got, so a champion promoted or
+a ruleset activated meanwhile never mixes into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from app.classification import batch
+from app.classification.monitor import Monitor
+from app.profiles.schemas import ClientProfile
+from app.rules.ruleset import Ruleset
+from app.rules.store import ActiveRuleset, RulesetStore
+from app.serving.predictor import Champions
+from app.serving.registry import ModelRegistry, load_champions
+
+
+@dataclass(frozen=True, slots=True)
+class Pinned:
+    """The champions and ruleset one request, command or run classifies with."""
+
+    champions: Champions
+    ruleset: Ruleset
+    monitor: Monitor | None = None
+
+    def versions(self) -> dict[str, Any]:
+        return {"models": self.champions.versions(), "ruleset": self.ruleset.version}
+
+    def classify(
+        self, profiles: Sequence[ClientProfile], *, as_of: date, explain: bool
+    ) -> list[dict[str, Any]]:
+        """One result per profile, in order (see `batch.classify_profiles`)."""
+        results = batch.classify_profiles(
+            profiles, champions=self.champions, ruleset=self.ruleset, as_of=as_of, explain=explain
+        )
+        self._observe(results)
+        return results
+
+    def classify_columns(
+        self, columns: Mapping[str, Any], *, as_of: date, explain: bool, threads: int = 1
+    ) -> list[dict[str, Any]]:
+        """One result per row of profile columns (see `batch.classify_columns`)."""
+        results = batch.classify_columns(
+            columns,
+            champions=self.champions,
+            ruleset=self.ruleset,
+            as_of=as_of,
+            explain=explain,
+            threads=threads,
+        )
+        self._observe(results)
+        return results
+
+    def _observe(self, results: list[dict[str, Any]]) -> None:
+        if self.monitor is not None:
+            self.monitor.classified(self.champions, results)
+
+
+class Classifier:
+    """Where the champions and the ruleset come from, and who counts what was decided."""
+
+    def __init__(
+        self,
+        champions: Callable[[], Champions],
+        ruleset: Callable[[], Ruleset],
+        monitor: Monitor | None = None,
+    ) -> None:
+        self._champions = champions
+        self._ruleset = ruleset
+        self.monitor = monitor
+
+    @classmethod
+    def serving(cls, registry: ModelRegistry, rules: ActiveRuleset, monitor: Monitor) -> Classifier:
+        """A worker's: the registry's loaded champions and the active ruleset, as they move.
+        `take()` raises `Unavailable` (503) while a model or the ruleset is not loaded."""
+        return cls(lambda: Champions.take(registry), rules.current, monitor)
+
+    @classmethod
+    def from_folders(cls, models_dir: Path, rules_dir: Path) -> Classifier:
+        """A command's or a batch run's: the champions and the active ruleset as they are now,
+        loaded once and kept for the whole run."""
+        champions = load_champions(models_dir)
+        ruleset = RulesetStore(rules_dir).load_active()
+        return cls.fixed(champions, ruleset)
+
+    @classmethod
+    def fixed(cls, champions: Champions, ruleset: Ruleset) -> Classifier:
+        return cls(lambda: champions, lambda: ruleset)
+
+    def take(self) -> Pinned:
+        return Pinned(self._champions(), self._ruleset(), self.monitor)

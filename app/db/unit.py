@@ -1,0 +1,54 @@
+"""Who owns a transaction: the unit of work of a request, a command or a job, never a service.
+
+Services take the `Session` they are handed and never commit. The HTTP edge gives each
+request one `UnitOfWork`: its transaction begins when something first asks for the session
+(an inline classification never does, so it never touches the database) and is committed
+when the request's work is done, before the response is sent, so a 2xx means stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TypeAlias
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+Session: TypeAlias = AsyncSession
+Sessions: TypeAlias = async_sessionmaker[AsyncSession]
+
+
+class UnitOfWork:
+    """One transaction, begun on first use."""
+
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    async def session(self) -> Session:
+        if self._session is None:
+            session = self._sessions()
+            await session.begin()
+            self._session = session
+        return self._session
+
+    async def finish(self, *, commit: bool) -> None:
+        """Commit (or roll back) and close, if the transaction was begun."""
+        session, self._session = self._session, None
+        if session is None:
+            return
+        try:
+            if commit:
+                await session.commit()
+            else:
+                await session.rollback()
+        finally:
+            await session.close()
+
+
+@asynccontextmanager
+async def transaction(sessions: Sessions) -> AsyncIterator[Session]:
+    """A transaction of its own, for a job's step (one batch of an import, one command):
+    committed if the block ends normally, rolled back if it raises."""
+    async with sessions() as session, session.begin():
+        yield session
