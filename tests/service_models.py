@@ -16,7 +16,7 @@ import pytest
 from app.classification.calibration import book_calibration
 from app.cli.rules import write_calibration
 from app.demo.synthetic import generate_book
-from app.rules.calibration import CALIBRATION_FILE
+from app.rules.clv_grid import CALIBRATION_FILE
 from app.rules.ruleset import CASES_FILE, DEFAULT_RULESET_DIR, RULESET_FILE, TABLE_DIR, Ruleset
 from app.serving.predictor import MODELS, Champions
 from app.serving.registry import load_champions

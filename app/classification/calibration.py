@@ -16,7 +16,7 @@ import numpy as np
 from app.classification.batch import score
 from app.classification.clv import quantile_grid
 from app.errors import ServiceError
-from app.rules.calibration import GRID_POINTS, BookCalibration
+from app.rules.clv_grid import GRID_POINTS, BookCalibration
 from app.rules.ruleset import Ruleset
 from app.serving.predictor import Champions
 

@@ -17,7 +17,7 @@ from app.db.engine import create_engine_for, create_sessionmaker
 from app.demo.synthetic import generate_book
 from app.profiles import service as profiles
 from app.profiles.schemas import ClientRead
-from app.rules.calibration import CALIBRATION_FILE, BookCalibration
+from app.rules.clv_grid import CALIBRATION_FILE, BookCalibration
 from app.rules.ruleset import Ruleset, read_ruleset_files
 from app.rules.store import RulesetStore
 from app.serving.registry import load_champions

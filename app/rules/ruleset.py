@@ -25,8 +25,8 @@ from pydantic import ValidationError
 
 from app.arrays import FloatArray
 from app.errors import FieldError, Unavailable
-from app.rules.calibration import CALIBRATION_FILE, BookCalibration
 from app.rules.cases import Case, parse_cases, run_cases
+from app.rules.clv_grid import CALIBRATION_FILE, BookCalibration
 from app.rules.compiler.codegen import CompiledRules, UnsupportedRule
 from app.rules.engine import RulesEngine
 from app.rules.errors import RulesetRefused

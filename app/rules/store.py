@@ -28,7 +28,7 @@ from pydantic import ConfigDict, Field
 
 from app.errors import FieldError, ServiceError, Unavailable
 from app.pointers import Pointer, PointerFile, Stamp
-from app.rules.calibration import CALIBRATION_FILE
+from app.rules.clv_grid import CALIBRATION_FILE
 from app.rules.errors import RulesetRefused
 from app.rules.ruleset import Ruleset
 
@@ -114,7 +114,10 @@ class RulesetStore:
 
 
 @dataclass(frozen=True, slots=True)
-class _Loaded:
+class _Serving:
+    """What this worker serves, its last look at the pointer, and why it refused the ruleset
+    the pointer names, if it did."""
+
     ruleset: Ruleset | None
     stamp: Stamp | None
     error: str | None
@@ -125,7 +128,7 @@ class ActiveRuleset:
 
     def __init__(self, store: RulesetStore) -> None:
         self.store = store
-        self._loaded = _Loaded(None, None, "not loaded yet")
+        self._loaded = _Serving(None, None, "not loaded yet")
         self._refreshing = asyncio.Lock()
 
     @property
@@ -141,7 +144,7 @@ class ActiveRuleset:
 
     async def refresh(self, *, force: bool = False) -> None:
         async with self._refreshing:
-            self._loaded = await asyncio.to_thread(self._check, self._loaded, force)
+            self._loaded = await asyncio.to_thread(self._follow, self._loaded, force)
 
     async def activate(self, files: Mapping[str, bytes], *, by: str | None) -> Ruleset:
         """Activate `files` (see `RulesetStore.activate`) and serve it in this worker at once;
@@ -150,7 +153,7 @@ class ActiveRuleset:
         await self.refresh(force=True)
         return ruleset
 
-    def _check(self, loaded: _Loaded, force: bool) -> _Loaded:
+    def _follow(self, loaded: _Serving, force: bool) -> _Serving:
         stamp = self.store.stamp()
         if not force and loaded.ruleset is not None and stamp == loaded.stamp:
             return loaded
@@ -159,7 +162,7 @@ class ActiveRuleset:
         except ServiceError as exc:
             served = loaded.ruleset.version if loaded.ruleset else "nothing"
             logger.error("ruleset refused; still serving %s: %s", served, exc.detail)
-            return _Loaded(loaded.ruleset, stamp, exc.detail)
+            return _Serving(loaded.ruleset, stamp, exc.detail)
         if loaded.ruleset is None or ruleset.version != loaded.ruleset.version:
             logger.info("ruleset %s now active", ruleset.version)
-        return _Loaded(ruleset, stamp, None)
+        return _Serving(ruleset, stamp, None)
