@@ -41,7 +41,7 @@ from app.rules.store import RulesetStore
 from app.serving.features import FEATURE_NAMES, PROFILE_LEVELS, encode, profile_features
 from app.serving.metadata import FeatureSpec
 from app.serving.predictor import MODELS, Champions, applicable_rows
-from app.serving.repository import ModelRepository
+from app.serving.registry import load_champions
 from app.serving.row_features import (
     RowFeatures,
     applicable,
@@ -84,13 +84,7 @@ def assert_same_features(rows: list[RowFeatures], batch: dict[str, Any]) -> None
 @functools.cache
 def shipped_models() -> Champions:
     """Loaded once; a hypothesis test reads it directly, so a failure does not print it."""
-    repository = ModelRepository(ROOT / "models")
-    loaded = {}
-    for name in MODELS:
-        version = repository.champion(name)
-        assert version is not None, f"models/{name} has no champion"
-        loaded[name] = repository.load(name, version, expected=None)
-    return Champions(**loaded)
+    return load_champions(ROOT / "models")
 
 
 @pytest.fixture(scope="module")
