@@ -1,0 +1,5 @@
+"""`python -m app.cli`: the `clientscore` command."""
+
+from app.cli.main import main
+
+raise SystemExit(main())
