@@ -140,7 +140,7 @@ class Policies:
             "auto": 0.10, "cargo": 0.08, "engineering": 0.08,
         }
     )  # fmt: skip
-    # Manufacturing cares about work injury cover, services about health cover (DOMAIN.md).
+    # Physical-work industries need work-injury cover, services staff health cover (docs/domain.md).
     industry_product_multiplier: dict[str, dict[str, float]] = field(
         default_factory=lambda: {
             "work_injury": {"manufacturing": 2.5, "mining": 2.5, "construction": 2.5},
@@ -291,7 +291,7 @@ class Behaviour:
             "bancassurance": 0.05, "telesales": 0.0,
         }
     )  # fmt: skip
-    foreign_online: float = 3.0  # young foreign firms come online (DOMAIN.md)
+    foreign_online: float = 3.0  # foreign firms are reached online (docs/domain.md)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """`calibration.json`: the current book's CLV distribution, which book percentiles rank against.
 
-ABC grades and value tiers are relative to the insurer's own book (DOMAIN.md), so a ruleset
+ABC grades and value tiers are relative to the insurer's own book (docs/domain.md), so a ruleset
 carries a quantile grid of the book's CLV, written by `clientscore rules calibrate`. The grid
 is part of the ruleset's files: calibrating gives a new ruleset version.
 """
