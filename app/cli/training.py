@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import time
 from pathlib import Path
@@ -26,6 +27,12 @@ def register(commands: Any) -> None:
     train.add_argument(
         "--models-dir", type=Path, metavar="DIR", help="registry folder (CLIENTSCORE_MODELS_DIR)"
     )
+    train.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder of the data files, for specs whose path uses ${CLIENTSCORE_DATA_DIR}",
+    )
     train.add_argument("--name", help="model name (default: the spec's name)")
     train.add_argument("--promote", action="store_true", help="make the new version the champion")
     train.set_defaults(func=cmd_train)
@@ -34,12 +41,17 @@ def register(commands: Any) -> None:
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
     # Imported here so `clientscore serve` does not pay for LightGBM, sklearn and matplotlib.
     from app.training.fit import train
-    from app.training.spec import load_spec
+    from app.training.spec import DATA_DIR_VARIABLE, load_spec
 
     if args.name is not None and not NAME.match(args.name):
         raise ServiceError("--name: lower-case letters, digits, '-' and '_', at most 64")
+    environ = dict(os.environ)
+    if args.data_dir is not None:
+        if not args.data_dir.is_dir():
+            raise ServiceError(f"--data-dir: no folder at {args.data_dir}")
+        environ[DATA_DIR_VARIABLE] = str(args.data_dir.resolve())
     started = time.monotonic()
-    spec = load_spec(args.spec)
+    spec = load_spec(args.spec, environ)
     models_dir = args.models_dir or settings.models_dir
     trained = train(
         spec,

@@ -56,7 +56,8 @@ def _categorical_names(spec: DatasetSpec) -> set[str]:
 def _read_file(source: CsvSource | ParquetSource, spec_dir: Path, categorical: set[str]) -> Table:
     path = source.path if source.path.is_absolute() else spec_dir / source.path
     if not path.is_file():
-        raise ServiceError(f"source.path: no file at {path}")
+        origin = f" ({source.origin})" if source.origin else ""
+        raise ServiceError(f"source.path: no file at {path}{origin}")
     try:
         if isinstance(source, CsvSource):
             # Categorical columns are read as text, so codes such as postcodes keep their

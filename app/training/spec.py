@@ -6,11 +6,14 @@ See docs/training.md for the format. Loading reports every mistake with the key 
 from __future__ import annotations
 
 import datetime
+import os
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from app.errors import ServiceError
 from app.serving.metadata import FeatureSpec, Task
@@ -38,6 +41,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "verbosity": -1,
 }
 DEFAULT_ROUNDS = {"num_boost_round": 1000, "early_stopping_rounds": 50}
+
+# The folder of the data files, for specs whose path starts with ${CLIENTSCORE_DATA_DIR...}.
+DATA_DIR_VARIABLE = "CLIENTSCORE_DATA_DIR"
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
+_HINTS = {DATA_DIR_VARIABLE: " or give `clientscore train --data-dir DIR`"}
+_LABELS = {DATA_DIR_VARIABLE: f"{DATA_DIR_VARIABLE} (or --data-dir)"}
+
 OBJECTIVES: dict[str, str] = {"binary": "binary", "poisson": "poisson"}
 # Aliases LightGBM reads for what the spec sets in one place only.
 RESERVED_PARAMS: dict[str, str] = {
@@ -81,14 +91,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class CsvSource(_Strict):
+class _FileSource(_Strict):
+    path: Path
+    _origin: str = PrivateAttr(default="")
+
+    @property
+    def origin(self) -> str:
+        """How `path` was made from the environment, for error messages; empty if written out."""
+        return self._origin
+
+
+class CsvSource(_FileSource):
     kind: Literal["csv"]
     path: Path = Field(description="CSV file, optionally gzip-compressed (.gz).")
 
 
-class ParquetSource(_Strict):
+class ParquetSource(_FileSource):
     kind: Literal["parquet"]
-    path: Path
 
 
 class SyntheticSource(_Strict):
@@ -208,8 +227,13 @@ def _check_params(params: dict[str, Any]) -> None:
             raise ValueError(f"params.{key}: must be a whole number of at least 1")
 
 
-def load_spec(path: Path) -> DatasetSpec:
-    """Read and validate a spec file; a `ServiceError` names each offending key."""
+def load_spec(path: Path, environ: Mapping[str, str] | None = None) -> DatasetSpec:
+    """Read and validate a spec file; a `ServiceError` names each offending key.
+
+    A file source's path may hold `${NAME}` or `${NAME:-default}`, replaced by the variable
+    of `environ` (default: the process environment) as a shell would: the default stands in
+    for an unset or empty variable, and an unset variable without one is an error.
+    """
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -218,10 +242,54 @@ def load_spec(path: Path) -> DatasetSpec:
         raise ServiceError(f"spec {path} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ServiceError(f"spec {path}: expected a mapping of keys at the top level")
+    source = raw.get("source")
+    origin = ""
+    if isinstance(source, dict) and isinstance(source.get("path"), str):
+        try:
+            expanded, origin = expand_path(
+                source["path"], os.environ if environ is None else environ
+            )
+        except ValueError as exc:
+            raise ServiceError(f"spec {path}: source.path: {exc}") from exc
+        raw = {**raw, "source": {**source, "path": expanded}}
     try:
-        return DatasetSpec.model_validate(raw)
+        spec = DatasetSpec.model_validate(raw)
     except ValidationError as exc:
         raise ServiceError(f"spec {path} is invalid:\n" + _describe(exc)) from exc
+    if isinstance(spec.source, _FileSource):
+        spec.source._origin = origin
+    return spec
+
+
+def expand_path(text: str, environ: Mapping[str, str]) -> tuple[str, str]:
+    """`text` with its `${NAME}` and `${NAME:-default}` replaced, and how they were.
+
+    A value taken from the environment that starts the path and is relative is read from the
+    current directory, as a path typed in a shell would be; a default is part of the spec, so
+    like every relative path in it, it is read from the spec's folder.
+    """
+    if "${" in _VARIABLE.sub("", text):
+        raise ValueError(f"{text}: write a variable as ${{NAME}} or ${{NAME:-default}}")
+    notes: list[str] = []
+
+    def value(match: re.Match[str]) -> str:
+        name, has_default, default = match.group(1), match.group(2), match.group(3)
+        given = environ.get(name, "")
+        hint = f"set the environment variable {name}{_HINTS.get(name, '')}"
+        if given:
+            if match.start() == 0 and not os.path.isabs(given):
+                given = os.path.abspath(given)
+            notes.append(f"{_LABELS.get(name, name)} is {given}")
+            return given
+        if has_default is None:
+            raise ValueError(f"{text}: {name} is not set; {hint}")
+        notes.append(
+            f"{name} is not set, so the spec's default {default} was used; to read "
+            f"another folder, {hint}"
+        )
+        return default
+
+    return _VARIABLE.sub(value, text), "; ".join(notes)
 
 
 def _describe(exc: ValidationError) -> str:
