@@ -20,7 +20,7 @@ from app.profiles.periods import DAYS_PER_YEAR
 from app.rules.facts import SAME_AS_PROFILE
 
 Column = npt.NDArray[Any]
-DIGITS = 6  # model outputs as results show them (core._number)
+DIGITS = 6  # model outputs as results show them (`results.shown`)
 FLAGS = ("renewal_intent", "flood_zone", "typhoon_zone")  # true, false or unknown
 WORDS = ("kind", "industry", "ownership", "channel", "property_condition")
 
@@ -77,7 +77,7 @@ def facts_columns(
     clv: FloatArray,
     clv_percentile: FloatArray,
 ) -> dict[str, Column]:
-    """Facts columns of a batch: `profile` are profile columns (see `core.profile_columns`),
+    """Facts columns of a batch: `profile` are profile columns (see `batch.profile_columns`),
     `model_outputs` the unrounded lapse_probability, expected_claim_frequency,
     expected_loss_ratio and purchase_probability (NaN where not given), `clv_percentile`
     0 where the client is not in the book."""

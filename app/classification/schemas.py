@@ -1,6 +1,6 @@
 """What a classification is over the wire: the requests, the result, the batch and the history.
 
-The result is built as plain data by `core` (and serialised with orjson on the hot path);
+The result is built as plain data by `results` (and serialised with orjson on the hot path);
 these models describe it in the OpenAPI docs and the tests check responses against them.
 """
 

@@ -1,10 +1,12 @@
 """Model outputs for a batch of profiles: features built once, one predict call per model.
 
-Pure NumPy and LightGBM, no web framework: the service, the CLI and the calibration all call
-`predict`, and a single client is the same code with one row, so single and batch calls can
-never disagree. Each model predicts only the rows it applies to (lapse for clients with a
-policy in force, purchase for prospects who never held one; claims for everyone), as one
-vectorised call on that subset.
+Pure NumPy and LightGBM, no web framework: batches from the service, the CLI and the
+calibration all call `predict`. One client takes a scalar twin instead (`row_features`,
+`encode_row` and each model's single-row fast path, in `app/classification/single.py`),
+because NumPy's per-call overhead dominates on one row; tests/unit/test_single_path.py,
+test_row_paths.py and test_fast_predict.py keep the twin equal to this path. Each model
+predicts only the rows it applies to (lapse for clients with a policy in force, purchase for
+prospects who never held one; claims for everyone), as one vectorised call on that subset.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The classification core on real trained models and the shipped ruleset, calibrated."""
+"""The batch classification path (`app/classification/batch.py`) on real trained models and
+the shipped ruleset, calibrated."""
 
 from __future__ import annotations
 

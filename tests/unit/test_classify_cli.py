@@ -1,4 +1,4 @@
-"""`clientscore classify FILE`: the batch core from the command line, one output line per row."""
+"""`clientscore classify FILE`: the batch path from the command line, one output line per row."""
 
 from __future__ import annotations
 
