@@ -1,8 +1,8 @@
 """The champions one worker process serves, and how it follows the registry folder.
 
-Each worker holds an immutable snapshot (model name -> Slot) and replaces it whole when a
-champion changes. A request reads the snapshot once and keeps the model it got, so a swap
-never disturbs a request in flight and the read path takes no lock. Workers share nothing
+Each worker holds an immutable snapshot (model name -> ChampionState) and replaces it whole
+when a champion changes. A request reads the snapshot once and keeps the model it got, so a
+swap never disturbs a request in flight and the read path takes no lock. Workers share nothing
 but the folder: each polls the champion pointers and loads a new champion itself, so a
 promotion made by any worker or by the CLI reaches every worker within one poll interval.
 """
@@ -54,7 +54,7 @@ def load_champions(models_dir: Path) -> Champions:
 
 
 @dataclass(frozen=True, slots=True)
-class Slot:
+class ChampionState:
     """What this worker knows of one model: the version it serves, its last look at the
     pointer, and why it refused the version the pointer names, if it did."""
 
@@ -72,28 +72,28 @@ class ModelRegistry:
         self.repository = repository
         self.expected = expected
         self.required = tuple(required)
-        self._slots: Mapping[str, Slot] = MappingProxyType({})
+        self._slots: Mapping[str, ChampionState] = MappingProxyType({})
         self._refreshing = asyncio.Lock()
 
     @property
-    def slots(self) -> Mapping[str, Slot]:
+    def slots(self) -> Mapping[str, ChampionState]:
         return self._slots
 
     def champion(self, name: str) -> LoadedModel:
         """The model to predict with; callers keep it for the whole request."""
-        slot = self._slots.get(name)
-        if slot is None or slot.served is None:
-            reason = f": {slot.error}" if slot and slot.error else ""
+        state = self._slots.get(name)
+        if state is None or state.served is None:
+            reason = f": {state.error}" if state and state.error else ""
             raise Unavailable(f"no champion of model '{name}' is loaded{reason}")
-        return slot.served
+        return state.served
 
     def missing(self) -> dict[str, str]:
         """The service models without a loaded champion, each with the reason."""
         missing = {}
         for name in self.required:
-            slot = self._slots.get(name, Slot())
-            if slot.served is None:
-                missing[name] = slot.error or "no champion has been promoted"
+            state = self._slots.get(name, ChampionState())
+            if state.served is None:
+                missing[name] = state.error or "no champion has been promoted"
         return missing
 
     async def start(self) -> None:
@@ -106,38 +106,43 @@ class ModelRegistry:
         time, so a slow load can never be overwritten by an older result.
         """
         async with self._refreshing:
-            updated = await asyncio.to_thread(self._checked, self._slots, names)
+            updated = await asyncio.to_thread(self._next_snapshot, self._slots, names)
             self._slots = MappingProxyType(updated)
 
-    def _checked(self, current: Mapping[str, Slot], names: Sequence[str] | None) -> dict[str, Slot]:
+    def _next_snapshot(
+        self, current: Mapping[str, ChampionState], names: Sequence[str] | None
+    ) -> dict[str, ChampionState]:
+        """`current` after a look at the pointers of `names` (default: every model)."""
         if names is None:
             names = sorted({*self.repository.names(), *self.required})
-        slots = dict(current)
+        snapshot = dict(current)
         for name in names:
-            slot = current.get(name, Slot())
+            state = current.get(name, ChampionState())
             try:
-                slots[name] = self._check(name, slot)
+                snapshot[name] = self._next_state(name, state)
             except Exception as exc:  # one model's trouble must not stop the others
                 logger.exception("model %s: could not check its champion", name)
-                slots[name] = Slot(slot.served, None, f"{type(exc).__name__}: {exc}")
-        return slots
+                snapshot[name] = ChampionState(state.served, None, f"{type(exc).__name__}: {exc}")
+        return snapshot
 
-    def _check(self, name: str, slot: Slot) -> Slot:
+    def _next_state(self, name: str, state: ChampionState) -> ChampionState:
+        """What this worker knows of model `name` after one look at its pointer: the same
+        state if the pointer is unchanged, else the newly loaded champion or why it was not."""
         try:
             stamp = self.repository.pointer_stamp(name)
         except NotFound:
-            return Slot(slot.served, None, _gone(slot, "the model's folder"))
-        if stamp is not None and stamp == slot.stamp:
-            return slot
+            return ChampionState(state.served, None, _gone(state, "the model's folder"))
+        if stamp is not None and stamp == state.stamp:
+            return state
         try:
             pointer = self.repository.pointer(name)
         except ModelInvalid as exc:
-            logger.error("model %s: %s; still serving %s", name, exc.detail, _version(slot))
-            return Slot(slot.served, stamp, exc.detail)
+            logger.error("model %s: %s; still serving %s", name, exc.detail, _version(state))
+            return ChampionState(state.served, stamp, exc.detail)
         if pointer is None:
-            return Slot(slot.served, None, _gone(slot, "champion.json"))
-        if slot.served is not None and slot.served.version == pointer.version:
-            return Slot(slot.served, stamp, None)
+            return ChampionState(state.served, None, _gone(state, "champion.json"))
+        if state.served is not None and state.served.version == pointer.version:
+            return ChampionState(state.served, stamp, None)
         try:
             loaded = self.repository.load(name, pointer.version, expected=self.expected)
         except (ModelInvalid, NotFound) as exc:
@@ -145,17 +150,19 @@ class ModelRegistry:
                 "model %s version %s refused; still serving %s: %s",
                 name,
                 pointer.version,
-                _version(slot),
+                _version(state),
                 exc.detail,
             )
-            return Slot(slot.served, stamp, exc.detail)
-        logger.info("model %s now serves version %s (was %s)", name, loaded.version, _version(slot))
-        return Slot(loaded, stamp, None)
+            return ChampionState(state.served, stamp, exc.detail)
+        logger.info(
+            "model %s now serves version %s (was %s)", name, loaded.version, _version(state)
+        )
+        return ChampionState(loaded, stamp, None)
 
 
-def _gone(slot: Slot, what: str) -> str | None:
-    return None if slot.served is None else f"{what} is gone; still serving {slot.served.version}"
+def _gone(state: ChampionState, what: str) -> str | None:
+    return None if state.served is None else f"{what} is gone; still serving {state.served.version}"
 
 
-def _version(slot: Slot) -> str:
-    return slot.served.version if slot.served else "nothing"
+def _version(state: ChampionState) -> str:
+    return state.served.version if state.served else "nothing"

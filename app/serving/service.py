@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from app.errors import FieldError, ModelInvalid, NotFound, ValidationFailed
-from app.serving.registry import ModelRegistry, Slot
+from app.serving.registry import ChampionState, ModelRegistry
 from app.serving.repository import ChampionPointer, ModelRepository
 from app.serving.schemas import ChampionChange, ModelList, ModelRead, VersionRead
 
@@ -87,7 +87,7 @@ def _describe(registry: ModelRegistry, name: str) -> ModelRead:
             raise
         versions = []
     pointer, pointer_error = _pointer(repository, name)
-    slot = registry.slots.get(name, Slot())
+    slot = registry.slots.get(name, ChampionState())
     return ModelRead(
         name=name,
         champion=pointer.version if pointer else None,
