@@ -25,9 +25,9 @@ from app.auth.service import KeyVerifier
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
 from app.db.engine import create_engine_for, create_sessionmaker
-from app.observability.http import Observe
+from app.observability.http import RequestTelemetry
 from app.observability.metrics import ServiceMetrics
-from app.polling import every
+from app.polling import run_periodically
 from app.rules.store import ActiveRuleset, RulesetStore
 from app.serving.registry import service_registry
 from app.settings import Settings
@@ -79,19 +79,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         followers = [
             asyncio.create_task(
-                every(settings.model_reload_seconds, registry.refresh, "the model registry folder")
+                run_periodically(
+                    settings.model_reload_seconds, registry.refresh, "the model registry folder"
+                )
             ),
             asyncio.create_task(
-                every(settings.rules_reload_seconds, rules.refresh, "the rules folder")
+                run_periodically(settings.rules_reload_seconds, rules.refresh, "the rules folder")
             ),
             asyncio.create_task(
-                every(
+                run_periodically(
                     min(settings.model_reload_seconds, settings.rules_reload_seconds),
                     sync_versions,
                     "the versions served",
                 )
             ),
-            asyncio.create_task(every(FLUSH_SECONDS, flush_metrics, "the metrics")),
+            asyncio.create_task(run_periodically(FLUSH_SECONDS, flush_metrics, "the metrics")),
         ]
         # Startup objects never become garbage: keep the collector from rescanning them, and
         # collect less often, since bulk imports allocate millions of short-lived objects.
@@ -131,5 +133,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         },
     )
     app.add_middleware(RequestId)
-    app.add_middleware(Observe, metrics=metrics)  # outermost: sees every final status
+    app.add_middleware(RequestTelemetry, metrics=metrics)  # outermost: sees every final status
     return app

@@ -9,7 +9,9 @@ from collections.abc import Awaitable, Callable
 logger = logging.getLogger("clientscore")
 
 
-async def every(interval: float, action: Callable[[], Awaitable[None]], what: str) -> None:
+async def run_periodically(
+    interval: float, action: Callable[[], Awaitable[None]], what: str
+) -> None:
     """Await `action` every `interval` seconds until cancelled; a failure is logged and the
     loop goes on, so one bad look at a folder never stops the following ones."""
     while True:

@@ -21,7 +21,9 @@ logger = logging.getLogger("clientscore.requests")
 UNMATCHED = "unmatched"  # one label for every path no route serves
 
 
-class Observe:
+class RequestTelemetry:
+    """ASGI middleware: each HTTP request counted, timed and logged as one JSON line."""
+
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics

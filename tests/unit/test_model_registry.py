@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from app.errors import Unavailable
-from app.polling import every
+from app.polling import run_periodically
 from app.serving.registry import ModelRegistry
 from app.serving.repository import ModelRepository
 from tests.model_versions import FALLBACK_FEATURES, corrupt, point_by_hand, write_version
@@ -102,7 +102,7 @@ def test_polling_picks_up_a_promotion_and_stops_when_cancelled(tmp_path: Path) -
 
     async def scenario() -> None:
         await registry.start()
-        follower = asyncio.create_task(every(0.01, registry.refresh, "the folder"))
+        follower = asyncio.create_task(run_periodically(0.01, registry.refresh, "the folder"))
         repository.promote("lapse", second)
         async with asyncio.timeout(10):
             # The state is the registry's own: there is no event to wait on, only to look.
