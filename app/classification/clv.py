@@ -74,7 +74,7 @@ class _Book:
     purchase: FloatArray
 
 
-def _checked(
+def _validated_book(
     segment: ArrayLike,
     annual_premium: ArrayLike,
     in_force: ArrayLike,
@@ -129,7 +129,7 @@ def customer_lifetime_value(
     needed raises ValueError naming the row.
     """
     rates = (lapse_probability, expected_claim_frequency, purchase_probability)
-    book = _checked(segment, annual_premium, in_force, prospect, rates)
+    book = _validated_book(segment, annual_premium, in_force, prospect, rates)
     costs = _segment_costs(params, book.segment)
     claims_cost = book.frequency * costs["average_claim_amount"]
     keep = 1.0 - params.expense_ratio

@@ -45,10 +45,10 @@ def _require(ok: bool, name: str, rule: str) -> None:
         raise ValueError(f"{name} must be {rule}")
 
 
-def _check(
+def _validate_inputs(
     premium: float, lapse: float, frequency: float, purchase: float, *, client: bool, new: bool
 ) -> None:
-    # The checks of `clv._checked`, in its order; a NaN fails every comparison.
+    # The checks of `clv._validated_book`, in its order; a NaN fails every comparison.
     _require(math.isfinite(premium) and premium >= 0, "annual_premium", "finite and >= 0")
     _require(not client or 0 <= lapse <= 1, "lapse_probability", "in [0, 1]")
     finite = math.isfinite(frequency) and frequency >= 0
@@ -82,7 +82,7 @@ def customer_lifetime_value_row(
     premium, lapse = float(annual_premium), float(lapse_probability)
     frequency, purchase = float(expected_claim_frequency), float(purchase_probability)
     new = prospect and not in_force
-    _check(premium, lapse, frequency, purchase, client=in_force, new=new)
+    _validate_inputs(premium, lapse, frequency, purchase, client=in_force, new=new)
     costs = _segment(params, segment)
     # The batch holds the costs in float64 arrays: ints in the ruleset become floats first.
     claims_cost = frequency * float(costs.average_claim_amount)
