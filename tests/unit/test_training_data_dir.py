@@ -55,21 +55,23 @@ def _no_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(DATA_DIR_VARIABLE, raising=False)
 
 
-def test_the_default_folder_is_read_from_the_spec_folder_when_the_variable_is_unset(
-    tmp_path: Path,
-) -> None:
-    spec = _spec(tmp_path / "specs")
+@pytest.fixture
+def spec(tmp_path: Path) -> Path:
+    """The spec in `specs/`, with 300 rows in its default folder `specs/default-data`."""
     _rows(tmp_path / "specs" / "default-data", 300)
+    return _spec(tmp_path / "specs")
 
+
+def test_the_default_folder_is_read_from_the_spec_folder_when_the_variable_is_unset(
+    spec: Path,
+) -> None:
     assert _row_count(spec, {}) == 300
     assert _row_count(spec, {DATA_DIR_VARIABLE: ""}) == 300  # empty counts as unset
 
 
 def test_the_variable_points_the_spec_at_another_copy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = _spec(tmp_path / "specs")
-    _rows(tmp_path / "specs" / "default-data", 300)
     mine = _rows(tmp_path / "mine", 400)
 
     assert _row_count(spec, {DATA_DIR_VARIABLE: str(mine.parent)}) == 400
@@ -82,10 +84,8 @@ def test_the_variable_points_the_spec_at_another_copy(
 
 
 def test_the_train_command_reads_the_data_dir_option_before_the_variable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    spec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = _spec(tmp_path / "specs")
-    _rows(tmp_path / "specs" / "default-data", 300)
     from_variable = _rows(tmp_path / "variable", 400)
     from_option = _rows(tmp_path / "option", 500)
     monkeypatch.setenv(DATA_DIR_VARIABLE, str(from_variable.parent))
