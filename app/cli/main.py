@@ -228,4 +228,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     return 0
-
