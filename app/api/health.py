@@ -54,7 +54,7 @@ async def readyz(state: StateDep) -> dict[str, object]:
     problems.extend(_rules_problems(state))
     if problems:
         raise Unavailable("; ".join(problems))
-    slots = state.registry.slots
+    slots = state.registry.states
     body: dict[str, object] = {
         "status": "ready",
         "database": "ok",

@@ -124,7 +124,7 @@ class Monitor:
     def sync_versions(self, registry: ModelRegistry, rules: ActiveRuleset) -> None:
         """Set the version gauges to what this worker serves now."""
         for name in registry.required:
-            slot = registry.slots.get(name)
+            slot = registry.states.get(name)
             served = slot.served.version if slot and slot.served else None
             self._switch(self.metrics.model_info, (name,), self._served.get(name), served)
             self._served[name] = served

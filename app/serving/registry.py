@@ -76,7 +76,7 @@ class ModelRegistry:
         self._refreshing = asyncio.Lock()
 
     @property
-    def slots(self) -> Mapping[str, ChampionState]:
+    def states(self) -> Mapping[str, ChampionState]:
         return self._slots
 
     def champion(self, name: str) -> LoadedModel:

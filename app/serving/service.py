@@ -87,7 +87,7 @@ def _describe(registry: ModelRegistry, name: str) -> ModelRead:
             raise
         versions = []
     pointer, pointer_error = _pointer(repository, name)
-    slot = registry.slots.get(name, ChampionState())
+    slot = registry.states.get(name, ChampionState())
     return ModelRead(
         name=name,
         champion=pointer.version if pointer else None,

@@ -24,7 +24,7 @@ def registry_for(root: Path) -> ModelRegistry:
 
 
 def served(registry: ModelRegistry) -> dict[str, str | None]:
-    return {n: s.served.version if s.served else None for n, s in registry.slots.items()}
+    return {n: s.served.version if s.served else None for n, s in registry.states.items()}
 
 
 def test_start_loads_every_champion_and_names_what_is_missing(tmp_path: Path) -> None:
@@ -70,7 +70,7 @@ def test_refused_champion_keeps_the_previous_one_with_the_error(tmp_path: Path) 
     corrupt(tmp_path, "lapse", bad)
     point_by_hand(tmp_path, "lapse", bad)
     asyncio.run(registry.refresh())
-    slot = registry.slots["lapse"]
+    slot = registry.states["lapse"]
     assert slot.served is not None
     assert slot.served.version == good
     assert slot.error is not None
@@ -78,7 +78,7 @@ def test_refused_champion_keeps_the_previous_one_with_the_error(tmp_path: Path) 
     # Fixing the pointer clears the error.
     repository.promote("lapse", good)
     asyncio.run(registry.refresh(["lapse"]))
-    assert registry.slots["lapse"].error is None
+    assert registry.states["lapse"].error is None
 
 
 def test_a_garbled_pointer_keeps_the_champion_serving(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_a_garbled_pointer_keeps_the_champion_serving(tmp_path: Path) -> None:
     (tmp_path / "lapse" / "champion.json").write_text("{half a pointer")
     asyncio.run(registry.refresh())
     assert served(registry)["lapse"] == version
-    assert "champion.json is not valid" in (registry.slots["lapse"].error or "")
+    assert "champion.json is not valid" in (registry.states["lapse"].error or "")
     assert "lapse" not in registry.missing()
 
 
