@@ -72,16 +72,16 @@ class ModelRegistry:
         self.repository = repository
         self.expected = expected
         self.required = tuple(required)
-        self._slots: Mapping[str, ChampionState] = MappingProxyType({})
+        self._states: Mapping[str, ChampionState] = MappingProxyType({})
         self._refreshing = asyncio.Lock()
 
     @property
     def states(self) -> Mapping[str, ChampionState]:
-        return self._slots
+        return self._states
 
     def champion(self, name: str) -> LoadedModel:
         """The model to predict with; callers keep it for the whole request."""
-        state = self._slots.get(name)
+        state = self._states.get(name)
         if state is None or state.served is None:
             reason = f": {state.error}" if state and state.error else ""
             raise Unavailable(f"no champion of model '{name}' is loaded{reason}")
@@ -91,7 +91,7 @@ class ModelRegistry:
         """The service models without a loaded champion, each with the reason."""
         missing = {}
         for name in self.required:
-            state = self._slots.get(name, ChampionState())
+            state = self._states.get(name, ChampionState())
             if state.served is None:
                 missing[name] = state.error or "no champion has been promoted"
         return missing
@@ -106,8 +106,8 @@ class ModelRegistry:
         time, so a slow load can never be overwritten by an older result.
         """
         async with self._refreshing:
-            updated = await asyncio.to_thread(self._next_snapshot, self._slots, names)
-            self._slots = MappingProxyType(updated)
+            updated = await asyncio.to_thread(self._next_snapshot, self._states, names)
+            self._states = MappingProxyType(updated)
 
     def _next_snapshot(
         self, current: Mapping[str, ChampionState], names: Sequence[str] | None
