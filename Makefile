@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# `make run PORT=8001` when 8000 is taken.
+PORT ?= 8000
 # Tests use this Postgres server (a scratch database per test worker is created and dropped).
 CLIENTSCORE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CLIENTSCORE_TEST_POSTGRES_URL
@@ -17,7 +19,7 @@ $(STAMP): pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(BIN)/clientscore demo
+	$(BIN)/clientscore demo --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

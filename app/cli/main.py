@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import re
+import socket
 import sys
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -19,9 +22,11 @@ from app.cli import classify as classification_cli
 from app.cli import models as registry_cli
 from app.cli import rules as rules_cli
 from app.cli import training as training_cli
+from app.db import location
 from app.db.engine import create_engine_for, create_sessionmaker
-from app.db.migrate import downgrade, upgrade
-from app.demo.repository import load_book
+from app.db.migrate import current_revision, downgrade, schema_tables, upgrade
+from app.demo import scratch
+from app.demo.repository import BookLoad, load_book
 from app.demo.synthetic import generate_book
 from app.errors import ServiceError
 from app.profiles import repository as profile_store
@@ -30,6 +35,10 @@ from app.settings import Settings
 DEMO_KEY_NAME = "demo"
 DEMO_CLIENTS = 20_000
 DEMO_SEED = 7
+DEMO_ID_PREFIX = "S"
+# What a command does with the database (`database` default of its parser).
+CREATES, USES = "creates", "uses"
+ID_PREFIX = re.compile(r"^[A-Za-z0-9._:-]{1,16}$")
 T = TypeVar("T")
 
 
@@ -50,8 +59,21 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
         downgrade(settings.database_url_value(), args.downgrade)
         print(f"database downgraded to {args.downgrade}")
     else:
-        upgrade(settings.database_url_value())
-        print("database schema is up to date")
+        print(migrate_to_head(settings.database_url_value()))
+
+
+def migrate_to_head(url: str) -> str:
+    """Bring the schema up to date and say what changed."""
+    before = current_revision(url)
+    upgrade(url)
+    after = current_revision(url)
+    where = location.describe(url)
+    if before is None:
+        tables = ", ".join(schema_tables(url))
+        return f"created the schema (revision {after}) in {where}: tables {tables}"
+    if before != after:
+        return f"upgraded the schema in {where} from revision {before} to {after}"
+    return f"the schema in {where} is up to date (revision {after})"
 
 
 def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> None:
@@ -75,6 +97,28 @@ def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> None:
     if not _run_in_session(settings, lambda s: keys.revoke_key(s, key_id=args.key_id)):
         raise ServiceError(f"no active key with id '{args.key_id}' (see `clientscore keys list`)")
     print(f"key {args.key_id} revoked")
+
+
+def ensure_port_free(host: str, port: int) -> None:
+    """Fail before anything is changed when the server could not listen on `host:port`."""
+    if not 0 <= port <= 65535:
+        raise ServiceError(f"--port {port} is not a port number (1-65535)")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise ServiceError(f"--host {host} cannot be resolved ({exc.strerror})") from None
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port held only by connections closing down is free to use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise ServiceError(
+                f"cannot listen on {host}:{port} ({exc.strerror}); another program uses it: "
+                "pick another port with --port (make run PORT=8001)"
+            ) from None
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -111,17 +155,27 @@ async def _demo_key(session: Any) -> keys.IssuedKey:
     return await keys.create_key(session, name=DEMO_KEY_NAME, scopes=[s.value for s in Scope])
 
 
-def _load_book(settings: Settings, *, clients: int, seed: int, as_of: date) -> None:
+def _load_book(
+    settings: Settings, *, clients: int, seed: int, as_of: date, id_prefix: str = DEMO_ID_PREFIX
+) -> None:
     started = time.perf_counter()
-    book = generate_book(clients, seed, as_of=as_of)
+    book = generate_book(clients, seed, as_of=as_of, id_prefix=id_prefix)
+    ids = book.profiles["client_id"]
     print(
-        f"generated {clients:,} synthetic clients (seed {seed}, as of {as_of}) "
-        f"in {time.perf_counter() - started:.1f} s"
+        f"generated {clients:,} synthetic clients {ids[0]} ... {ids[-1]} (seed {seed}, "
+        f"as of {as_of}) in {time.perf_counter() - started:.1f} s"
     )
     load = load_book(settings.database_url_value(), book, observed_at=as_of)
-    print(
-        f"stored {load.stored:,} new clients with their outcomes in {load.seconds:.1f} s "
-        f"({load.already_stored:,} already stored, left as they were)"
+    print(f"stored {load.stored:,} new clients with their outcomes in {load.seconds:.1f} s")
+    if load.already_stored:
+        print(_already_stored(load, id_prefix, seed))
+
+
+def _already_stored(load: BookLoad, id_prefix: str, seed: int) -> str:
+    return (
+        f"{load.already_stored:,} of the book's ids were stored already and were left as they "
+        f"were: a book's ids are the prefix '{id_prefix}' and a row number, whatever the seed; "
+        f"give --id-prefix (e.g. --id-prefix B{seed}-) to store another book beside them"
     )
 
 
@@ -131,20 +185,54 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> None:
         raise ServiceError(f"--as-of {as_of} is in the future; profiles describe the past")
     if not 1 <= args.clients <= 10_000_000:
         raise ServiceError("--clients must be between 1 and 10,000,000")
-    _load_book(settings, clients=args.clients, seed=args.seed, as_of=as_of)
+    if not ID_PREFIX.match(args.id_prefix):
+        raise ServiceError("--id-prefix: 1-16 letters, digits, '.', '_', ':' or '-'")
+    _load_book(
+        settings, clients=args.clients, seed=args.seed, as_of=as_of, id_prefix=args.id_prefix
+    )
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
-    upgrade(settings.database_url_value())
+    print(migrate_to_head(settings.database_url_value()))
     if _run_in_session(settings, profile_store.count) == 0:
         _load_book(settings, clients=DEMO_CLIENTS, seed=DEMO_SEED, as_of=date.today())
+    folders = scratch.prepare(settings.models_dir, settings.rules_dir)
+    # The workers read their settings from the environment: they serve the copies.
+    os.environ["CLIENTSCORE_MODELS_DIR"] = str(folders.models)
+    os.environ["CLIENTSCORE_RULES_DIR"] = str(folders.rules)
     issued = _run_in_session(settings, _demo_key)
+    scratch.write_key(folders.key, issued.token)
     url = f"http://{args.host}:{args.port}"
     print(f"clientscore demo on {url}  (API docs: {url}/docs)")
-    print(f"demo API key (all scopes; replaces the previous demo key):\n  {issued.token}")
+    print(
+        f"models and rules: copies of {settings.models_dir}/ and {settings.rules_dir}/ in "
+        f"{folders.models.parent}/, made afresh at each start; promotions and activations "
+        "change the copies only"
+    )
+    print(f"demo API key (all scopes; replaces the previous demo key; also in {folders.key}):")
+    print(f"  {issued.token}")
     print(f"try: curl -H 'Authorization: Bearer {issued.token}' {url}/v1/clients")
     sys.stdout.flush()
     cmd_serve(settings, args)
+
+
+def check_database(settings: Settings, use: str | None) -> None:
+    """An embedded database is made only by the commands that make the schema, and they say
+    where; the others refuse to start on one that does not exist."""
+    missing = location.missing_sqlite_file(settings.database_url_value())
+    if use is None or missing is None:
+        return
+    if use == CREATES:
+        print(
+            f"clientscore: creating the embedded database {missing} "
+            "(CLIENTSCORE_DATABASE_URL names another)",
+            file=sys.stderr,
+        )
+        return
+    raise ServiceError(
+        f"there is no database at {missing}: create it with `clientscore migrate` (or `make "
+        "run` in the project's folder), or point CLIENTSCORE_DATABASE_URL at your database"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -158,13 +246,13 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the HTTP service")
     add_server_options(serve)
-    serve.set_defaults(func=cmd_serve)
+    serve.set_defaults(func=cmd_serve, database=USES)
 
     demo = commands.add_parser(
         "demo", help="migrate, load the demo book into an empty store, create a demo key, serve"
     )
     add_server_options(demo)
-    demo.set_defaults(func=cmd_demo)
+    demo.set_defaults(func=cmd_demo, database=CREATES)
 
     demo_data = commands.add_parser(
         "demo-data",
@@ -175,15 +263,20 @@ def _parser() -> argparse.ArgumentParser:
     demo_data.add_argument(
         "--as-of", type=date.fromisoformat, help="the book's reference date (default today)"
     )
-    demo_data.set_defaults(func=cmd_demo_data)
+    demo_data.add_argument(
+        "--id-prefix",
+        default=DEMO_ID_PREFIX,
+        help="client ids are this prefix and a row number (default S: S0000001, ...)",
+    )
+    demo_data.set_defaults(func=cmd_demo_data, database=USES)
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--downgrade", metavar="REVISION", help="go back to REVISION ('base')")
-    migrate.set_defaults(func=cmd_migrate)
+    migrate.set_defaults(func=cmd_migrate, database=CREATES)
 
-    key_commands = commands.add_parser("keys", help="manage API keys").add_subparsers(
-        dest="keys_command", required=True
-    )
+    keys_parser = commands.add_parser("keys", help="manage API keys")
+    keys_parser.set_defaults(database=USES)
+    key_commands = keys_parser.add_subparsers(dest="keys_command", required=True)
     create = key_commands.add_parser("create", help="mint a key; it is printed once")
     create.add_argument("--name", required=True)
     create.add_argument(
@@ -211,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"clientscore: error: setting {name}: {error['msg']}", file=sys.stderr)
         return 2
     try:
+        if args.func in (cmd_serve, cmd_demo):
+            # Before anything is changed: a server that cannot listen must not load data.
+            ensure_port_free(args.host, args.port)
+        check_database(settings, getattr(args, "database", None))
         args.func(settings, args)
     except ServiceError as exc:
         print(f"clientscore: error: {exc.detail}", file=sys.stderr)

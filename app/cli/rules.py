@@ -125,7 +125,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "ruleset folder; a synthetic book of 20,000 when the store is empty",
     )
     calibrate.add_argument("path", nargs="?", help=folder_help)
-    calibrate.set_defaults(func=cmd_rules_calibrate)
+    calibrate.set_defaults(func=cmd_rules_calibrate, database="uses")
     activate = rule_commands.add_parser(
         "activate", help="check a ruleset folder and make it the active ruleset"
     )

@@ -83,8 +83,14 @@ class SyntheticBook:
         return _python_columns(self.profiles, slice(*slice(start, stop).indices(len(self))[:2]))
 
 
-def generate_book(n_clients: int, seed: int, *, as_of: datetime.date) -> SyntheticBook:
-    """Draw `n_clients` clients as they stand on `as_of`; identical output for the same seed."""
+def generate_book(
+    n_clients: int, seed: int, *, as_of: datetime.date, id_prefix: str = "S"
+) -> SyntheticBook:
+    """Draw `n_clients` clients as they stand on `as_of`; identical output for the same seed.
+
+    Client ids are `id_prefix` followed by the row number (`S0000001`, ...): they depend on
+    the prefix and the size only, so two books of one size share their ids unless their
+    prefixes differ."""
     if n_clients < 0:
         raise ValueError("n_clients must not be negative")
     rng = np.random.default_rng(seed)
@@ -93,7 +99,7 @@ def generate_book(n_clients: int, seed: int, *, as_of: datetime.date) -> Synthet
     draw_policies(rng, p, work)
     draw_behaviour(rng, p, work)
     outcomes = draw_outcomes(rng, p, work)
-    profiles = _profiles(rng, p, work, as_of)
+    profiles = _profiles(rng, p, work, as_of, id_prefix)
     for array in (*profiles.values(), *outcomes.values()):
         array.flags.writeable = False
     return SyntheticBook(profiles=profiles, outcomes=outcomes, parameters=p.as_dict())
@@ -215,14 +221,14 @@ def _personal_columns(rng: np.random.Generator, p: BookParameters, w: Work) -> d
 
 
 def _profiles(
-    rng: np.random.Generator, p: BookParameters, w: Work, as_of_date: datetime.date
+    rng: np.random.Generator, p: BookParameters, w: Work, as_of_date: datetime.date, id_prefix: str
 ) -> dict[str, Column]:
     n = len(w["status"])
     as_of = np.datetime64(as_of_date, "D")
     # Ages are whole years at `as_of`, so the birth year is the one a model can subtract.
     w["birth_year"] = as_of_date.year - w["age"]
     columns: dict[str, Column] = {
-        "client_id": people.numbered("S", np.arange(1, n + 1), max(7, len(str(n)))),
+        "client_id": people.numbered(id_prefix, np.arange(1, n + 1), max(7, len(str(n)))),
         "kind": _labels(_KINDS, w["corporate"].astype(np.int64)),
         **_person_columns(w),
         **_firm_columns(w),
