@@ -206,8 +206,10 @@ async def import_clients(
     )
     batch: list[tuple[int, bytes]] = []
     storing: asyncio.Task[None] | None = None
+    lines = 0
     try:
         async for number, raw in _numbered_lines(stream):
+            lines += 1
             if decode is None:
                 decode = CsvRecords(raw)
                 continue
@@ -217,12 +219,24 @@ async def import_clients(
                 batch = []
         if batch and decode is not None:
             storing = await _next_batch(sessions, batch, decode, tally, storing)
+        elif tally.rows == 0:
+            raise _nothing_to_import(csv_header=lines > 0)
         if storing is not None:
             await storing
     finally:
         if storing is not None and not storing.done():
             storing.cancel()
     return tally.report()
+
+
+def _nothing_to_import(*, csv_header: bool) -> ValidationFailed:
+    detail = (
+        "the CSV body has its header line but no client rows"
+        if csv_header
+        else "the request body is empty: send the file's content (with curl: --data-binary "
+        "@FILE, and check that FILE exists)"
+    )
+    return ValidationFailed(detail, errors=[FieldError("body", "not_empty", detail)])
 
 
 async def _next_batch(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import orjson
 from sqlalchemy import text
 
@@ -125,3 +127,51 @@ def test_import_refuses_unknown_media_types_and_columns(api: Api) -> None:
     assert bad_header.status_code == 422
     assert bad_header.json()["errors"][0]["field"] == "shoe_size"
     assert count(api.url, "client") == 0
+
+
+def test_an_empty_import_body_is_refused_saying_so(api: Api) -> None:
+    csv = {"Content-Type": "text/csv"}
+    for body, headers, says in [
+        (b"", NDJSON, "body is empty"),
+        (b"\n\n", NDJSON, "body is empty"),
+        (b"", csv, "body is empty"),
+        (b"client_id,kind\n", csv, "header line but no client rows"),
+    ]:
+        response = api.client.post("/v1/clients:import", content=body, headers=api.auth() | headers)
+        assert response.status_code == 422, (body, response.text)
+        assert response.headers["content-type"] == "application/problem+json"
+        assert says in response.json()["detail"]
+        assert response.json()["errors"][0]["field"] == "body"
+        assert response.json()["errors"][0]["rule"] == "not_empty"
+
+
+def test_the_shipped_example_files_import_with_their_report(api: Api) -> None:
+    """The README's import example: a few clients and the mistakes an import reports."""
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    reports = {}
+    for name, media_type in [
+        ("clients.ndjson", NDJSON),
+        ("clients.csv", {"Content-Type": "text/csv"}),
+    ]:
+        body = (examples / name).read_bytes()
+        response = api.client.post(
+            "/v1/clients:import", content=body, headers=api.auth() | media_type
+        )
+        assert response.status_code == 200, response.text
+        reports[name] = response.json()
+    ndjson, csv = reports["clients.ndjson"], reports["clients.csv"]
+    assert (ndjson["rows"], ndjson["created"], ndjson["rejected"]) == (8, 4, 4)
+    assert [e["rule"] for e in ndjson["errors"]] == [
+        "greater_than_equal",
+        "kind_mismatch",
+        "date_order",
+        "json_invalid",
+    ]
+    assert (csv["rows"], csv["created"], csv["rejected"]) == (8, 4, 4)
+    assert [e["rule"] for e in csv["errors"]] == [
+        "less_than_equal",
+        "kind_mismatch",
+        "date_not_in_future",
+        "unique_items",
+    ]
+    assert count(api.url, "client") == 8
