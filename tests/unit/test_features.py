@@ -174,9 +174,12 @@ def test_service_features_are_known_and_leak_no_outcome(model: str) -> None:
         assert (feature.type == "categorical") == (feature.name in PROFILE_LEVELS)
 
 
-@pytest.mark.parametrize("model", sorted(SERVICE_FEATURES))
-def test_synthetic_example_spec_lists_exactly_the_service_features(model: str) -> None:
-    spec = load_spec(SPECS / f"synthetic-{model}.yaml")
+@pytest.mark.parametrize(
+    ("model", "file"),
+    [*((m, f"synthetic-{m}.yaml") for m in sorted(SERVICE_FEATURES)), ("lapse", "demo-lapse.yaml")],
+)
+def test_example_specs_list_exactly_the_service_features(model: str, file: str) -> None:
+    spec = load_spec(SPECS / file)
 
     assert spec.name == model
     assert spec.features == list(SERVICE_FEATURES[model])
