@@ -19,13 +19,13 @@ from sqlalchemy.exc import DBAPIError
 from app.auth import service as keys
 from app.auth.service import Scope
 from app.cli import classify as classification_cli
+from app.cli import demo_folders as scratch
 from app.cli import models as registry_cli
 from app.cli import rules as rules_cli
 from app.cli import training as training_cli
 from app.db import location
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.db.migrate import current_revision, downgrade, schema_tables, upgrade
-from app.demo import scratch
 from app.demo.repository import BookLoad, load_book
 from app.demo.synthetic import generate_book
 from app.errors import ServiceError

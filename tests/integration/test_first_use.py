@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
-from app.demo import scratch
+from app.cli import demo_folders as scratch
+from app.cli.main import main
 from tests.conftest import scratch_postgres
 from tests.integration.test_book_loader import scalar
 
