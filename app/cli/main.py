@@ -94,6 +94,14 @@ def cmd_keys_list(settings: Settings, _args: argparse.Namespace) -> None:
 
 
 def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    if (args.key_id is None) == (args.name is None):
+        raise ServiceError("name the key: its id, or --name NAME for every active key so named")
+    if args.name is not None:
+        revoked = _run_in_session(settings, lambda s: keys.revoke_keys_named(s, name=args.name))
+        if not revoked:
+            raise ServiceError(f"no active key named '{args.name}' (see `clientscore keys list`)")
+        print(f"{revoked} key{'s' if revoked > 1 else ''} named {args.name} revoked")
+        return
     if not _run_in_session(settings, lambda s: keys.revoke_key(s, key_id=args.key_id)):
         raise ServiceError(f"no active key with id '{args.key_id}' (see `clientscore keys list`)")
     print(f"key {args.key_id} revoked")
@@ -284,8 +292,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.set_defaults(func=cmd_keys_create)
     key_commands.add_parser("list", help="list keys").set_defaults(func=cmd_keys_list)
-    revoke = key_commands.add_parser("revoke", help="revoke a key by its id")
-    revoke.add_argument("key_id")
+    revoke = key_commands.add_parser("revoke", help="revoke a key by its id (or by its name)")
+    revoke.add_argument("key_id", nargs="?")
+    revoke.add_argument("--name", help="revoke every active key of this name")
     revoke.set_defaults(func=cmd_keys_revoke)
     training_cli.register(commands)
     registry_cli.register(commands)

@@ -130,3 +130,30 @@ def test_the_demo_registry_is_a_fresh_copy_without_run_time_files(tmp_path: Path
     scratch.write_key(again.key, "cs_x")
     assert again.key.read_text() == "cs_x\n"
     assert again.key.stat().st_mode & 0o777 == 0o600
+
+
+def test_keys_are_revoked_by_name_as_the_readme_shows(
+    db_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for _ in range(2):
+        assert (
+            run(
+                capsys,
+                monkeypatch,
+                db_url,
+                "keys",
+                "create",
+                "--name",
+                "crm",
+                "--scopes",
+                "classify",
+            )[0]
+            == 0
+        )
+    code, out, _ = run(capsys, monkeypatch, db_url, "keys", "revoke", "--name", "crm")
+    assert (code, out) == (0, "2 keys named crm revoked\n")
+    code, _, err = run(capsys, monkeypatch, db_url, "keys", "revoke", "--name", "crm")
+    assert code == 2
+    assert "no active key named 'crm'" in err
+    assert run(capsys, monkeypatch, db_url, "keys", "revoke")[0] == 2
+    assert scalar(db_url, "SELECT count(*) FROM api_key WHERE revoked_at IS NULL") == 0
