@@ -14,17 +14,19 @@ import time
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import orjson
 from pydantic import ValidationError
 
-from app.classification.classifier import Classifier, Pinned
 from app.errors import ServiceError
 from app.profiles.importer import CsvRecords, LineRejected, ndjson_record
 from app.profiles.schemas import ClientProfile
 from app.profiles.validation import field_name
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.classification.classifier import Pinned
 
 Numbered = tuple[int, dict[str, Any] | LineRejected]
 
@@ -45,6 +47,9 @@ def cmd_classify(settings: Settings, args: argparse.Namespace) -> None:
         raise ServiceError(f"{args.file} is not a file")
     if not 1 <= args.batch_size <= 100_000:
         raise ServiceError("--batch-size must be between 1 and 100,000")
+    # Imported here: the models' libraries are for the commands that use them.
+    from app.classification.classifier import Classifier
+
     pinned = Classifier.from_folders(settings.models_dir, settings.rules_dir).take()
     started, counts = time.perf_counter(), [0, 0]
     output: IO[bytes] = args.output.open("wb") if args.output else sys.stdout.buffer

@@ -203,7 +203,7 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     print(migrate_to_head(settings.database_url_value()))
     if _run_in_session(settings, profile_store.count) == 0:
-        _load_book(settings, clients=DEMO_CLIENTS, seed=DEMO_SEED, as_of=date.today())
+        _load_book(settings, clients=args.clients, seed=DEMO_SEED, as_of=date.today())
     folders = scratch.prepare(settings.models_dir, settings.rules_dir)
     # The workers read their settings from the environment: they serve the copies.
     os.environ["CLIENTSCORE_MODELS_DIR"] = str(folders.models)
@@ -243,6 +243,12 @@ def check_database(settings: Settings, use: str | None) -> None:
     )
 
 
+def _book_size(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of clients from 1 to 1,000,000")
+    return int(text)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clientscore", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -260,6 +266,13 @@ def _parser() -> argparse.ArgumentParser:
         "demo", help="migrate, load the demo book into an empty store, create a demo key, serve"
     )
     add_server_options(demo)
+    demo.add_argument(
+        "--clients",
+        type=_book_size,
+        default=DEMO_CLIENTS,
+        metavar="N",
+        help=f"size of the demo book loaded into an empty store (default {DEMO_CLIENTS:,})",
+    )
     demo.set_defaults(func=cmd_demo, database=CREATES)
 
     demo_data = commands.add_parser(

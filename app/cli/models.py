@@ -10,13 +10,14 @@ import getpass
 import socket
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.errors import ModelInvalid, NotFound, ServiceError
-from app.serving.metadata import ModelMetadata
-from app.serving.registry import service_schemas
-from app.serving.repository import ModelRepository
+from app.serving.metadata import FeatureSpec, ModelMetadata
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.serving.repository import ModelRepository
 
 # The first of these the model section has is the one-figure summary in `models list`.
 HEADLINE_METRICS = ("auc", "gini", "d2", "poisson_deviance", "log_loss")
@@ -77,7 +78,7 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> None:
         )
     metadata = repository.metadata(args.name, version)
     try:
-        repository.load(args.name, version, expected=service_schemas())
+        repository.load(args.name, version, expected=_schemas())
         check = "ok"
     except (ModelInvalid, NotFound) as exc:
         check = f"refused: {exc.detail}"
@@ -92,7 +93,7 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_promote(settings: Settings, args: argparse.Namespace) -> None:
     repository = _repository(settings, args)
     before = _champion(repository, args.name)
-    repository.promote(args.name, args.version, expected=service_schemas(), by=_operator())
+    repository.promote(args.name, args.version, expected=_schemas(), by=_operator())
     _say(
         f"{args.name}: champion is now {args.version} (was {before}); "
         f"serving workers switch within {settings.model_reload_seconds:g} s"
@@ -102,7 +103,7 @@ def cmd_promote(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_rollback(settings: Settings, args: argparse.Namespace) -> None:
     repository = _repository(settings, args)
     before = repository.champion(args.name)
-    version = repository.rollback(args.name, expected=service_schemas(), by=_operator())
+    version = repository.rollback(args.name, expected=_schemas(), by=_operator())
     _say(
         f"{args.name}: rolled back to {version} (was {before}); "
         f"serving workers switch within {settings.model_reload_seconds:g} s"
@@ -110,7 +111,16 @@ def cmd_rollback(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def _repository(settings: Settings, args: argparse.Namespace) -> ModelRepository:
+    # Imported here, as in _schemas: LightGBM is for the commands that use it, not for all.
+    from app.serving.repository import ModelRepository
+
     return ModelRepository(args.models_dir or settings.models_dir)
+
+
+def _schemas() -> dict[str, tuple[FeatureSpec, ...]]:
+    from app.serving.registry import service_schemas
+
+    return service_schemas()
 
 
 def _operator() -> str:

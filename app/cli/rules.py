@@ -11,8 +11,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.classification.batch import profile_columns
-from app.classification.calibration import book_calibration
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.demo.synthetic import generate_book
 from app.profiles import service as profiles
@@ -20,7 +18,6 @@ from app.profiles.schemas import ClientRead
 from app.rules.clv_grid import CALIBRATION_FILE, BookCalibration
 from app.rules.ruleset import Ruleset, read_ruleset_files
 from app.rules.store import RulesetStore
-from app.serving.registry import load_champions
 from app.settings import Settings
 
 PAGE = 10_000
@@ -62,6 +59,8 @@ def _chunks(settings: Settings, as_of: date) -> tuple[Iterator[dict[str, Any]], 
     pages = asyncio.run(_stored_book(settings))
     if pages:
         clients = sum(len(page) for page in pages)
+        from app.classification.batch import profile_columns
+
         return (profile_columns(page) for page in pages), f"stored book ({clients:,} profiles)"
     book = generate_book(SYNTHETIC_CLIENTS, SYNTHETIC_SEED, as_of=as_of)
     source = (
@@ -78,6 +77,10 @@ def cmd_rules_calibrate(settings: Settings, args: argparse.Namespace) -> None:
     ruleset = Ruleset.load(path)
     as_of = date.today()
     chunks, source = _chunks(settings, as_of)
+    # Imported here: the models' libraries are for the commands that use them.
+    from app.classification.calibration import book_calibration
+    from app.serving.registry import load_champions
+
     calibration = book_calibration(
         load_champions(settings.models_dir), ruleset, chunks, as_of=as_of, source=source
     )

@@ -5,8 +5,9 @@ How to mark an example: put the line
     <!-- readme-test -->
 
 right before a fenced ```sh or ```bash block of README.md. Every marked block is run, in the
-order of the README, against one live `clientscore demo` server (a real process on a free port)
-in a scratch folder that holds copies of the project's models/, rules/ and examples/ and the
+order of the README, against one live `clientscore demo` server (a real process on a free port,
+with a smaller book than `make run`'s) in a scratch folder that holds copies of the project's
+models/, rules/, examples/ and deploy/, its .venv (a link to the one running the tests) and the
 embedded SQLite database the demo makes there (./var/clientscore.db). For each block:
 
 - it runs in its own `bash` from the scratch folder with `set -e`: every command must exit 0;
@@ -44,9 +45,11 @@ from tests.e2e.test_server import free_port
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 MARKER = "<!-- readme-test -->"
-SHIPPED = ("models", "rules", "examples")
+SHIPPED = ("models", "rules", "examples", "deploy")
 DEMO_PORT = "localhost:8000"
 BLOCK_SECONDS = 120
+# `make run` loads 20,000 clients; a smaller book serves every example as well, sooner.
+DEMO_CLIENTS = 5_000
 pytestmark = pytest.mark.e2e
 
 _FENCE = re.compile(r"^```(sh|bash)\s*$")
@@ -121,6 +124,9 @@ def scratch(tmp_path: Path) -> Path:
             folder / name,
             ignore=shutil.ignore_patterns("versions", "active.json", ".active.lock"),
         )
+    venv = Path(sys.prefix)
+    assert (venv / "bin" / "activate").is_file(), f"the tests must run in a venv, not {venv}"
+    (folder / ".venv").symlink_to(venv)
     return folder
 
 
@@ -130,6 +136,8 @@ def user_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIENTSCORE_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["CLIENTSCORE_LOG_LEVEL"] = "WARNING"
+    # The tests share the machine's cores: LightGBM's OpenMP threads would wait on each other.
+    env["OMP_NUM_THREADS"] = "1"
     return env
 
 
@@ -140,14 +148,18 @@ def demo(scratch: Path, user_env: dict[str, str]) -> Iterator[tuple[int, Path]]:
     log = scratch.parent / "demo.log"
     with log.open("w") as output:
         process = subprocess.Popen(
-            [Path(sys.executable).parent / "clientscore", "demo", "--port", str(port)],
+            [
+                *(str(Path(sys.executable).parent / "clientscore"), "demo", "--port", str(port)),
+                *("--clients", str(DEMO_CLIENTS)),
+            ],
             cwd=scratch,
             env=user_env,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 180
+        started = time.monotonic()
+        deadline = started + 180
         while process.poll() is None and time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
@@ -157,6 +169,7 @@ def demo(scratch: Path, user_env: dict[str, str]) -> Iterator[tuple[int, Path]]:
             time.sleep(0.3)
         else:
             pytest.fail(f"the demo did not become ready:\n{log.read_text()}")
+        sys.stderr.write(f"the demo is ready in {time.monotonic() - started:.1f} s\n")
         yield port, log
     finally:
         process.terminate()
@@ -172,6 +185,7 @@ def test_readme_examples_run_as_written(
     shipped = {name: _digest(scratch / name) for name in ("models", "rules")}
     state = scratch.parent / "shell-state"
     for block in blocks:
+        started = time.monotonic()
         script = (
             _PRELUDE.replace("__DEMO__", DEMO_PORT)
             .replace("__SERVER__", f"localhost:{port}")
@@ -193,5 +207,6 @@ def test_readme_examples_run_as_written(
                 f"--- block\n{block.code}\n--- stdout\n{done.stdout[-3000:]}\n"
                 f"--- stderr\n{done.stderr[-3000:]}\n--- demo server\n{log.read_text()[-2000:]}"
             )
+        sys.stderr.write(f"README.md:{block.line}: {time.monotonic() - started:.1f} s\n")
     for name, files in shipped.items():
         assert _digest(scratch / name) == files, f"the README's examples changed {name}/"
