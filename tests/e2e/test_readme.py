@@ -176,6 +176,68 @@ def demo(scratch: Path, user_env: dict[str, str]) -> Iterator[tuple[int, Path]]:
         process.wait(timeout=30)
 
 
+def run_block(
+    block: Block, *, cwd: Path, env: dict[str, str], port: int, state: Path
+) -> subprocess.CompletedProcess[str]:
+    """One block in its own bash, with the variables of the blocks before it."""
+    script = (
+        _PRELUDE.replace("__DEMO__", DEMO_PORT)
+        .replace("__SERVER__", f"localhost:{port}")
+        .replace("__STATE__", str(state))
+        + block.code
+        + _EPILOGUE.replace("__STATE__", str(state))
+    )
+    return subprocess.run(
+        ["bash", "-c", script],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BLOCK_SECONDS,
+    )
+
+
+def test_a_failing_command_or_http_status_fails_its_block(
+    tmp_path: Path, user_env: dict[str, str]
+) -> None:
+    (tmp_path / "here.txt").write_text("here\n")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/here.txt", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+
+        def outcome(code: str) -> subprocess.CompletedProcess[str]:
+            block = Block(line=1, code=code)
+            return run_block(block, cwd=tmp_path, env=user_env, port=port, state=tmp_path / "s")
+
+        assert outcome("WHO=reader").returncode == 0
+        assert outcome('[ "$WHO" = reader ]').returncode == 0  # a variable lives on
+        assert outcome("true\nfalse\ntrue").returncode == 1
+        found = outcome("curl localhost:8000/here.txt")
+        assert found.returncode == 0
+        assert found.stdout == "here\n\n"
+        assert "[HTTP 200]" in found.stderr
+        missing = outcome("curl localhost:8000/nowhere.txt\necho not reached")
+        assert missing.returncode == 22
+        assert "[HTTP 404]" in missing.stderr
+        assert "not reached" not in missing.stdout
+        assert outcome("curl localhost:8000/nowhere.txt | cat").returncode == 22
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def test_readme_examples_run_as_written(
     scratch: Path, user_env: dict[str, str], demo: tuple[int, Path]
 ) -> None:
@@ -186,21 +248,7 @@ def test_readme_examples_run_as_written(
     state = scratch.parent / "shell-state"
     for block in blocks:
         started = time.monotonic()
-        script = (
-            _PRELUDE.replace("__DEMO__", DEMO_PORT)
-            .replace("__SERVER__", f"localhost:{port}")
-            .replace("__STATE__", str(state))
-            + block.code
-            + _EPILOGUE.replace("__STATE__", str(state))
-        )
-        done = subprocess.run(
-            ["bash", "-c", script],
-            cwd=scratch,
-            env=user_env,
-            capture_output=True,
-            text=True,
-            timeout=BLOCK_SECONDS,
-        )
+        done = run_block(block, cwd=scratch, env=user_env, port=port, state=state)
         if done.returncode != 0:
             pytest.fail(
                 f"README.md:{block.line}: the block failed (exit {done.returncode})\n"
