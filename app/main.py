@@ -16,6 +16,7 @@ from app.api import classification as classification
 from app.api import health, problems
 from app.api import metrics as metrics_router
 from app.api import models as models
+from app.api import outcomes as outcomes
 from app.api import profiles as profiles
 from app.api import rules as rules_router
 from app.api.limits import BodyLimit
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(classification.router)
     app.include_router(health.router)
     app.include_router(profiles.router)
+    app.include_router(outcomes.router)
     app.include_router(models.router)
     app.include_router(rules_router.router)
     app.include_router(metrics_router.router)

@@ -11,11 +11,12 @@ from app.auth import tables as auth_tables
 from app.classification import tables as audit_tables
 from app.db.base import Base
 from app.db.engine import add_sqlite_pragmas, ensure_sqlite_folder, is_sqlite, sync_url
+from app.outcomes import tables as outcome_tables
 from app.profiles import tables as profile_tables
 from app.settings import Settings
 
 # Each domain's tables, imported so that Base.metadata holds them all.
-TABLE_MODULES = (auth_tables, audit_tables, profile_tables)
+TABLE_MODULES = (auth_tables, audit_tables, profile_tables, outcome_tables)
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

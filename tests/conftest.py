@@ -27,7 +27,14 @@ ADMIN_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("CLIENTSCORE_TEST_REQUIRE_POSTGRES") == "1" or (
     os.environ.get("CI", "").lower() == "true"
 )
-TABLES = ("classification_audit", "client_outcome", "client_personal", "client", "api_key")
+TABLES = (
+    "call_outcome",
+    "classification_audit",
+    "client_outcome",
+    "client_personal",
+    "client",
+    "api_key",
+)
 
 
 def _libpq(url: str) -> str:

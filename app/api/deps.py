@@ -61,14 +61,14 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
-def require(scope: Scope) -> Callable[[Request, StateDep], Awaitable[Caller]]:
-    """A dependency that admits only callers whose key carries `scope`."""
+def require(*scopes: Scope) -> Callable[[Request, StateDep], Awaitable[Caller]]:
+    """A dependency that admits only callers whose key carries one of `scopes`."""
 
     async def check(request: Request, state: StateDep) -> Caller:
         if state.settings.auth_disabled:
             return ANONYMOUS
         caller = await state.verifier.verify(state.sessions, _bearer(request))
-        caller.require(scope)
+        caller.require_any(*scopes)
         request.state.caller = caller
         return caller
 
@@ -79,3 +79,5 @@ CallerRead = Annotated[Caller, Depends(require(Scope.profiles_read))]
 CallerWrite = Annotated[Caller, Depends(require(Scope.profiles_write))]
 CallerClassify = Annotated[Caller, Depends(require(Scope.classify))]
 CallerAdmin = Annotated[Caller, Depends(require(Scope.admin))]
+CallerDeskRead = Annotated[Caller, Depends(require(Scope.desk, Scope.profiles_read))]
+CallerDeskWrite = Annotated[Caller, Depends(require(Scope.desk, Scope.profiles_write))]

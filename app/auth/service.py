@@ -23,6 +23,7 @@ class Scope(StrEnum):
     profiles_read = "profiles:read"
     profiles_write = "profiles:write"
     admin = "admin"
+    desk = "desk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +34,13 @@ class Caller:
     name: str
     scopes: frozenset[Scope]
 
-    def require(self, scope: Scope) -> None:
-        # `admin` is the operator's key: it may do everything the other scopes allow.
-        if scope not in self.scopes and Scope.admin not in self.scopes:
-            raise Forbidden(f"this endpoint needs the '{scope.value}' scope")
+    def require_any(self, *scopes: Scope) -> None:
+        """Admit a key holding at least one of `scopes`.
+
+        `admin` is the operator's key: it may do everything the other scopes allow."""
+        if Scope.admin not in self.scopes and not self.scopes.intersection(scopes):
+            named = " or ".join(f"'{scope.value}'" for scope in scopes)
+            raise Forbidden(f"this endpoint needs the {named} scope")
 
 
 ANONYMOUS = Caller(key_id="anonymous", name="auth disabled", scopes=frozenset(Scope))

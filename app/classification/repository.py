@@ -79,3 +79,14 @@ async def erase(session: AsyncSession, client_id: str) -> int:
             .values(client_id=None, client_version=None, input_fingerprint=None, result=kept)
         )
     return len(rows)
+
+
+async def offer(
+    session: AsyncSession, *, client_id: str, request_id: str | None
+) -> ClassificationAudit | None:
+    """The recorded classification of a client with `request_id`, or its latest one."""
+    query = select(ClassificationAudit).where(ClassificationAudit.client_id == client_id)
+    if request_id is not None:
+        query = query.where(ClassificationAudit.request_id == request_id)
+    query = query.order_by(ClassificationAudit.audit_id.desc()).limit(1)
+    return (await session.scalars(query)).first()

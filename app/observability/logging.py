@@ -46,5 +46,7 @@ def config(level: str) -> dict[str, Any]:
             "uvicorn": {"handlers": [], "level": level, "propagate": True},
             "uvicorn.error": {"handlers": [], "level": level, "propagate": True},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+            # Its DEBUG lines quote each statement's values: personal data, call notes.
+            "aiosqlite": {"handlers": [], "level": "INFO", "propagate": True},
         },
     }

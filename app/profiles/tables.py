@@ -75,8 +75,8 @@ class ClientPersonal(Base):
         String(64), ForeignKey("client.client_id", ondelete="CASCADE"), primary_key=True
     )
     name: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(24))
-    national_id: Mapped[str | None] = mapped_column(String(18))
+    phone: Mapped[str | None] = mapped_column(String(24), index=True)
+    national_id: Mapped[str | None] = mapped_column(String(18), index=True)
 
 
 class ClientOutcome(Base):

@@ -19,6 +19,7 @@ TABLES = {
     "client_personal",
     "client_outcome",
     "classification_audit",
+    "call_outcome",
 }
 
 

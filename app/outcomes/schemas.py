@@ -1,0 +1,71 @@
+"""What a call outcome is over the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_NOTE = 2000
+
+
+class CallResult(StrEnum):
+    accepted = "accepted"
+    declined = "declined"
+    call_back = "call_back"
+    not_offered = "not_offered"
+
+
+class OutcomeCreate(BaseModel):
+    """Body of `POST /v1/clients/{client_id}/outcomes`: the answer to one action offered."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action_code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = Field(
+        description="An action of the classification that made the offer (`strategy[].code`)."
+    )
+    result: CallResult
+    note: Annotated[str, StringConstraints(max_length=MAX_NOTE)] | None = Field(
+        default=None,
+        description="Free text. Personal data: erased with the client, never logged or exported.",
+    )
+    offer_request_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="The `request_id` of the classification that made the offer; the "
+        "client's latest recorded classification when omitted.",
+    )
+
+
+class OfferVersions(BaseModel):
+    models: dict[str, str]
+    ruleset: str
+
+
+class OutcomeRead(BaseModel):
+    outcome_id: int
+    client_id: str
+    action_code: str
+    result: CallResult
+    note: str | None
+    key_id: str = Field(description="The API key id of the agent or system that recorded it.")
+    offer_request_id: str = Field(description="The classification that made the offer.")
+    versions: OfferVersions = Field(description="The models and ruleset that made the offer.")
+    recorded_at: datetime
+
+
+class OutcomePage(BaseModel):
+    items: list[OutcomeRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page.")
+
+
+OUTCOME_EXAMPLES = {
+    "accepted": {
+        "value": {
+            "action_code": "retention_offer",
+            "result": "accepted",
+            "note": "Wants the renewal quote by e-mail.",
+        }
+    }
+}

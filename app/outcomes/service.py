@@ -1,0 +1,101 @@
+"""Call outcome use cases: record the answer to an action offered, and list a client's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.classification import repository as audit
+from app.db.base import as_utc
+from app.db.unit import Session
+from app.errors import Conflict, FieldError, NotFound, ValidationFailed
+from app.outcomes import repository
+from app.outcomes.schemas import OutcomeCreate, OutcomePage, OutcomeRead
+from app.outcomes.tables import CallOutcome
+from app.paging import decode_cursor, encode_cursor
+from app.profiles import repository as profiles
+
+
+async def _exists(session: Session, client_id: str) -> None:
+    if await profiles.get(session, client_id) is None:
+        raise NotFound(f"no client with id '{client_id}'")
+
+
+def _read(row: CallOutcome) -> OutcomeRead:
+    return OutcomeRead.model_validate(
+        {
+            "outcome_id": row.outcome_id,
+            "client_id": row.client_id,
+            "action_code": row.action_code,
+            "result": row.result,
+            "note": row.note,
+            "key_id": row.key_id,
+            "offer_request_id": row.offer_request_id,
+            "versions": {"models": row.model_versions, "ruleset": row.ruleset_version},
+            "recorded_at": as_utc(row.recorded_at),
+        }
+    )
+
+
+async def record(
+    session: Session, *, client_id: str, body: OutcomeCreate, key_id: str, at: datetime
+) -> OutcomeRead:
+    """Store the answer to an action of a recorded classification of the client."""
+    await _exists(session, client_id)
+    offer = await audit.offer(session, client_id=client_id, request_id=body.offer_request_id)
+    if offer is None and body.offer_request_id is not None:
+        raise ValidationFailed(
+            "no classification of this client has that request id",
+            errors=[
+                FieldError(
+                    "offer_request_id",
+                    "unknown_offer",
+                    "not the request id of a recorded classification of this client",
+                )
+            ],
+        )
+    if offer is None:
+        raise Conflict(
+            f"client '{client_id}' has no recorded classification to answer: classify it "
+            f"first (GET /v1/clients/{client_id}/classification)"
+        )
+    offered = [action["code"] for action in offer.result.get("strategy", [])]
+    if body.action_code not in offered:
+        raise ValidationFailed(
+            f"action '{body.action_code}' was not offered",
+            errors=[
+                FieldError(
+                    "action_code",
+                    "not_in_offer",
+                    f"use one of the actions offered: {', '.join(offered) or 'none'}",
+                )
+            ],
+        )
+    values = {
+        "client_id": client_id,
+        "action_code": body.action_code,
+        "result": body.result.value,
+        "note": body.note or None,
+        "key_id": key_id,
+        "offer_request_id": offer.request_id,
+        "model_versions": offer.versions.get("models", {}),
+        "ruleset_version": offer.versions.get("ruleset", ""),
+        "recorded_at": at,
+    }
+    outcome_id = await repository.add(session, values)
+    return _read(CallOutcome(outcome_id=outcome_id, **values))
+
+
+async def list_outcomes(
+    session: Session, *, client_id: str, cursor: str | None, limit: int
+) -> OutcomePage:
+    """A client's recorded outcomes, newest first."""
+    await _exists(session, client_id)
+    rows = await repository.page(
+        session,
+        client_id=client_id,
+        before_id=decode_cursor(cursor, int) if cursor else None,
+        limit=limit + 1,
+    )
+    items = [_read(row) for row in rows[:limit]]
+    next_cursor = encode_cursor(items[-1].outcome_id) if len(rows) > limit else None
+    return OutcomePage(items=items, next_cursor=next_cursor)
