@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import __version__
 from app.api import classification as classification
-from app.api import health, problems
+from app.api import health, problems, swagger
 from app.api import metrics as metrics_router
 from app.api import models as models
 from app.api import outcomes as outcomes
@@ -26,6 +26,7 @@ from app.auth.service import KeyVerifier
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
 from app.db.engine import create_engine_for, create_sessionmaker
+from app.desk import router as desk
 from app.observability.http import RequestTelemetry
 from app.observability.metrics import ServiceMetrics
 from app.polling import run_periodically
@@ -114,9 +115,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by app.api.swagger from local assets
+        redoc_url=None,
     )
     app.state.metrics = metrics
     problems.install(app)
+    swagger.install(app)
+    desk.install(app, settings)
     # Routes are matched in order: the hot path, classification, is tried first.
     app.include_router(classification.router)
     app.include_router(health.router)

@@ -59,6 +59,18 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Each worker's PSI is computed on the last this many scores of each model.",
     )
+    desk_session_minutes: int = Field(
+        default=480,
+        ge=1,
+        le=7 * 24 * 60,
+        description="How long a desk sign-in lasts; then the agent signs in again.",
+    )
+    desk_session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the desk's session cookies. `clientscore serve` makes one for its "
+        "workers when unset (sign-ins then end with a restart); set it when several "
+        "servers share the desk.",
+    )
 
     def database_url_value(self) -> str:
         return self.database_url.get_secret_value()

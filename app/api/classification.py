@@ -42,7 +42,7 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _call(request: Request, state: StateDep, caller: Caller) -> service.Call:
+def call_for(request: Request, state: StateDep, caller: Caller) -> service.Call:
     # Models and ruleset are taken once: a promotion during the request does not mix in.
     pinned = state.classifier.take()
     request.state.versions = pinned.versions()  # for the request's log line
@@ -73,7 +73,7 @@ async def classify(
     the company segment, the recommended actions, and with `explain` (default true) the top
     factors of each model in Chinese and English.
     """
-    return _json(await service.classify(unit, _call(request, state, caller), body))
+    return _json(await service.classify(unit, call_for(request, state, caller), body))
 
 
 @router.post(BATCH_PATH.removeprefix("/v1"), response_model=BatchRead, responses=_UNAVAILABLE)
@@ -89,7 +89,7 @@ async def classify_batch(
     Each item gets its result or its own problem (422 invalid, 404 unknown client) under
     the same index; a bad item never fails the others. `explain` defaults to false here.
     """
-    return _json(await service.classify_batch(unit, _call(request, state, caller), body))
+    return _json(await service.classify_batch(unit, call_for(request, state, caller), body))
 
 
 @router.get(
@@ -105,7 +105,7 @@ async def client_classification(
 ) -> Response:
     """Who is this caller and what should I offer? A stored client, classified now with its
     reasons, and recorded in the audit trail."""
-    call = _call(request, state, caller)
+    call = call_for(request, state, caller)
     result = await service.classify_stored(session, call, client_id=client_id, explain=explain)
     return _json(result)
 

@@ -102,6 +102,18 @@ async def revoke_keys_named(session: Session, *, name: str) -> int:
     return await repository.revoke_by_name(session, name=name, at=datetime.now(UTC))
 
 
+async def key_caller(session: Session, key_id: str) -> Caller | None:
+    """The caller of a key id that was verified earlier (a desk sign-in); None if revoked."""
+    key = await repository.get(session, key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    return _caller(key)
+
+
+def _caller(key: ApiKey) -> Caller:
+    return Caller(key.key_id, key.name, frozenset(Scope(s) for s in key.scopes))
+
+
 @dataclass
 class KeyVerifier:
     """Checks bearer tokens, remembering good ones briefly so a hot path avoids a query."""
@@ -135,4 +147,4 @@ class KeyVerifier:
             raise Unauthorized("the API key is not valid")
         if key.revoked_at is not None:
             raise Unauthorized("the API key has been revoked")
-        return Caller(key.key_id, key.name, frozenset(Scope(s) for s in key.scopes))
+        return _caller(key)

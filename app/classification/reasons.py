@@ -56,7 +56,7 @@ def _flag(label_en: str, label_zh: str, yes_no_en: str, yes_no_zh: str) -> Phras
     return Phrase(label_en, label_zh, yes_no_en, yes_no_zh, unit="flag")
 
 
-_PRODUCTS_ZH = {
+PRODUCTS_ZH = {
     "auto": "车险", "property": "财产险", "health": "健康险", "life": "寿险", "accident": "意外险",
     "liability": "责任险", "travel": "旅行险", "annuity": "年金险", "group_health": "团体健康险",
     "work_injury": "工伤险", "cargo": "货运险", "engineering": "工程险",
@@ -160,7 +160,7 @@ PHRASES: dict[str, Phrase] = {
             "Holding {0} cover|Not holding {0} cover".format(product.replace("_", " ")),
             f"持有{zh}|未持有{zh}",
         )
-        for product, zh in _PRODUCTS_ZH.items()
+        for product, zh in PRODUCTS_ZH.items()
     },
 }  # fmt: skip
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import re
+import secrets
 import socket
 import sys
 import time
@@ -30,9 +31,11 @@ from app.demo.repository import BookLoad, load_book
 from app.demo.synthetic import generate_book
 from app.errors import ServiceError
 from app.profiles import repository as profile_store
+from app.profiles import service as profile_service
 from app.settings import Settings
 
 DEMO_KEY_NAME = "demo"
+DEMO_DESK_KEY_NAME = "demo-desk"
 DEMO_CLIENTS = 20_000
 DEMO_SEED = 7
 DEMO_ID_PREFIX = "S"
@@ -138,7 +141,9 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from app.observability import logging as json_logs
     from app.observability.metrics import prepare
 
-    # Before any worker starts: the workers share this folder of metric files.
+    # Before any worker starts: the workers share this folder of metric files, and the
+    # secret that signs desk sign-ins (each worker must accept the others' cookies).
+    os.environ.setdefault("CLIENTSCORE_DESK_SESSION_SECRET", secrets.token_urlsafe(32))
     prepare(settings.metrics_dir or Path(tempfile.mkdtemp(prefix="clientscore-metrics-")))
     uvicorn.run(
         "app.main:create_app",
@@ -161,6 +166,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
 async def _demo_key(session: Any) -> keys.IssuedKey:
     await keys.revoke_keys_named(session, name=DEMO_KEY_NAME)
     return await keys.create_key(session, name=DEMO_KEY_NAME, scopes=[s.value for s in Scope])
+
+
+async def _demo_desk(session: Any) -> tuple[keys.IssuedKey, str | None]:
+    """A desk-only key for the demo, and a client's phone number to look up with it."""
+    await keys.revoke_keys_named(session, name=DEMO_DESK_KEY_NAME)
+    issued = await keys.create_key(session, name=DEMO_DESK_KEY_NAME, scopes=[Scope.desk.value])
+    page = await profile_service.list_clients(session, cursor=None, limit=50)
+    phones = [c.personal.phone for c in page.items if c.personal and c.in_force_policies]
+    return issued, next((phone for phone in phones if phone), None)
 
 
 def _load_book(
@@ -220,6 +234,11 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     print(f"demo API key (all scopes; replaces the previous demo key; also in {folders.key}):")
     print(f"  {issued.token}")
     print(f"try: curl -H 'Authorization: Bearer {issued.token}' {url}/v1/clients")
+    desk_key, phone = _run_in_session(settings, _demo_desk)
+    print(f"call-center desk: {url}/desk  sign in with the demo desk key (scope desk):")
+    print(f"  {desk_key.token}")
+    if phone:
+        print(f"a caller's screen-pop: {url}/desk?phone={phone}")
     sys.stdout.flush()
     cmd_serve(settings, args)
 

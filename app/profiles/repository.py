@@ -218,3 +218,15 @@ async def clients_after(session: AsyncSession, after: str | None, limit: int) ->
     if after is not None:
         query = query.where(Client.client_id > after)
     return list(await session.scalars(query))
+
+
+async def find_by_personal(
+    session: AsyncSession, *, phone: str | None = None, national_id: str | None = None, limit: int
+) -> list[tuple[Client, ClientPersonal | None]]:
+    """Clients with this phone number or national id (indexed columns), by client id."""
+    query = _page_query(after=None, limit=limit, filters={})
+    if phone is not None:
+        query = query.where(ClientPersonal.phone == phone)
+    if national_id is not None:
+        query = query.where(ClientPersonal.national_id == national_id)
+    return [(client, personal) for client, personal in await session.execute(query)]

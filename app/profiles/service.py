@@ -155,3 +155,15 @@ async def stored_profiles(session: Session, client_ids: Sequence[str]) -> dict[s
 async def book_page(session: Session, *, after: str | None, limit: int) -> list[ClientRead]:
     """Stored profiles in client id order, without personal data: the book page by page."""
     return [to_read(c, None) for c in await repository.clients_after(session, after, limit)]
+
+
+async def find_clients(
+    session: Session, *, phone: str | None = None, national_id: str | None = None, limit: int
+) -> list[ClientRead]:
+    """Clients with this phone number or national id, exactly as stored (at most `limit`)."""
+    if (phone is None) == (national_id is None):
+        raise ValidationFailed("give exactly one of phone and national_id")
+    rows = await repository.find_by_personal(
+        session, phone=phone, national_id=national_id, limit=limit
+    )
+    return [to_read(client, personal) for client, personal in rows]

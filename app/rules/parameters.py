@@ -66,10 +66,20 @@ class AbcSection(_Strict):
         return self
 
 
+class ActionScript(_Strict):
+    """What an agent says to offer the action on a call, in each language."""
+
+    zh: Annotated[str, Field(min_length=1, max_length=300)]
+    en: Annotated[str, Field(min_length=1, max_length=400)]
+
+
 class ActionSpec(_Strict):
+    """An action of the catalogue: its stable code, titles and call script."""
+
     code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     zh: Annotated[str, Field(min_length=1)]
     en: Annotated[str, Field(min_length=1)]
+    script: ActionScript
 
 
 class RulesetDocument(_Strict):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -398,3 +399,13 @@ def test_every_client_gets_one_class_per_dimension_and_a_strategy(
     assert codes == sorted(codes, key=priority.index)
     assert (outcome.group_scale is None) or client.kind == "corporate"
     assert outcome == chained(ruleset, client)
+
+
+def test_every_action_has_a_call_script_in_both_languages(files: Files, ruleset: Ruleset) -> None:
+    for action in ruleset.document.actions:
+        assert action.script.zh.strip()
+        assert action.script.en.strip()
+    document = yaml.safe_load(files["ruleset.yaml"])
+    del document["actions"][1]["script"]["en"]
+    edited = {**files, "ruleset.yaml": yaml.safe_dump(document, allow_unicode=True).encode()}
+    assert "actions.1.script.en" in refusal(edited)

@@ -1,0 +1,236 @@
+"""The caller's card: a stored client's profile, classification and history, in words.
+
+Built from what the API gives (the profile, the classification of the same service, the
+audit trail and the recorded outcomes) for one language; the templates only lay it out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from app.classification.schemas import AuditRecord
+from app.desk.i18n import Lang, day, moment, money, number, t, word
+from app.outcomes.schemas import OutcomeRead
+from app.profiles.schemas import ClientRead
+from app.rules.parameters import ActionSpec
+
+MAX_ACTIONS = 3
+MAX_REASONS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    key: str  # value | risk | lifecycle
+    label: str
+    level: str  # the tier or stage code, for the badge's colour
+    main: str
+    details: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ActionView:
+    code: str
+    title: str
+    reason: str
+    script: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    when: str
+    classes: str
+    changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRow:
+    when: str
+    action: str
+    result: str
+    note: str | None
+
+
+@dataclass
+class Card:
+    client_id: str
+    name: str
+    facts: list[str]
+    products: str
+    channel: str | None
+    badges: list[Badge]
+    summary: str
+    actions: list[ActionView]
+    reasons: dict[str, list[str]]
+    classifications: list[HistoryRow] = field(default_factory=list)
+    outcomes: list[OutcomeRow] = field(default_factory=list)
+    request_id: str = ""
+
+
+def _years(since: date, today: date) -> int:
+    return today.year - since.year - ((today.month, today.day) < (since.month, since.day))
+
+
+def _facts(lang: Lang, profile: ClientRead, result: Mapping[str, Any], today: date) -> list[str]:
+    facts = [t(lang, str(profile.kind))]
+    if str(profile.kind) == "individual" and profile.birth_year is not None:
+        facts.append(t(lang, "age", n=today.year - profile.birth_year))
+    segment = result.get("segment") or {}
+    if segment.get("scale"):
+        facts.append(t(lang, f"scale_{segment['scale']}"))
+    if profile.employees is not None:
+        facts.append(t(lang, "employees", n=number(lang, profile.employees)))
+    if profile.industry is not None:
+        facts.append(word(lang, str(profile.industry)))
+    if profile.first_policy_date is not None:
+        years = _years(profile.first_policy_date, today)
+        facts.append(
+            t(lang, "new_client")
+            if years < 1
+            else t(lang, "tenure_one")
+            if years == 1
+            else t(lang, "tenure", n=years)
+        )
+    elif profile.in_force_policies == 0:
+        facts.append(t(lang, "prospect"))
+    return facts
+
+
+def _badges(lang: Lang, result: Mapping[str, Any]) -> list[Badge]:
+    value, risk, life = result["value"], result["risk"], result["lifecycle"]
+    value_details = [f"{t(lang, 'clv')} {money(lang, value['clv'])}"]
+    if value.get("grade"):
+        value_details.insert(0, t(lang, "grade", g=value["grade"]))
+    risk_details = []
+    if risk.get("expected_claim_frequency") is not None:
+        claims = number(lang, risk["expected_claim_frequency"], 2)
+        risk_details.append(t(lang, "claims_year", n=claims))
+    life_details = []
+    if life.get("prospect_grade"):
+        life_details.append(t(lang, "prospect_grade", g=life["prospect_grade"]))
+    return [
+        Badge("value", t(lang, "value"), value["tier"], t(lang, f"tier_{value['tier']}"),
+              value_details),
+        Badge("risk", t(lang, "risk"), risk["tier"], t(lang, f"tier_{risk['tier']}"),
+              risk_details),
+        Badge("lifecycle", t(lang, "lifecycle"), life["stage"], t(lang, f"stage_{life['stage']}"),
+              life_details),
+    ]  # fmt: skip
+
+
+def _summary(lang: Lang, result: Mapping[str, Any], actions: Sequence[ActionView]) -> str:
+    value = t(lang, f"tier_{result['value']['tier']}")
+    risk = t(lang, f"tier_{result['risk']['tier']}")
+    stage = t(lang, f"stage_{result['lifecycle']['stage']}")
+    if lang == "zh":
+        line = f"{value}价值、{risk}风险的{stage}"
+        return line + (t(lang, "start_with", title=actions[0].title) if actions else "\u3002")
+    line = f"A {value.lower()}-value, {risk.lower()}-risk client ({stage.lower()})"
+    return line + (t(lang, "start_with", title=actions[0].title) if actions else ".")
+
+
+def _value_reasons(lang: Lang, value: Mapping[str, Any]) -> list[str]:
+    reasons = []
+    percentile = value.get("percentile")
+    if percentile is None:
+        reasons.append(
+            t(
+                lang,
+                "value_prospect"
+                if value.get("grade") is None and value["tier"] == "low" and value["clv"] > 0
+                else "value_former",
+            )
+        )
+    elif percentile >= 50:
+        reasons.append(t(lang, "value_top", p=max(1, round(100 - percentile))))
+    else:
+        reasons.append(t(lang, "value_bottom", p=max(1, round(percentile))))
+    if value["clv"] < 0:
+        reasons.append(t(lang, "value_negative"))
+    return reasons  # fmt: skip
+
+
+def _reasons(lang: Lang, result: Mapping[str, Any]) -> dict[str, list[str]]:
+    explained = result.get("reasons") or {}
+    text = f"text_{lang}"
+    return {
+        "value": _value_reasons(lang, result["value"]),
+        "risk": [f[text] for f in explained.get("risk", [])[:MAX_REASONS]],
+        "lifecycle": [f[text] for f in explained.get("lifecycle", [])[:MAX_REASONS]],
+    }
+
+
+def _classes(lang: Lang, result: Any) -> tuple[str, tuple[str, str, str]]:
+    key = (result.value.tier, result.risk.tier, result.lifecycle.stage)
+    shown = " · ".join(
+        [
+            f"{t(lang, 'value')} {t(lang, f'tier_{key[0]}')}",
+            f"{t(lang, 'risk')} {t(lang, f'tier_{key[1]}')}",
+            t(lang, f"stage_{key[2]}"),
+        ]
+    )
+    return shown, key
+
+
+def history_rows(lang: Lang, records: Sequence[AuditRecord]) -> list[HistoryRow]:
+    """Newest first; `changed` when a class differs from the classification before it."""
+    shown = [_classes(lang, record.result) for record in records]
+    return [
+        HistoryRow(
+            when=moment(lang, record.classified_at),
+            classes=text,
+            changed=index + 1 < len(shown) and shown[index + 1][1] != key,
+        )
+        for index, (record, (text, key)) in enumerate(zip(records, shown, strict=True))
+    ]
+
+
+def outcome_rows(
+    lang: Lang, outcomes: Sequence[OutcomeRead], catalogue: Mapping[str, ActionSpec]
+) -> list[OutcomeRow]:
+    rows = []
+    for outcome in outcomes:
+        spec = catalogue.get(outcome.action_code)
+        title = (spec.zh if lang == "zh" else spec.en) if spec else outcome.action_code
+        rows.append(
+            OutcomeRow(moment(lang, outcome.recorded_at), title, t(lang, outcome.result.value),
+                       outcome.note)
+        )  # fmt: skip
+    return rows
+
+
+def build(
+    lang: Lang,
+    *,
+    profile: ClientRead,
+    result: Mapping[str, Any],
+    catalogue: Mapping[str, ActionSpec],
+    today: date,
+) -> Card:
+    """The card of a client classified now (`result` is the API's classification)."""
+    actions = []
+    for action in result["strategy"][:MAX_ACTIONS]:
+        spec = catalogue.get(action["code"])
+        script = (spec.script.zh if lang == "zh" else spec.script.en) if spec else ""
+        actions.append(
+            ActionView(action["code"], action[f"title_{lang}"], action[f"reason_{lang}"], script)
+        )
+    personal = profile.personal
+    products = [word(lang, str(p)) for p in profile.products_held]
+    return Card(
+        client_id=profile.client_id,
+        name=(personal.name if personal and personal.name else profile.client_id),
+        facts=_facts(lang, profile, result, today),
+        products=("、" if lang == "zh" else ", ").join(products) or t(lang, "no_products"),
+        channel=word(lang, str(profile.channel)) if profile.channel else None,
+        badges=_badges(lang, result),
+        summary=_summary(lang, result, actions),
+        actions=actions,
+        reasons=_reasons(lang, result),
+        request_id=str(result["request_id"]),
+    )
+
+
+__all__ = ["Card", "build", "day", "history_rows", "outcome_rows"]

@@ -1,0 +1,58 @@
+"""The desk's words in Chinese and English, and numbers, money and dates for each language."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import yaml
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+
+from app.classification.reasons import LEVELS_ZH, PRODUCTS_ZH
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+LOCALES = {"zh": "zh_CN", "en": "en_GB"}
+TIMEZONE = ZoneInfo("Asia/Shanghai")  # times on the desk are China Standard Time
+
+_TEXTS = yaml.safe_load((Path(__file__).parent / "texts.yaml").read_text(encoding="utf-8"))
+INDUSTRY_ZH: dict[str, str] = _TEXTS.pop("industry_zh")
+TEXT: dict[str, tuple[str, str]] = {key: (v["zh"], v["en"]) for key, v in _TEXTS.items()}
+
+
+def lang_of(raw: str | None) -> Lang:
+    return "en" if raw == "en" else "zh"
+
+
+def t(lang: Lang, key: str, **values: object) -> str:
+    zh, en = TEXT[key]
+    text = zh if lang == "zh" else en
+    return text.format(**values) if values else text
+
+
+def word(lang: Lang, value: str) -> str:
+    """A profile value (kind, channel, product, industry) in the language."""
+    if lang == "en":
+        return value.replace("_", " ")
+    return LEVELS_ZH.get(value) or PRODUCTS_ZH.get(value) or INDUSTRY_ZH.get(value) or value
+
+
+def number(lang: Lang, value: float, digits: int = 0) -> str:
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale=LOCALES[lang])
+
+
+def money(lang: Lang, yuan: float) -> str:
+    amount = number(lang, round(yuan))
+    return f"{amount} 元" if lang == "zh" else f"¥{amount}".replace("¥-", "-¥")
+
+
+def day(lang: Lang, value: date) -> str:
+    return format_date(value, format="long" if lang == "zh" else "medium", locale=LOCALES[lang])
+
+
+def moment(lang: Lang, value: datetime) -> str:
+    return format_datetime(value, format="short", tzinfo=TIMEZONE, locale=LOCALES[lang])

@@ -1,0 +1,150 @@
+"""The desk's pages in-process on a real database: sign-in, lookup, card, recording, safety."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import text
+
+from app.profiles.schemas import profile_example
+from tests.conftest import sync_engine
+from tests.integration.conftest import Api
+from tests.integration.test_outcomes_api import api, calibrated_rules, champions, models_dir
+
+__all__ = ["api", "calibrated_rules", "champions", "models_dir"]
+PHONE = "13800138000"
+
+
+def store(api: Api, client_id: str, **personal: Any) -> None:
+    body = profile_example()
+    body["personal"] = {"name": "王小明", "phone": PHONE} | personal
+    response = api.client.put(f"/v1/clients/{client_id}", json=body, headers=api.auth())
+    assert response.status_code in {200, 201}, response.text
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def sign_in(api: Api, scope: str = "desk", target: str = "/desk") -> Any:
+    page = api.client.get(f"/desk/sign-in?next={target}")
+    assert page.status_code == 200
+    return api.client.post(
+        "/desk/sign-in",
+        data={"key": api.token(scope), "csrf": csrf_of(page.text), "next": target},
+        follow_redirects=False,
+    )
+
+
+def outcomes(api: Api) -> int:
+    engine = sync_engine(api.url)
+    with engine.connect() as conn:
+        count = conn.execute(text("SELECT count(*) FROM call_outcome")).scalar()
+    engine.dispose()
+    return int(count or 0)
+
+
+def test_signed_out_pages_go_to_sign_in_keeping_the_search(api: Api) -> None:
+    response = api.client.get(f"/desk?phone={PHONE}", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/desk/sign-in?next=%2Fdesk%3Fphone%3D")
+
+
+def test_a_desk_key_signs_in_with_a_strict_cookie_and_finds_the_caller(api: Api) -> None:
+    store(api, "C-1")
+    signed = sign_in(api, target=f"/desk?phone={PHONE}")
+    assert signed.status_code == 303
+    assert signed.headers["location"] == f"/desk?phone={PHONE}"
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert "max-age=28800" in cookie
+    found = api.client.get(f"/desk?phone={PHONE}", follow_redirects=False)
+    assert found.headers["location"] == "/desk/clients/C-1"
+    card = api.client.get("/desk/clients/C-1")
+    assert card.status_code == 200
+    assert "王小明" in card.text
+    assert 'id="badge-value"' in card.text
+
+
+def test_a_classify_key_or_a_bad_key_cannot_sign_in(api: Api) -> None:
+    for scope in ("classify", "profiles:write"):
+        response = sign_in(api, scope)
+        assert response.status_code == 303
+        assert response.headers["location"].startswith("/desk/sign-in?")
+        assert "desk_session=" not in response.headers.get("set-cookie", "")
+        assert api.client.get("/desk", follow_redirects=False).status_code == 303
+    page = api.client.get("/desk/sign-in")
+    wrong = api.client.post(
+        "/desk/sign-in", data={"key": "cs_nope_nope", "csrf": csrf_of(page.text)}
+    )
+    assert "cannot sign in" in wrong.text or "无法登录" in wrong.text
+
+
+def test_sign_in_without_its_csrf_token_is_refused(api: Api) -> None:
+    api.client.get("/desk/sign-in")
+    response = api.client.post("/desk/sign-in", data={"key": api.token("desk"), "csrf": "x"})
+    assert response.status_code == 403
+
+
+def test_no_client_found_is_a_page_and_several_are_a_choice(api: Api) -> None:
+    store(api, "C-1")
+    store(api, "C-2")
+    sign_in(api)
+    choice = api.client.get(f"/desk?phone={PHONE}")
+    assert choice.status_code == 200
+    assert "/desk/clients/C-1" in choice.text
+    assert "/desk/clients/C-2" in choice.text
+    missing = api.client.get("/desk?q=19999999999")
+    assert missing.status_code == 200
+    assert 'id="no-client"' in missing.text
+    assert api.client.get("/desk/clients/C-404").status_code == 200
+
+
+def test_recording_the_call_needs_the_csrf_token(api: Api) -> None:
+    store(api, "C-1", name="<script>alert(1)</script>")
+    sign_in(api)
+    card = api.client.get("/desk/clients/C-1")
+    assert "<script>alert(1)</script>" not in card.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in card.text
+    code = re.search(r'name="result_([a-z_]+)"', card.text)
+    assert code
+    offer = re.search(r'name="offer_request_id" value="([^"]+)"', card.text)
+    assert offer
+    form = {f"result_{code.group(1)}": "accepted", "note": "ring after six",
+            "offer_request_id": offer.group(1)}  # fmt: skip
+    refused = api.client.post("/desk/clients/C-1/outcomes", data=form)
+    assert refused.status_code == 403
+    assert outcomes(api) == 0
+    done = api.client.post("/desk/clients/C-1/outcomes", data=form | {"csrf": csrf_of(card.text)})
+    assert done.status_code == 200
+    assert "ring after six" in done.text
+    assert outcomes(api) == 1
+    listed = api.client.get("/v1/clients/C-1/outcomes", headers=api.auth("desk")).json()
+    assert listed["items"][0]["result"] == "accepted"
+    assert listed["items"][0]["offer_request_id"] == offer.group(1)
+
+
+def test_sign_out_ends_the_session(api: Api) -> None:
+    store(api, "C-1")
+    sign_in(api)
+    page = api.client.get("/desk")
+    out = api.client.post(
+        "/desk/sign-out", data={"csrf": csrf_of(page.text)}, follow_redirects=False
+    )
+    assert out.status_code == 303
+    assert api.client.get("/desk", follow_redirects=False).status_code == 303
+
+
+def test_the_docs_load_their_assets_from_the_service(api: Api) -> None:
+    docs = api.client.get("/docs")
+    assert docs.status_code == 200
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets
+    for asset in assets:
+        assert asset.startswith("/"), asset
+        assert api.client.get(asset).status_code == 200, asset
+    assert "cdn" not in docs.text
