@@ -9,7 +9,7 @@ PORT ?= 8000
 CLIENTSCORE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CLIENTSCORE_TEST_POSTGRES_URL
 
-.PHONY: run test lint typecheck unit bench bench-import bench-classify clean
+.PHONY: run test lint typecheck unit screenshots bench bench-import bench-classify clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ test: lint typecheck
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
+
+# docs/desk.png and docs/desk-en.png from a live demo, in Debian's Chromium.
+screenshots: $(STAMP)
+	$(BIN)/python -m tests.e2e.desk_screenshots docs
 
 # HTTP against MLServer and bare FastAPI (installs wrk and MLServer's venv when missing),
 # then the in-process figures.

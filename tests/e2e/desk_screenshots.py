@@ -1,0 +1,97 @@
+"""`make screenshots`: docs/desk.png and docs/desk-en.png, taken from a live `clientscore demo`.
+
+Starts the demo on a free port with a fresh SQLite book, signs in with the demo desk key it
+prints, opens the printed caller's card at 1280x720, records a call, and saves the page in
+Chinese and in English.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import sync_playwright
+
+from tests.e2e.browser import CHROMIUM
+from tests.e2e.test_server import CLI, ROOT, free_port
+
+VIEWPORT = {"width": 1280, "height": 720}
+
+
+def _demo_output(process: subprocess.Popen[str]) -> tuple[str, str]:
+    """The desk key and the phone number the demo prints."""
+    assert process.stdout is not None
+    key = phone = None
+    previous = ""
+    for line in process.stdout:
+        sys.stdout.write(line)
+        if key is None and re.fullmatch(r"\s+cs_\w+_\S+\s*", line) and "desk" in previous:
+            key = line.strip()
+        if found := re.search(r"/desk\?phone=(\S+)", line):
+            phone = found.group(1)
+        if key and phone:
+            return key, phone
+        previous = line
+    raise SystemExit("the demo stopped before printing its desk key and a phone number")
+
+
+def _wait_ready(base: str) -> None:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"the demo at {base} did not become ready")
+
+
+def shoot(target: Path) -> None:
+    if not CHROMIUM.exists():
+        raise SystemExit(f"no Chromium at {CHROMIUM}: apt-get install chromium")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="clientscore-screenshots-") as folder:
+        env = {**os.environ, "CLIENTSCORE_DATABASE_URL": f"sqlite:///{folder}/demo.db"}
+        process = subprocess.Popen(
+            [*CLI, "demo", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            key, phone = _demo_output(process)
+            base = f"http://127.0.0.1:{port}"
+            _wait_ready(base)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=str(CHROMIUM))
+                page = browser.new_page(viewport=VIEWPORT)  # type: ignore[arg-type]
+                page.goto(f"{base}/desk?phone={phone}")
+                page.fill("#key", key)
+                page.press("#key", "Enter")
+                page.wait_for_selector("#badge-value")
+                page.locator("fieldset.action input[value=accepted]").first.check()
+                page.fill("#note", "客户希望下午六点后回电")
+                page.click("#save")
+                page.wait_for_selector("#recorded")
+                page.screenshot(path=target / "desk.png")
+                page.click("#lang-switch")
+                page.wait_for_selector("#badge-value")
+                page.screenshot(path=target / "desk-en.png")
+                browser.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    sys.stdout.write(f"wrote {target / 'desk.png'} and {target / 'desk-en.png'}\n")
+
+
+if __name__ == "__main__":
+    shoot(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs")
