@@ -31,7 +31,11 @@ def _demo_output(process: subprocess.Popen[str]) -> tuple[str, str]:
     previous = ""
     for line in process.stdout:
         sys.stdout.write(line)
-        if key is None and re.fullmatch(r"\s+cs_\w+_\S+\s*", line) and "desk" in previous:
+        if (
+            key is None
+            and re.fullmatch(r"\s+cs_\w+_\S+\s*", line)
+            and "call-center desk" in previous
+        ):
             key = line.strip()
         if found := re.search(r"/desk\?phone=(\S+)", line):
             phone = found.group(1)
