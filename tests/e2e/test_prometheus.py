@@ -279,8 +279,8 @@ def wait_for_scrapes(prometheus: str, sent: Sent) -> None:
 
 def classes_and_actions_add_up(prometheus: str, sent: Sent) -> None:
     classes = query(prometheus, "clientscore_classifications_total")
-    assert label_names(classes) == {frozenset({"__name__", "dimension", "tier", *TARGET})}
-    assert by(("dimension", "tier"), classes) == {k: float(n) for k, n in sent.classes.items()}
+    assert label_names(classes) == {frozenset({"__name__", "dimension", "class", *TARGET})}
+    assert by(("dimension", "class"), classes) == {k: float(n) for k, n in sent.classes.items()}
     assert {d for d, _ in sent.classes} == set(CLASSES)  # the traffic reached every class
     actions = query(prometheus, "clientscore_strategy_actions_total")
     assert by(("action",), actions) == {(a,): float(n) for a, n in sent.actions.items()}
@@ -298,7 +298,7 @@ def latencies_and_scores_add_up(prometheus: str, sent: Sent) -> None:
     assert set(sent.classify_statuses) == {"200", "422"}
 
     scores = query(prometheus, "clientscore_model_score_bucket")
-    assert label_names(scores) == {frozenset({"__name__", "model", "le", *TARGET})}
+    assert label_names(scores) == {frozenset({"__name__", "model", "version", "le", *TARGET})}
     counted = by(("model",), [s for s in scores if s["metric"]["le"] == "+Inf"])
     assert counted == {(m,): float(n) for m, n in sent.scores.items()}
     assert all(sent.scores[m] > 0 for m in SCORES)
