@@ -15,12 +15,13 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from app.arrays import FloatArray
 from app.classification.clv import ClvResult, customer_lifetime_value, grid_percentile
 from app.classification.facts_columns import facts_columns
-from app.classification.reasons import top_factors
-from app.classification.results import BatchNumbers, results
+from app.classification.reasons import TOP_FACTORS, top_factors
+from app.classification.results import Classified, results
 from app.classification.single import classify_one
 from app.profiles.schemas import ClientProfile
 from app.rules.facts import ClassificationFacts
@@ -105,31 +106,43 @@ def _fact_rows(facts: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _outcomes(ruleset: Ruleset, facts: Mapping[str, Any]) -> list[RuleOutcome]:
-    """Every client's rule outcome, the same whichever way the tables run."""
+def coded_outcomes(
+    ruleset: Ruleset, facts: Mapping[str, Any]
+) -> tuple[npt.NDArray[np.intp], list[RuleOutcome]]:
+    """Every client's rule outcome, the same whichever way the tables run, as a code into
+    the batch's distinct outcomes."""
     compiled = ruleset.compiled
     n = len(facts["kind"])
     if compiled is not None and n >= COLUMNS_FROM:
-        return compiled.classify_columns(facts).outcomes()
+        return compiled.classify_columns(facts).coded()
     rows = _fact_rows(facts)
     if compiled is not None:
-        return [compiled.classify(row) for row in rows]
+        return _coded([compiled.classify(row) for row in rows])
     # zen-engine, client by client, on facts checked by their schema (which computes the
     # renewal rate itself).
     checked = (
         ClassificationFacts.model_validate({k: v for k, v in row.items() if k != "renewal_rate"})
         for row in rows
     )
-    return [ruleset.engine.classify(f) for f in checked]
+    return _coded([ruleset.engine.classify(f) for f in checked])
 
 
-def _reasons(scored: Scored, i: int) -> dict[str, list[dict[str, Any]]]:
+def _coded(outcomes: list[RuleOutcome]) -> tuple[npt.NDArray[np.intp], list[RuleOutcome]]:
+    index: dict[RuleOutcome, int] = {}
+    codes = [index.setdefault(outcome, len(index)) for outcome in outcomes]
+    return np.asarray(codes, dtype=np.intp), list(index)
+
+
+def reasons_of(scored: Scored, i: int, k: int = TOP_FACTORS) -> dict[str, list[dict[str, Any]]]:
+    """Client i's top `k` factors of risk and of its lifecycle stage's model."""
     explanations = scored.predictions.explanations
     features = scored.predictions.features
     stage_model = "lapse" if scored.predictions.client[i] else "propensity"
-    reasons = {"risk": top_factors(explanations["claims"], i, features)}
+    reasons = {"risk": top_factors(explanations["claims"], i, features, k)}
     reasons["lifecycle"] = (
-        top_factors(explanations[stage_model], i, features) if stage_model in explanations else []
+        top_factors(explanations[stage_model], i, features, k)
+        if stage_model in explanations
+        else []
     )
     return reasons
 
@@ -160,6 +173,30 @@ def classify_profiles(
     )
 
 
+def classify_batch(
+    columns: Mapping[str, Any],
+    *,
+    champions: Champions,
+    ruleset: Ruleset,
+    as_of: date,
+    explain: bool,
+    threads: int = 1,
+) -> tuple[Scored, Classified]:
+    """Profiles given column by column (validated, e.g. a synthetic book, rows read from the
+    store or a book file's Arrow columns), classified as columns: no Python object per
+    client. `threads` for the models (a batch job may use every core; the service uses one
+    per worker)."""
+    scored = score(champions, ruleset, columns, as_of=as_of, explain=explain, threads=threads)
+    classified = Classified.of(
+        scored.predictions,
+        clv=scored.clv.clv,
+        loss_ratio=scored.clv.expected_loss_ratio,
+        percentile=scored.percentile,
+        coded=coded_outcomes(ruleset, _facts(columns, scored)),
+    )
+    return scored, classified
+
+
 def classify_columns(
     columns: Mapping[str, Any],
     *,
@@ -169,17 +206,20 @@ def classify_columns(
     explain: bool,
     threads: int = 1,
 ) -> list[dict[str, Any]]:
-    """`classify_profiles` for profiles given column by column (validated, e.g. a synthetic
-    book or rows read from the store): one result per row, in order. `threads` for the
-    models (a batch job may use every core; the service uses one per worker)."""
-    scored = score(champions, ruleset, columns, as_of=as_of, explain=explain, threads=threads)
-    numbers = BatchNumbers.of(
-        scored.predictions, scored.clv.clv, scored.clv.expected_loss_ratio, scored.percentile
+    """`classify_profiles` for profiles given column by column: one result per row, in
+    order, read from the columns of `classify_batch`."""
+    scored, classified = classify_batch(
+        columns,
+        champions=champions,
+        ruleset=ruleset,
+        as_of=as_of,
+        explain=explain,
+        threads=threads,
     )
     return results(
         columns,
-        _outcomes(ruleset, _facts(columns, scored)),
-        numbers,
-        reasons=(lambda i: _reasons(scored, i)) if explain else None,
+        classified.per_client(),
+        classified.numbers(),
+        reasons=(lambda i: reasons_of(scored, i)) if explain else None,
         versions={"models": champions.versions(), "ruleset": ruleset.version},
     )

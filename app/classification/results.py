@@ -12,6 +12,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from app.classification.facts_columns import rounded
 from app.rules.outcome import RuleOutcome
 from app.serving.predictor import Predictions
@@ -84,23 +87,80 @@ class BatchNumbers:
     lapse: list[Shown]
     purchase: list[Shown]
 
+
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.intp]
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """A classified batch column by column: what the dicts of `results` and the Arrow
+    columns of a book run are both read from.
+
+    Numbers are rounded as the caller is shown them (`rounded` is Python's `round`, exactly:
+    CLV and percentile 2 digits, the rest 6), NaN where not known or not applicable (the
+    percentile and lapse to clients, purchase to prospects); each client's rule outcome is a
+    code into `outcomes`, the batch's distinct ones.
+    """
+
+    client: BoolArray
+    prospect: BoolArray
+    clv: FloatArray
+    percentile: FloatArray
+    claim_frequency: FloatArray
+    loss_ratio: FloatArray
+    lapse: FloatArray
+    purchase: FloatArray
+    codes: IntArray
+    outcomes: list[RuleOutcome]
+
     @classmethod
-    def of(cls, p: Predictions, clv: Any, loss_ratio: Any, percentile: Any) -> BatchNumbers:
+    def of(
+        cls,
+        p: Predictions,
+        *,
+        clv: Any,
+        loss_ratio: Any,
+        percentile: Any,
+        coded: tuple[IntArray, list[RuleOutcome]],
+    ) -> Classified:
         return cls(
-            client=p.client.tolist(),
-            prospect=p.prospect.tolist(),
-            clv=_shown(clv, 2),
-            percentile=_shown(percentile, 2),
-            claim_frequency=_shown(p.claim_frequency),
-            loss_ratio=_shown(loss_ratio),
-            lapse=_shown(p.lapse_probability),
-            purchase=_shown(p.purchase_probability),
+            client=p.client,
+            prospect=p.prospect,
+            clv=rounded(clv, 2),
+            percentile=np.where(p.client, rounded(percentile, 2), np.nan),
+            claim_frequency=rounded(p.claim_frequency),
+            loss_ratio=rounded(loss_ratio),
+            lapse=np.where(p.client, rounded(p.lapse_probability), np.nan),
+            purchase=np.where(p.prospect, rounded(p.purchase_probability), np.nan),
+            codes=coded[0],
+            outcomes=coded[1],
+        )
+
+    def __len__(self) -> int:
+        return int(self.codes.size)
+
+    def per_client(self) -> list[RuleOutcome]:
+        """Each client's outcome (shared objects)."""
+        return [self.outcomes[code] for code in self.codes.tolist()]
+
+    def numbers(self) -> BatchNumbers:
+        """The numbers as Python lists, None for NaN."""
+        return BatchNumbers(
+            client=self.client.tolist(),
+            prospect=self.prospect.tolist(),
+            clv=_listed(self.clv),
+            percentile=_listed(self.percentile),
+            claim_frequency=_listed(self.claim_frequency),
+            loss_ratio=_listed(self.loss_ratio),
+            lapse=_listed(self.lapse),
+            purchase=_listed(self.purchase),
         )
 
 
-def _shown(values: Any, digits: int = 6) -> list[Shown]:
-    """`shown` of each value, vectorised (`rounded` is Python's `round`, exactly)."""
-    return [None if v != v else v for v in rounded(values, digits).tolist()]
+def _listed(values: FloatArray) -> list[Shown]:
+    return [None if v != v else v for v in values.tolist()]
 
 
 @dataclass(frozen=True, slots=True)

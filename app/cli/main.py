@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.auth import service as keys
 from app.auth.service import Scope
+from app.cli import book as book_cli
 from app.cli import classify as classification_cli
 from app.cli import demo_folders as scratch
 from app.cli import models as registry_cli
@@ -332,6 +333,7 @@ def _parser() -> argparse.ArgumentParser:
     registry_cli.register(commands)
     rules_cli.register(commands)
     classification_cli.register(commands)
+    book_cli.register(commands)
     return parser
 
 

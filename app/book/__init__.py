@@ -1,0 +1,1 @@
+"""The whole book: classified in partitions (here or on a Dask cluster), reported, simulated."""

@@ -1,0 +1,85 @@
+"""`clientscore book ...`: classify the whole book into Parquet results, report on them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from app.book.bundle import Bundle
+from app.book.run import Cluster, Embedded, classify_book
+from app.book.sources import DatabaseSource, FileSource, Source
+from app.errors import ServiceError
+from app.settings import Settings
+
+DEFAULT_OUT = Path("var/book/results")
+
+
+def register(commands: Any) -> None:
+    book = commands.add_parser("book", help="classify the whole book; report on the results")
+    book_commands = book.add_subparsers(dest="book_command", required=True)
+    classify = book_commands.add_parser(
+        "classify",
+        help="classify the stored book (or Parquet/CSV files of profiles) into Parquet results",
+    )
+    classify.add_argument(
+        "files", nargs="*", type=Path, help="Parquet or CSV files of profiles (default: the store)"
+    )
+    classify.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default {DEFAULT_OUT}")
+    classify.add_argument("--explain", action="store_true", help="add the top reasons (slower)")
+    classify.add_argument("--partition-rows", type=int, default=100_000)
+    classify.add_argument("--workers", type=int, help="processes (default: every core)")
+    classify.add_argument(
+        "--scheduler", help="a Dask scheduler, tcp://HOST:8786 (default: this machine only)"
+    )
+    classify.add_argument("--as-of", type=date.fromisoformat, help="default: today")
+    classify.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, help="default: on a terminal"
+    )
+    classify.set_defaults(func=cmd_book_classify)
+
+
+def cmd_book_classify(settings: Settings, args: argparse.Namespace) -> None:
+    if not 1_000 <= args.partition_rows <= 2_000_000:
+        raise ServiceError("--partition-rows must be between 1,000 and 2,000,000")
+    if args.workers is not None and not 1 <= args.workers <= 512:
+        raise ServiceError("--workers must be between 1 and 512")
+    if args.scheduler and args.workers:
+        raise ServiceError("--workers is for this machine; a Dask cluster has its own workers")
+    as_of = args.as_of or date.today()
+    if as_of > date.today():
+        raise ServiceError(f"--as-of {as_of} is in the future")
+    source: Source = (
+        FileSource.of(args.files) if args.files else DatabaseSource(settings.database_url_value())
+    )
+
+    def pin(versions: dict[str, Any] | None) -> Bundle:
+        return Bundle.pin(settings.models_dir, settings.rules_dir, versions=versions)
+
+    def workers(bundle: Bundle) -> Any:
+        if args.scheduler:
+            return Cluster(bundle, args.scheduler)
+        return Embedded(bundle, args.workers)
+
+    summary = classify_book(
+        source,
+        args.out,
+        pin=pin,
+        as_of=as_of,
+        explain=args.explain,
+        partition_rows=args.partition_rows,
+        workers=workers,
+        progress=args.progress,
+    )
+    rate = summary.rows / summary.seconds if summary.seconds else 0.0
+    kept = f", {summary.kept} partitions kept from before" if summary.kept else ""
+    aside = (
+        f", {summary.rejected:,} set aside (see {args.out}/_rejected)" if summary.rejected else ""
+    )
+    print(
+        f"classified {summary.rows:,} clients in {summary.partitions} partitions{kept}{aside} "
+        f"in {summary.seconds:.1f} s ({rate:,.0f} clients/s); results in {args.out}",
+        file=sys.stderr,
+    )

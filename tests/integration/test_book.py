@@ -1,0 +1,214 @@
+"""A book run against the API, on a real Dask LocalCluster, from the store, and resumed."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from app.book.bundle import Bundle
+from app.book.run import Cluster, Embedded, Summary, classify_book
+from app.book.sources import DatabaseSource, FileSource
+from app.book.synthetic import profile_table
+from app.demo.repository import load_book
+from app.demo.synthetic import generate_book
+from app.errors import ServiceError
+from tests.integration.conftest import Api, api_for
+from tests.integration.test_classification_api import rules_dir
+from tests.service_models import calibrated_rules, champions, models_dir
+
+__all__ = ["calibrated_rules", "champions", "models_dir", "rules_dir"]
+CLIENTS = 3_000
+PARTITION = 1_000
+TODAY = date.today()
+
+
+@pytest.fixture(scope="module")
+def book_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("book") / "profiles.parquet"
+    book = generate_book(CLIENTS, 5, as_of=TODAY)
+    pq.write_table(profile_table(book.profiles), path, row_group_size=500)
+    return path
+
+
+def run(
+    source: Any, out: Path, models: Path, rules: Path, *, workers: Any = None, **options: Any
+) -> Summary:
+    def pin(versions: dict[str, Any] | None) -> Bundle:
+        return Bundle.pin(models, rules, versions=versions)
+
+    return classify_book(
+        source,
+        out,
+        pin=pin,
+        as_of=TODAY,
+        partition_rows=PARTITION,
+        workers=workers or (lambda bundle: Embedded(bundle, 2)),
+        progress=False,
+        **options,
+    )
+
+
+def rows(out: Path) -> list[dict[str, Any]]:
+    table = pq.read_table(out).sort_by("client_id")
+    listed: list[dict[str, Any]] = table.drop_columns(
+        ["ruleset_version", "model_versions"]
+    ).to_pylist()
+    return listed
+
+
+def test_results_equal_the_api_row_by_row(
+    book_file: Path, models_dir: Path, rules_dir: Path, sqlite_url: str, tmp_path: Path
+) -> None:
+    summary = run(FileSource.of([book_file]), tmp_path / "out", models_dir, rules_dir)
+    assert (summary.rows, summary.rejected, summary.partitions) == (CLIENTS, 0, 3)
+    results = {row["client_id"]: row for row in rows(tmp_path / "out")}
+    book = generate_book(CLIENTS, 5, as_of=TODAY)
+    sample = list(range(0, CLIENTS, 97))
+    with api_for(sqlite_url, models_dir=models_dir, rules_dir=rules_dir) as api:
+        for i, record in zip(sample, map(_one(book), sample), strict=True):
+            expected = _post(api, record)
+            got = results[str(book.profiles["client_id"][i])]
+            assert _as_api(got) == expected, str(book.profiles["client_id"][i])
+    metadata = pq.read_schema(tmp_path / "out" / "part-00000.parquet").metadata
+    assert b"rs-" in metadata[b"clientscore"]
+
+
+def _one(book: Any) -> Any:
+    return lambda i: next(book.records(i, i + 1))
+
+
+def _post(api: Api, record: dict[str, Any]) -> dict[str, Any]:
+    record.pop("personal", None)
+    request = json.loads(orjson.dumps({"profile": record}))
+    response = api.client.post("/v1/classify", json=request, headers=api.auth())
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    segment = body["segment"] or {}
+    return {
+        "value": (body["value"]["tier"], body["value"]["grade"], body["value"]["clv"]),
+        "percentile": body["value"]["percentile"],
+        "risk": (
+            body["risk"]["tier"],
+            body["risk"]["expected_claim_frequency"],
+            body["risk"]["expected_loss_ratio"],
+        ),
+        "lifecycle": (
+            body["lifecycle"]["stage"],
+            body["lifecycle"]["lapse_probability_12m"],
+            body["lifecycle"]["purchase_probability"],
+            body["lifecycle"]["prospect_grade"],
+        ),
+        "segment": (segment.get("scale"), segment.get("ownership"), segment.get("industry")),
+        "actions": [action["code"] for action in body["strategy"]],
+    }
+
+
+def _as_api(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "value": (row["value_tier"], row["abc_grade"], row["clv"]),
+        "percentile": row["clv_percentile"],
+        "risk": (row["risk_tier"], row["expected_claim_frequency"], row["expected_loss_ratio"]),
+        "lifecycle": (
+            row["lifecycle_stage"],
+            row["lapse_probability_12m"],
+            row["purchase_probability"],
+            row["prospect_grade"],
+        ),
+        "segment": (row["group_scale"], row["ownership"], row["industry"]),
+        "actions": row["actions"],
+    }
+
+
+@pytest.fixture(scope="module")
+def local_cluster() -> Iterator[Any]:
+    distributed: Any = importlib.import_module("distributed")  # untyped
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        yield cluster
+
+
+def test_a_local_cluster_of_two_workers_gives_the_embedded_results(
+    book_file: Path, models_dir: Path, rules_dir: Path, local_cluster: Any, tmp_path: Path
+) -> None:
+    source = FileSource.of([book_file])
+    run(source, tmp_path / "here", models_dir, rules_dir)
+    summary = run(
+        source,
+        tmp_path / "cluster",
+        models_dir,
+        rules_dir,
+        workers=lambda bundle: Cluster(bundle, local_cluster),
+    )
+    assert summary.rows == CLIENTS
+    assert rows(tmp_path / "cluster") == rows(tmp_path / "here")
+
+
+def test_a_run_cut_short_keeps_its_finished_partitions(
+    book_file: Path, models_dir: Path, rules_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run(FileSource.of([book_file]), out, models_dir, rules_dir)
+    before = rows(out)
+    (out / "part-00001.parquet").unlink()
+    (out / "_SUCCESS.json").unlink()
+    stamp = (out / "part-00000.parquet").stat().st_mtime_ns
+    summary = run(FileSource.of([book_file]), out, models_dir, rules_dir)
+    assert (summary.kept, summary.partitions, summary.rows) == (2, 3, CLIENTS)
+    assert (out / "part-00000.parquet").stat().st_mtime_ns == stamp
+    assert rows(out) == before
+    with pytest.raises(ServiceError, match="partition_rows"):
+        classify_book(
+            FileSource.of([book_file]),
+            out,
+            pin=lambda v: Bundle.pin(models_dir, rules_dir, versions=v),
+            as_of=TODAY,
+            partition_rows=2 * PARTITION,
+            progress=False,
+        )
+
+
+def test_the_stored_book_is_classified_as_its_file(
+    db_url: str, book_file: Path, models_dir: Path, rules_dir: Path, tmp_path: Path
+) -> None:
+    load_book(db_url, generate_book(CLIENTS, 5, as_of=TODAY), observed_at=TODAY)
+    run(DatabaseSource(db_url), tmp_path / "stored", models_dir, rules_dir)
+    run(FileSource.of([book_file]), tmp_path / "file", models_dir, rules_dir)
+    assert rows(tmp_path / "stored") == rows(tmp_path / "file")
+
+
+def test_rows_that_break_a_rule_are_set_aside_with_their_problems(
+    models_dir: Path, rules_dir: Path, tmp_path: Path
+) -> None:
+    book = generate_book(50, 3, as_of=TODAY)
+    table = profile_table(book.profiles)
+    kinds = table["kind"].to_pylist()
+    kinds[0] = "alien"
+    premium = table["annual_premium"].to_pylist()
+    premium[1] = -5.0
+    table = table.set_column(1, "kind", pa.array(kinds)).set_column(
+        table.schema.get_field_index("annual_premium"), "annual_premium", pa.array(premium)
+    )
+    path = tmp_path / "bad.parquet"
+    pq.write_table(table, path)
+    summary = run(FileSource.of([path]), tmp_path / "out", models_dir, rules_dir)
+    assert (summary.rows, summary.rejected) == (48, 2)
+    problems = pq.read_table(tmp_path / "out" / "_rejected").to_pylist()
+    ids = table["client_id"].to_pylist()
+    assert {"client_id": ids[0], "field": "kind", "rule": "enum"} in problems
+    assert {"client_id": ids[1], "field": "annual_premium", "rule": "range"} in problems
+    wrong = table.set_column(
+        table.schema.get_field_index("renewals"), "renewals", pa.array(["many"] * 50)
+    )
+    pq.write_table(wrong, path)
+    with pytest.raises(ServiceError, match="column renewals"):
+        run(FileSource.of([path]), tmp_path / "wrong", models_dir, rules_dir)
