@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,10 @@ def register(commands: Any) -> None:
         "--progress", action=argparse.BooleanOptionalAction, help="default: on a terminal"
     )
     classify.set_defaults(func=cmd_book_classify)
+    report = book_commands.add_parser("report", help="write the portfolio report of results")
+    report.add_argument("results", type=Path, help="the folder `book classify` wrote")
+    report.add_argument("--out", type=Path, required=True, help="the report's folder")
+    report.set_defaults(func=cmd_book_report)
 
 
 def cmd_book_classify(settings: Settings, args: argparse.Namespace) -> None:
@@ -83,3 +88,11 @@ def cmd_book_classify(settings: Settings, args: argparse.Namespace) -> None:
         f"in {summary.seconds:.1f} s ({rate:,.0f} clients/s); results in {args.out}",
         file=sys.stderr,
     )
+
+
+def cmd_book_report(_settings: Settings, args: argparse.Namespace) -> None:
+    from app.book.report import write_report  # matplotlib only when a report is drawn
+
+    started = time.perf_counter()
+    path = write_report(args.results, args.out)
+    print(f"report written to {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)

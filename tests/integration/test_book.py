@@ -212,3 +212,24 @@ def test_rows_that_break_a_rule_are_set_aside_with_their_problems(
     pq.write_table(wrong, path)
     with pytest.raises(ServiceError, match="column renewals"):
         run(FileSource.of([path]), tmp_path / "wrong", models_dir, rules_dir)
+
+
+def test_the_report_reads_the_run_and_draws_its_plots(
+    book_file: Path, models_dir: Path, rules_dir: Path, tmp_path: Path
+) -> None:
+    from app.book.report import REPORT_FILE, write_report
+
+    run(FileSource.of([book_file]), tmp_path / "out", models_dir, rules_dir)
+    page = write_report(tmp_path / "out", tmp_path / "report")
+    assert page == tmp_path / "report" / REPORT_FILE
+    text = page.read_text()
+    assert f"{CLIENTS:,} clients" in text
+    for plot in ("mix", "pareto", "heatmap", "funnel", "actions"):
+        assert (tmp_path / "report" / f"{plot}.png").read_bytes()[:4] == b"\x89PNG"
+        assert f"src='{plot}.png'" in text
+    table = pq.read_table(tmp_path / "out")
+    actions = pa.compute.list_flatten(table["actions"]).value_counts().to_pylist()
+    top = max(actions, key=lambda item: item["counts"])
+    assert f"<td>{top['values']}</td><td>{top['counts']:,}</td>" in text
+    with pytest.raises(ServiceError, match="holds no book run"):
+        write_report(tmp_path, tmp_path / "nowhere")
