@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import __version__
+from app.api import book as book_router
 from app.api import classification as classification
 from app.api import health, problems, swagger
 from app.api import metrics as metrics_router
@@ -130,6 +131,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(models.router)
     app.include_router(rules_router.router)
     app.include_router(metrics_router.router)
+    app.include_router(book_router.router)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,

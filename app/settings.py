@@ -72,5 +72,10 @@ class Settings(BaseSettings):
         "servers share the desk.",
     )
 
+    book_report_dir: Path = Field(
+        default=Path("var/book/report"),
+        description="The portfolio report `/book` shows (`clientscore book report --out`).",
+    )
+
     def database_url_value(self) -> str:
         return self.database_url.get_secret_value()

@@ -24,6 +24,7 @@ class Scope(StrEnum):
     profiles_write = "profiles:write"
     admin = "admin"
     desk = "desk"
+    analyst = "analyst"  # the portfolio report
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,10 @@ class DatabaseSource:
     url: str
 
     def describe(self) -> str:
+        return self.describe_stored()
+
+    @staticmethod
+    def describe_stored() -> str:
         return "the stored book"
 
     def total_rows(self) -> int:

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from app.cli import whatif as whatif_cli
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.demo.synthetic import generate_book
 from app.profiles import service as profiles
@@ -134,3 +135,4 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     activate.add_argument("path", help="the ruleset folder to activate")
     activate.set_defaults(func=cmd_rules_activate)
+    whatif_cli.register(rule_commands)

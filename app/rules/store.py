@@ -58,6 +58,18 @@ def check_paths(files: Mapping[str, bytes]) -> None:
         raise RulesetRefused("upload", problems)
 
 
+def check_candidate(files: Mapping[str, bytes], *, source: str) -> Ruleset:
+    """`files` as a ruleset that could be activated; `RulesetRefused` (422) listing every
+    problem if it fails a check, its cases, or carries no book calibration."""
+    check_paths(files)
+    ruleset = Ruleset.from_files(files, source=source)
+    if ruleset.calibration is None:
+        detail = "the book calibration is missing: run `clientscore rules calibrate` first"
+        problem = FieldError(CALIBRATION_FILE, "missing_file", detail, "ruleset")
+        raise RulesetRefused(source, [problem])
+    return ruleset
+
+
 class RulesetStore:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -81,12 +93,7 @@ class RulesetStore:
     def activate(self, files: Mapping[str, bytes], *, by: str | None, source: str) -> Ruleset:
         """Check `files` as a ruleset and make it the active one; `RulesetRefused` (422) and
         nothing changed if it fails a check, its cases, or carries no book calibration."""
-        check_paths(files)
-        ruleset = Ruleset.from_files(files, source=source)
-        if ruleset.calibration is None:
-            detail = "the book calibration is missing: run `clientscore rules calibrate` first"
-            problem = FieldError(CALIBRATION_FILE, "missing_file", detail, "ruleset")
-            raise RulesetRefused(source, [problem])
+        ruleset = check_candidate(files, source=source)
         with self.pointer_file.locked():
             self._write_version(ruleset.version, files)
         self.pointer_file.move(

@@ -1,0 +1,83 @@
+"""HTTP routes of the whole book: the latest portfolio report (`/book`, scope `analyst`)
+and a candidate ruleset simulated against a sample book (`POST /v1/rules:simulate`, admin)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import Field
+
+from app.api.deps import CallerAdmin, StateDep, require
+from app.api.docs import ERROR_RESPONSES
+from app.api.rules import RulesetUpload
+from app.auth.service import Caller, Scope
+from app.book.report import REPORT_FILE
+from app.book.whatif import sample_partitions, simulate
+from app.errors import NotFound
+from app.rules.store import check_candidate
+
+router = APIRouter(tags=["book"], responses=ERROR_RESPONSES)
+CallerAnalyst = Annotated[Caller, Depends(require(Scope.analyst))]
+SIMULATION_SEED = 7
+_PLOT = re.compile(r"^[a-z]{1,20}\.png$")
+_NO_REPORT = (
+    "<!doctype html><html><head><meta charset='utf-8'><title>No portfolio report</title></head>"
+    "<body><h1>No portfolio report yet</h1><p>Classify the book and write its report into "
+    "this service's report folder (<code>CLIENTSCORE_BOOK_REPORT_DIR</code>):</p><pre>"
+    "clientscore book classify --out var/book/results\n"
+    "clientscore book report var/book/results --out {folder}</pre></body></html>"
+)
+
+
+class SimulationRequest(RulesetUpload):
+    """A candidate ruleset (as `PUT /v1/rules` takes it) and the size of the seeded sample."""
+
+    sample: int = Field(default=20_000, ge=100, le=200_000, description="Synthetic clients.")
+
+
+@router.get("/book", response_class=HTMLResponse, include_in_schema=False)
+async def book_report(state: StateDep, _caller: CallerAnalyst) -> HTMLResponse:
+    """The latest portfolio report (scope `analyst` or `admin`)."""
+    folder = state.settings.book_report_dir
+    path = folder / REPORT_FILE
+    if not path.is_file():
+        return HTMLResponse(_NO_REPORT.format(folder=folder), status_code=404)
+    return HTMLResponse(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+
+
+@router.get("/book/{name}", include_in_schema=False)
+async def book_plot(name: str, state: StateDep, _caller: CallerAnalyst) -> FileResponse:
+    path = state.settings.book_report_dir / name
+    if not _PLOT.match(name) or not path.is_file():
+        raise NotFound(f"the report has no plot {name}")
+    return FileResponse(path, media_type="image/png")
+
+
+@router.post("/v1/rules:simulate")
+async def simulate_rules(
+    body: SimulationRequest, state: StateDep, _caller: CallerAdmin
+) -> dict[str, Any]:
+    """Classify a seeded synthetic book with the active ruleset and with the candidate (admin).
+
+    The candidate is checked as `PUT /v1/rules` checks it and refused with the same problems
+    (422 `ruleset_refused`). The answer gives per dimension the transition matrix (from class
+    -> to class, clients and premium) and how many moved, the action counts before and after,
+    and 20 clients that moved with the rows that fired before and after. Nothing is activated.
+    """
+    files = {path: text.encode("utf-8") for path, text in body.files.items()}
+    candidate = await asyncio.to_thread(check_candidate, files, source="upload")
+    pinned = state.classifier.take()
+    sim = await asyncio.to_thread(
+        simulate,
+        pinned.champions,
+        pinned.ruleset,
+        candidate,
+        sample_partitions(body.sample, SIMULATION_SEED),
+        as_of=date.today(),
+    )
+    return sim.summary()

@@ -1,0 +1,98 @@
+"""`POST /v1/rules:simulate` and the `/book` page, on a real database with real models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.book.report import REPORT_FILE
+from app.rules.clv_grid import CALIBRATION_FILE
+from app.rules.ruleset import read_ruleset_files
+from tests.integration.conftest import Api, api_for
+from tests.integration.test_classification_api import rules_dir
+from tests.service_models import calibrated_rules, champions, models_dir
+
+__all__ = ["calibrated_rules", "champions", "models_dir", "rules_dir"]
+
+
+@pytest.fixture
+def api(db_url: str, models_dir: Path, rules_dir: Path, tmp_path: Path) -> Iterator[Api]:
+    with api_for(
+        db_url, models_dir=models_dir, rules_dir=rules_dir, book_report_dir=tmp_path / "report"
+    ) as built:
+        yield built
+
+
+def _files(folder: Path, **changes: str) -> dict[str, str]:
+    files = {path: data.decode() for path, data in read_ruleset_files(folder).items()}
+    return files | changes
+
+
+def test_the_active_ruleset_against_itself_moves_nobody(api: Api, rules_dir: Path) -> None:
+    body = {"files": _files(rules_dir), "sample": 500}
+    response = api.client.post("/v1/rules:simulate", json=body, headers=api.auth())
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["clients"], result["moved"], result["examples"]) == (500, 0, [])
+    assert result["active"] == result["candidate"]
+    for action in result["actions"]:
+        assert action["before"] == action["after"]
+
+
+def test_a_candidate_moves_clients_and_shows_the_rows_that_fired(api: Api, rules_dir: Path) -> None:
+    ruleset = (rules_dir / "ruleset.yaml").read_text()
+    cheaper = ruleset.replace("expense_ratio: 0.25", "expense_ratio: 0.40")
+    assert cheaper != ruleset
+    body = {"files": _files(rules_dir, **{"ruleset.yaml": cheaper}), "sample": 2000}
+    response = api.client.post("/v1/rules:simulate", json=body, headers=api.auth())
+    assert response.status_code == 200, response.text
+    result = response.json()
+    value = result["dimensions"]["value_tier"]
+    assert result["moved"] > 0
+    assert value["moved"] == sum(c["clients"] for c in value["transitions"] if c["from"] != c["to"])
+    assert sum(c["clients"] for c in value["transitions"]) == 2000
+    example = result["examples"][0]
+    assert example["before"] != example["after"]
+    assert example["rules_fired_before"]
+    assert example["rules_fired_after"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{CALIBRATION_FILE: None}, {"tables/../escape.json": "{}"}, {"ruleset.yaml": "clv: ["}],
+)
+def test_a_candidate_put_refuses_is_refused_with_the_same_problems(
+    api: Api, rules_dir: Path, change: dict[str, Any]
+) -> None:
+    files = {k: v for k, v in (_files(rules_dir) | change).items() if v is not None}
+    simulated = api.client.post(
+        "/v1/rules:simulate", json={"files": files, "sample": 100}, headers=api.auth()
+    )
+    put = api.client.put("/v1/rules", json={"files": files}, headers=api.auth())
+    assert simulated.status_code == put.status_code == 422
+    assert simulated.json()["errors"] == put.json()["errors"]
+
+
+def test_only_admin_simulates_and_analysts_read_the_book_page(
+    api: Api, rules_dir: Path, tmp_path: Path
+) -> None:
+    body = {"files": _files(rules_dir), "sample": 100}
+    denied = api.client.post("/v1/rules:simulate", json=body, headers=api.auth("analyst"))
+    assert denied.status_code == 403
+    assert api.client.get("/book", headers=api.auth("classify")).status_code == 403
+    missing = api.client.get("/book", headers=api.auth("analyst"))
+    assert missing.status_code == 404
+    assert "clientscore book report" in missing.text
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / REPORT_FILE).write_text("<html><img src='mix.png'></html>")
+    (report / "mix.png").write_bytes(b"\x89PNG\r\n")
+    page = api.client.get("/book", headers=api.auth("analyst"))
+    assert page.status_code == 200
+    assert "mix.png" in page.text
+    plot = api.client.get("/book/mix.png", headers=api.auth("analyst"))
+    assert (plot.status_code, plot.headers["content-type"]) == (200, "image/png")
+    assert api.client.get("/book/passwd", headers=api.auth("analyst")).status_code == 404
