@@ -9,7 +9,7 @@ PORT ?= 8000
 CLIENTSCORE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CLIENTSCORE_TEST_POSTGRES_URL
 
-.PHONY: run test lint typecheck unit screenshots bench bench-import bench-classify clean
+.PHONY: run test lint typecheck unit screenshots bench bench-import bench-classify bench-book clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,10 @@ bench-import: $(STAMP)
 
 bench-classify: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m bench.classify_inprocess
+
+# A book run embedded and on a two-worker LocalCluster against the models' own predict.
+bench-book: $(STAMP)
+	$(BIN)/python -m bench.book_bench $(BOOK_BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,142 @@
+"""A book run measured against the models' own batch predict, in one run.
+
+Writes a synthetic book as Parquet, then measures: the claims model's bare
+`Booster.predict` on the book's encoded rows (the baseline, all threads); `book classify`
+embedded on every core, Parquet in and out, without and with reasons; the same run on a
+two-worker `LocalCluster` (its overhead over embedded, as a ratio); the report on
+1,000,000 results; and, with `--big N`, the peak RSS of classifying N clients.
+
+    python -m bench.book_bench [--clients 500000] [--reasons 50000] [--big 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import resource
+import shutil
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from app.book.bundle import Bundle
+from app.book.report import write_report
+from app.book.run import Cluster, Embedded, classify_book
+from app.book.sources import FileSource
+from app.book.synthetic import write_book
+from app.serving.features import encode, profile_features
+from app.serving.registry import load_champions
+
+TODAY = date.today()
+MODELS, RULES = Path("models"), Path("rules")
+
+
+def pin(versions: dict[str, Any] | None) -> Bundle:
+    return Bundle.pin(MODELS, RULES, versions=versions)
+
+
+def baseline(book: Path) -> float:
+    """Rows/s of the claims model's own batch predict on the book's encoded rows."""
+    from app.book.columns import profile_columns
+
+    table = pq.read_table(book)
+    model = load_champions(MODELS).claims
+    matrix = encode(profile_features(profile_columns(table), TODAY), model.metadata.features)
+    started = time.perf_counter()
+    model.booster.predict(matrix)
+    return float(matrix.shape[0]) / (time.perf_counter() - started)
+
+
+def run(book: Path, out: Path, *, explain: bool = False, workers: Any = None) -> float:
+    """Clients/s of a whole run (process start and model load included)."""
+    shutil.rmtree(out, ignore_errors=True)
+    summary = classify_book(
+        FileSource.of([book]),
+        out,
+        pin=pin,
+        as_of=TODAY,
+        explain=explain,
+        workers=workers or (lambda bundle: Embedded(bundle)),
+        progress=False,
+    )
+    return summary.rows / summary.seconds
+
+
+def report_seconds(results: Path, work: Path, clients: int) -> float:
+    """Seconds to write the report of `clients` results (the run's results repeated)."""
+    table = pq.read_table(results)
+    big = work / "big"
+    big.mkdir()
+    shutil.copy(results / "_run.json", big / "_run.json")
+    copies = -(-clients // table.num_rows)
+    for k in range(copies):
+        part = table.slice(0, min(table.num_rows, clients - k * table.num_rows))
+        ids = pa.array([f"{k}-{i}" for i in range(part.num_rows)])
+        pq.write_table(part.set_column(0, "client_id", ids), big / f"part-{k:05d}.parquet")
+    started = time.perf_counter()
+    write_report(big, work / "report")
+    return time.perf_counter() - started
+
+
+def peak_rss_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return float(max(own, children)) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=500_000)
+    parser.add_argument("--reasons", type=int, default=50_000)
+    parser.add_argument("--report-clients", type=int, default=1_000_000)
+    parser.add_argument("--big", type=int, default=0, help="also classify this many (RSS)")
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="book-bench-"))
+    try:
+        book, small = work / "book.parquet", work / "small.parquet"
+        write_book(book, args.clients, seed=1, as_of=TODAY)
+        write_book(small, args.reasons, seed=2, as_of=TODAY)
+        base = baseline(book)
+        embedded = run(book, work / "out")
+        reasons = run(small, work / "reasons", explain=True)
+        distributed: Any = importlib.import_module("distributed")
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster:
+            clustered = run(book, work / "cluster", workers=lambda b: Cluster(b, cluster))
+        report = report_seconds(work / "out", work, args.report_clients)
+        print(f"book of {args.clients:,} clients, Parquet in and out, this machine's cores")
+        print(f"  claims model's own batch predict     {base:>12,.0f} rows/s   (baseline)")
+        print(
+            f"  book classify, embedded             {embedded:>12,.0f} clients/s "
+            f"({embedded / base:.3f} x baseline)"
+        )
+        print(
+            f"  book classify --explain ({args.reasons:,})   {reasons:>12,.0f} clients/s "
+            f"({reasons / base:.4f} x baseline)"
+        )
+        print(
+            f"  LocalCluster, 2 workers             {clustered:>12,.0f} clients/s "
+            f"(overhead {embedded / clustered:.2f} x embedded time)"
+        )
+        print(f"  report on {args.report_clients:,} results      {report:>12.1f} s")
+        if args.big:
+            big = work / "big.parquet"
+            write_book(big, args.big, seed=3, as_of=TODAY)
+            rate = run(big, work / "big-out")
+            print(
+                f"  {args.big:,} clients: {rate:,.0f} clients/s, peak RSS of one process "
+                f"{peak_rss_mb():,.0f} MB"
+            )
+        print(f"  peak RSS of one process (driver or worker) {peak_rss_mb():,.0f} MB")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
