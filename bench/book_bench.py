@@ -64,7 +64,7 @@ def run(book: Path, out: Path, *, explain: bool = False, workers: Any = None) ->
         workers=workers or (lambda bundle: Embedded(bundle)),
         progress=False,
     )
-    return summary.rows / summary.seconds
+    return summary.classified / summary.seconds
 
 
 def report_seconds(results: Path, work: Path, clients: int) -> float:

@@ -42,7 +42,8 @@ METADATA_KEY = b"clientscore"
 
 @dataclass(frozen=True)
 class Summary:
-    rows: int
+    rows: int  # in the results, this attempt's and earlier ones'
+    classified: int  # by this attempt
     rejected: int
     partitions: int
     kept: int  # partitions finished by an earlier attempt
@@ -188,6 +189,7 @@ def classify_book(
             pool.close()
         summary = Summary(
             rows=rows + sum(done.values()),
+            classified=rows,
             rejected=rejected + _rejected_rows(out, done),
             partitions=len(_finished(out)),
             kept=len(done),

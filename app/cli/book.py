@@ -78,7 +78,7 @@ def cmd_book_classify(settings: Settings, args: argparse.Namespace) -> None:
         workers=workers,
         progress=args.progress,
     )
-    rate = summary.rows / summary.seconds if summary.seconds else 0.0
+    rate = summary.classified / summary.seconds if summary.seconds else 0.0
     kept = f", {summary.kept} partitions kept from before" if summary.kept else ""
     aside = (
         f", {summary.rejected:,} set aside (see {args.out}/_rejected)" if summary.rejected else ""

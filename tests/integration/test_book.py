@@ -233,3 +233,34 @@ def test_the_report_reads_the_run_and_draws_its_plots(
     assert f"<td>{top['values']}</td><td>{top['counts']:,}</td>" in text
     with pytest.raises(ServiceError, match="holds no book run"):
         write_report(tmp_path, tmp_path / "nowhere")
+
+
+def test_the_commands_classify_report_and_simulate_a_book(
+    book_file: Path,
+    models_dir: Path,
+    rules_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli.main import main
+    from app.rules.ruleset import Ruleset
+
+    active = Ruleset.load(rules_dir).version
+
+    monkeypatch.setenv("CLIENTSCORE_MODELS_DIR", str(models_dir))
+    monkeypatch.setenv("CLIENTSCORE_RULES_DIR", str(rules_dir))
+    out, report = tmp_path / "results", tmp_path / "report"
+    args = ["book", "classify", str(book_file), "--out", str(out), "--workers", "2"]
+    assert main([*args, "--partition-rows", "1000", "--explain"]) == 0
+    assert f"classified {CLIENTS:,} clients in 3 partitions" in capsys.readouterr().err
+    explained = pq.read_table(out, columns=["risk_reason_en", "risk_reason_feature"])
+    assert explained["risk_reason_en"].null_count == 0
+    assert main([*args, "--partition-rows", "2000"]) == 2
+    assert "partition_rows" in capsys.readouterr().err
+    assert main(["book", "report", str(out), "--out", str(report)]) == 0
+    assert (report / "report.html").is_file()
+    assert main(["rules", "whatif", str(rules_dir), "--book", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"{CLIENTS:,} clients: active" in printed
+    assert f"{CLIENTS:,} clients: active {active} -> candidate {active}; 0 moved" in printed
