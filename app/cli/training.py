@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,7 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
         models_dir=models_dir,
         name=args.name,
         database_url=settings.database_url_value(),
+        progress=sys.stdout.isatty(),
     )
     for line in summary(trained.metadata.model_dump(mode="json"), time.monotonic() - started):
         print(line)
@@ -97,4 +99,5 @@ def summary(metadata: dict[str, Any], seconds: float) -> list[str]:
         lines.append(f"  {key:<26}{model[key]:>12.5g}{baseline[key]:>12.5g}")
     top = list((metadata.get("importance") or {}).items())[:5]
     lines.append("  top features: " + ", ".join(f"{n} {s:.0%}" for n, s in top))
+    lines += [f"  warning: {warning}" for warning in metadata.get("warnings") or []]
     return lines

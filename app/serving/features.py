@@ -28,7 +28,7 @@ from app.profiles.enums import (
     Province,
 )
 from app.profiles.periods import CLAIM_WINDOW_YEARS, DAYS_PER_YEAR
-from app.serving.metadata import FeatureSpec
+from app.serving.metadata import FeatureSpec, Transform
 
 Column = npt.NDArray[Any]
 ProfileColumns = Mapping[str, Column | Sequence[Any]]
@@ -213,11 +213,27 @@ def encode(
     for j, feature in enumerate(features):
         if feature.type == "numeric":
             matrix[:, j] = _floats(frame[feature.name])
+            if feature.transform is not None:
+                matrix[:, j] = transformed(matrix[:, j], feature.transform)
             continue
         if feature.levels is None:
             raise ValueError(f"categorical feature {feature.name} has no levels")
         matrix[:, j] = level_codes(_objects(frame[feature.name], n), feature.levels)
     return matrix
+
+
+def transformed(values: FloatArray, transform: Transform) -> FloatArray:
+    """`values` clipped, then logged, as the transform says; log of a value out of range is NaN."""
+    out = np.array(values, dtype=np.float64)
+    if transform.clip is not None:
+        low = -np.inf if transform.clip.min is None else transform.clip.min
+        high = np.inf if transform.clip.max is None else transform.clip.max
+        out = np.clip(out, low, high)
+    if transform.log:
+        out = np.log(out, out=np.full_like(out, np.nan), where=out > 0)
+    elif transform.log1p:
+        out = np.log1p(out, out=np.full_like(out, np.nan), where=out > -1)
+    return out
 
 
 def level_codes(values: Column, levels: Sequence[str]) -> FloatArray:

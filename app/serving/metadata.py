@@ -5,9 +5,47 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Task = Literal["binary", "poisson"]
+
+
+class Clip(BaseModel):
+    """Bounds a number is held within (inclusive); NaN stays NaN."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Clip:
+        if self.min is None and self.max is None:
+            raise ValueError("clip: give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("clip: min must not exceed max")
+        return self
+
+
+class Transform(BaseModel):
+    """What is done to a numeric column before the model sees it: clip, then log or log1p.
+
+    The log of a value <= 0 (log1p: <= -1) is missing (NaN), as LightGBM reads missing values.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clip: Clip | None = None
+    log: bool = False
+    log1p: bool = False
+
+    @model_validator(mode="after")
+    def _something(self) -> Transform:
+        if self.log and self.log1p:
+            raise ValueError("give log or log1p, not both")
+        if self.clip is None and not (self.log or self.log1p):
+            raise ValueError("give clip, log or log1p")
+        return self
 
 
 class FeatureSpec(BaseModel):
@@ -18,6 +56,9 @@ class FeatureSpec(BaseModel):
     name: str
     type: Literal["numeric", "categorical"]
     levels: list[str] | None = None
+    transform: Transform | None = Field(
+        default=None, description="Applied to a numeric feature in training and scoring alike."
+    )
 
 
 class ScoreHistogram(BaseModel):
@@ -67,7 +108,20 @@ class ModelMetadata(BaseModel):
     dropped_rows: dict[str, int] | None = Field(
         default=None, description="Rows of the source left out before splitting, by cause."
     )
-    training_seconds: float | None = None
+    training_seconds: float | None = Field(
+        default=None, description="Wall time from reading the data to the written report."
+    )
+    rounds_found: dict[str, Any] | None = Field(
+        default=None,
+        description="How the number of trees was chosen: validation rows or cross-validation, "
+        "and whether the model was refitted on all training rows.",
+    )
+    search: dict[str, Any] | None = Field(
+        default=None, description="The parameter search of `tune:`: every trial and the best."
+    )
+    warnings: list[str] | None = Field(
+        default=None, description="Conflicting settings and degenerate results found in training."
+    )
     spec: dict[str, Any] | None = Field(
         default=None, description="The dataset spec it was trained from, as validated."
     )

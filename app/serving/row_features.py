@@ -28,8 +28,9 @@ from app.serving.features import (
     PASS_THROUGH,
     PRODUCT_FLAGS,
     PROFILE_LEVELS,
+    transformed,
 )
-from app.serving.metadata import FeatureSpec, ModelMetadata
+from app.serving.metadata import FeatureSpec, ModelMetadata, Transform
 
 # A feature's value: the level (str, None when missing) of a categorical, else a float.
 RowFeatures = dict[str, float | str | None]
@@ -110,6 +111,7 @@ class EncodingPlan:
     size: int
     take: Callable[[Mapping[str, Any]], tuple[Any, ...]]
     categorical: tuple[tuple[int, Mapping[object, float]], ...]  # (position, code of a level)
+    transforms: tuple[tuple[int, Transform], ...] = ()  # numeric positions transformed
 
 
 def encoding_plan(features: Sequence[FeatureSpec]) -> EncodingPlan:
@@ -117,8 +119,11 @@ def encoding_plan(features: Sequence[FeatureSpec]) -> EncodingPlan:
     if not features:
         raise ValueError("no features to encode")
     categorical: list[tuple[int, Mapping[object, float]]] = []
+    transforms: list[tuple[int, Transform]] = []
     for position, feature in enumerate(features):
         if feature.type == "numeric":
+            if feature.transform is not None:
+                transforms.append((position, feature.transform))
             continue
         if feature.levels is None:
             raise ValueError(f"categorical feature {feature.name} has no levels")
@@ -128,7 +133,7 @@ def encoding_plan(features: Sequence[FeatureSpec]) -> EncodingPlan:
         }
         categorical.append((position, codes))
     names = tuple(feature.name for feature in features)
-    return EncodingPlan(len(names), _getter(names), tuple(categorical))
+    return EncodingPlan(len(names), _getter(names), tuple(categorical), tuple(transforms))
 
 
 def _getter(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
@@ -170,6 +175,9 @@ def encode_row(
     for position, codes in plan.categorical:
         values[position] = codes.get(values[position], NAN)
     if out is None:
-        return np.array(values, dtype=np.float64)
-    out[:] = values
+        out = np.array(values, dtype=np.float64)
+    else:
+        out[:] = values
+    for position, transform in plan.transforms:  # the batch's function, so results are equal
+        out[position : position + 1] = transformed(out[position : position + 1], transform)
     return out

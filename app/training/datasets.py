@@ -18,10 +18,10 @@ import numpy.typing as npt
 
 from app.arrays import BoolArray, FloatArray
 from app.errors import ServiceError
-from app.serving.features import PROFILE_LEVELS, Column, encode
+from app.serving.features import PROFILE_LEVELS, Column, encode, transformed
 from app.serving.metadata import FeatureSpec
-from app.training.sources import Table, as_text
-from app.training.spec import ColumnSplit, DatasetSpec, RandomSplit, RowFilter
+from app.training.sources import TEST_FILE_COLUMN, Table, as_text
+from app.training.spec import DEFAULT_TEST_FRACTION, ColumnSplit, DatasetSpec, RowFilter
 
 IntArray = npt.NDArray[np.int64]
 
@@ -49,19 +49,22 @@ class PreparedData:
 
 
 def prepare(spec: DatasetSpec, table: Table) -> PreparedData:
-    _check_columns(spec, table)
+    declared = spec.feature_specs([c for c in table if c != TEST_FILE_COLUMN])
+    _check_columns(spec, table, declared)
     keep, dropped = _kept_rows(spec, table)
     rows = {name: values[keep] for name, values in table.items()}
-    y = _target(spec, rows[spec.target])
-    exposure = rows[spec.exposure] if spec.exposure else None
+    y = _target(spec, _clipped(spec, spec.target, rows[spec.target]))
+    exposure = _clipped(spec, spec.exposure, rows[spec.exposure]) if spec.exposure else None
     test = _test_mask(spec, rows)
-    fit, validation = _carve_validation(np.flatnonzero(~test), spec.split)
+    fit, validation = _carve_validation(spec, rows, np.flatnonzero(~test))
     if len(fit) == 0 or not test.any():
         raise ServiceError(
             f"split: {int(test.sum())} test and {len(fit)} training rows; both must be non-empty"
         )
+    if spec.split.cv_folds is None and len(validation) == 0:
+        raise ServiceError("split: no validation rows among the training rows")
     train_rows = np.concatenate([fit, validation])
-    features = [_with_levels(spec, f, rows[f.name][train_rows]) for f in spec.features]
+    features = [_with_levels(spec, f, rows[f.name][train_rows]) for f in declared]
     return PreparedData(
         features=features,
         x=encode(rows, features),
@@ -74,21 +77,45 @@ def prepare(spec: DatasetSpec, table: Table) -> PreparedData:
     )
 
 
-def _check_columns(spec: DatasetSpec, table: Table) -> None:
+def _clipped(spec: DatasetSpec, name: str, values: Column) -> Column:
+    transform = spec.transforms.get(name)
+    if transform is None:
+        return values
+    return transformed(_numbers(f"transforms.{name}", values), transform)
+
+
+def _check_columns(spec: DatasetSpec, table: Table, features: list[FeatureSpec]) -> None:
     wanted = {
         "target": [spec.target],
         "exposure": [spec.exposure] if spec.exposure else [],
-        "features": [f.name for f in spec.features],
+        "features": [f.name for f in features],
         "filter": [f.column for f in spec.filter],
         "split.column": [spec.split.column] if isinstance(spec.split, ColumnSplit) else [],
+        "split.validation_column": [spec.split.validation_column]
+        if spec.split.validation_column
+        else [],
+        "transforms": list(spec.transforms),
     }
     for key, names in wanted.items():
         missing = [name for name in names if name not in table]
         if missing:
             raise ServiceError(
                 f"{key}: no column {', '.join(missing)} in the data; "
-                f"it has: {', '.join(sorted(table))}"
+                f"it has: {', '.join(sorted(c for c in table if c != TEST_FILE_COLUMN))}"
             )
+    if not features:
+        raise ServiceError("features: numeric: rest leaves no column")
+    if spec.features_rest():
+        text = [f.name for f in features if f.type == "numeric" and table[f.name].dtype == object]
+        if text:
+            raise ServiceError(
+                f"features: rest takes text column(s) {', '.join(text)}; "
+                "name them under categorical or in drop"
+            )
+    used = {f.name for f in features} | {spec.target, spec.exposure}
+    unused = sorted(set(spec.transforms) - used)
+    if unused:
+        raise ServiceError(f"transforms.{unused[0]}: not a feature, the target or the exposure")
 
 
 def _kept_rows(spec: DatasetSpec, table: Table) -> tuple[BoolArray, dict[str, int]]:
@@ -154,24 +181,33 @@ def _target(spec: DatasetSpec, values: Column) -> FloatArray:
 def _test_mask(spec: DatasetSpec, rows: Table) -> BoolArray:
     split = spec.split
     n = len(rows[spec.target])
+    if TEST_FILE_COLUMN in rows:
+        return np.asarray(rows[TEST_FILE_COLUMN], dtype=bool)
     if isinstance(split, ColumnSplit):
         return _equal(rows[split.column], split.test_value)
+    share = DEFAULT_TEST_FRACTION if split.test_fraction is None else split.test_fraction
     rng = np.random.default_rng(split.seed)
     test = np.zeros(n, dtype=bool)
-    test[rng.permutation(n)[: round(n * split.test_fraction)]] = True
+    test[rng.permutation(n)[: round(n * share)]] = True
     return test
 
 
-def _carve_validation(
-    train: IntArray, split: RandomSplit | ColumnSplit
-) -> tuple[IntArray, IntArray]:
-    """Validation rows drawn from the training rows only, seeded; both parts in row order."""
+def _carve_validation(spec: DatasetSpec, rows: Table, train: IntArray) -> tuple[IntArray, IntArray]:
+    """Validation rows drawn from the training rows only, seeded; both parts in row order.
+
+    By column: the training rows where it holds the value. With cross-validation: none.
+    """
+    split = spec.split
+    if split.validation_column is not None and split.validation_value is not None:
+        chosen = _equal(rows[split.validation_column][train], split.validation_value)
+        return train[~chosen], train[chosen]
+    share = split.share()
+    if share == 0:
+        return train, train[:0]
     # Another stream than the test split's, so the two draws are not the same permutation.
     rng = np.random.default_rng([split.seed, 1])
     chosen = np.zeros(len(train), dtype=bool)
-    chosen[rng.permutation(len(train))[: max(1, round(len(train) * split.validation_fraction))]] = (
-        True
-    )
+    chosen[rng.permutation(len(train))[: max(1, round(len(train) * share))]] = True
     return train[~chosen], train[chosen]
 
 

@@ -202,3 +202,27 @@ def importance(names: list[str], gains: FloatArray) -> dict[str, float]:
     shares = gains / total if total > 0 else np.zeros_like(gains)
     ranked = sorted(zip(names, shares.tolist(), strict=True), key=lambda kv: -kv[1])
     return {name: float(share) for name, share in ranked}
+
+
+def capture_at(
+    outcome: FloatArray, score: FloatArray, tops: list[float]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Share (and count) of the outcome in the top k rows by score (k >= 1) or the top share.
+
+    Returns (model figures, baseline figures); the baseline, ordering no one, captures the
+    top's share of the rows. Ties at the cut are broken by row order (stable sort).
+    """
+    order = np.argsort(-score, kind="stable")
+    total = float(outcome.sum())
+    model: dict[str, float] = {}
+    baseline: dict[str, float] = {}
+    for top in tops:
+        count = int(top) if top >= 1 else max(1, round(len(score) * top))
+        count = min(count, len(score))
+        label = str(int(top)) if top >= 1 else f"{top * 100:.4g}%"
+        captured = float(outcome[order[:count]].sum())
+        model[f"captured_top_{label}"] = captured
+        model[f"capture_top_{label}"] = captured / total if total > 0 else 0.0
+        baseline[f"captured_top_{label}"] = total * count / len(score)
+        baseline[f"capture_top_{label}"] = count / len(score)
+    return model, baseline

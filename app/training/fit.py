@@ -1,6 +1,6 @@
 """Train one model version from a dataset spec and write it into the model registry folder.
 
-Load the rows, split them, fit LightGBM with early stopping on the validation rows, judge
+Load the rows, split them, tune and fit LightGBM on the training rows (`boost`, `tune`), judge
 the saved model on the held-out test rows against the mean model, and write
 `<models_dir>/<name>/<version>/` (model.txt, metadata.json, report.html, plots) atomically.
 """
@@ -23,14 +23,14 @@ import numpy as np
 from app.arrays import FloatArray
 from app.errors import ServiceError
 from app.serving.metadata import ModelMetadata, RowCounts
-from app.training import evaluation, report
+from app.training import boost, evaluation, report, tune
 from app.training.datasets import PreparedData, prepare
+from app.training.params import conflicts
 from app.training.sources import load_table
 from app.training.spec import DatasetSpec
 
 MODEL_FILE = "model.txt"
 METADATA_FILE = "metadata.json"
-EARLY_STOPPING_METRIC = {"binary": "binary_logloss", "poisson": "poisson"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,9 @@ class FittedModel:
     text: str
     params: dict[str, Any]
     base_rate: float
+    warnings: list[str]
+    rounds_found: dict[str, Any]
+    search: dict[str, Any] | None
 
 
 def train(
@@ -56,23 +59,28 @@ def train(
     models_dir: Path,
     name: str | None = None,
     database_url: str | None = None,
+    progress: bool = False,
 ) -> TrainedVersion:
-    """Train `spec` into a new version folder of model `name` (default: the spec's name)."""
+    """Train `spec` into a new version folder of model `name` (default: the spec's name).
+
+    `progress` prints the validation metric every few rounds (for a terminal).
+    """
     started = time.monotonic()
     data = prepare(spec, load_table(spec, spec_dir=spec_dir, database_url=database_url))
-    fitted = fit(spec, data)
-    metadata = _describe(spec, data, fitted, name=name or spec.name, started=started)
-    folder = write_version(models_dir, metadata, fitted.text)
-    return TrainedVersion(folder=folder, metadata=metadata)
+    fitted = fit(spec, data, progress=progress)
+    metadata = _describe(spec, data, fitted, name=name or spec.name)
+    folder = write_version(models_dir, metadata, fitted.text, started=started)
+    return TrainedVersion(folder=folder, metadata=metadata.model_copy(update=_read_back(folder)))
 
 
 def _describe(
-    spec: DatasetSpec, data: PreparedData, fitted: FittedModel, *, name: str, started: float
+    spec: DatasetSpec, data: PreparedData, fitted: FittedModel, *, name: str
 ) -> ModelMetadata:
     """The version's metadata, with the figures of the saved model on the test rows."""
     metrics, scores = _evaluate(spec, data, fitted)
     created_at = datetime.now(UTC)
     model_sha = hashlib.sha256(fitted.text.encode()).hexdigest()
+    refitted = fitted.rounds_found["refit_on_all_training_rows"]
     gains = fitted.booster.feature_importance(importance_type="gain").astype(np.float64)
     return ModelMetadata(
         name=name,
@@ -85,7 +93,11 @@ def _describe(
         features=data.features,
         params=fitted.params,
         num_trees=fitted.booster.num_trees(),
-        rows=RowCounts(train=len(data.fit), validation=len(data.validation), test=len(data.test)),
+        rows=RowCounts(
+            train=len(data.fit) + (len(data.validation) if refitted else 0),
+            validation=len(data.validation),
+            test=len(data.test),
+        ),
         metrics=metrics,
         score_histogram=evaluation.score_histogram(scores),
         training_data_sha256=data.sha256(),
@@ -94,79 +106,90 @@ def _describe(
         created_at=created_at,
         importance=evaluation.importance([f.name for f in data.features], gains),
         dropped_rows=data.dropped,
-        training_seconds=round(time.monotonic() - started, 1),
         spec=spec.model_dump(mode="json"),
+        warnings=fitted.warnings or None,
+        rounds_found=fitted.rounds_found,
+        search=fitted.search,
     )
 
 
-def fit(spec: DatasetSpec, data: PreparedData) -> FittedModel:
-    """Fit with early stopping on the validation rows; keep the model at its best iteration.
+def fit(spec: DatasetSpec, data: PreparedData, *, progress: bool = False) -> FittedModel:
+    """The model to save: tuned if the spec says so, its rounds found on the training rows.
 
-    Poisson: the offset ln(exposure) + ln(training frequency) goes in as `init_score`, so the
-    trees learn each policy's rate relative to the book's. LightGBM skips its own
-    boost-from-average when an init score is given; the ln(frequency) part is then added to
-    the first tree's leaves, so the saved model alone predicts annual claim rates.
+    Without `refit`, the booster early-stopped on the validation rows is kept at its best
+    iteration. With it (and always with `cv_folds` or `tune`), the rounds found by the
+    validation rows or by cross-validation are boosted again on all training rows.
     """
     params = {**spec.lightgbm_params()}
-    params.setdefault("metric", EARLY_STOPPING_METRIC[spec.task])
+    params.setdefault("metric", boost.EARLY_STOPPING_METRIC[spec.task])
     rounds, patience = spec.rounds()
-    base_rate = _base_rate(data)
-    offset = _offset(data, base_rate) if spec.task == "poisson" else None
-    train_set, valid_set = _datasets(data, offset)
-    booster = lgb.train(
-        params,
-        train_set,
-        num_boost_round=rounds,
-        valid_sets=[valid_set],
-        valid_names=["validation"],
-        callbacks=[lgb.early_stopping(patience, first_metric_only=True, verbose=False)],
-    )
-    best = booster.best_iteration or booster.current_iteration()
-    saved = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
-    if offset is not None:
-        _add_to_first_tree(saved, float(np.log(base_rate)))
+    poisson = spec.task == "poisson"
+    found = None
+    if spec.tune is not None:
+        found = tune.search(spec, data, params, progress=progress)
+        params = {**params, **found.best_params}
+    booster, judged, rate = None, found.best if found else None, 0.0
+    if judged is None and spec.split.cv_folds is not None:
+        folds = spec.split.cv_folds
+        judged = boost.cross_validated(
+            params,
+            data,
+            data.fit,
+            folds=folds,
+            seed=spec.split.seed,
+            rounds=rounds,
+            patience=patience,
+            poisson=poisson,
+        )
+    elif judged is None:
+        booster, judged, rate = boost.early_stopped(
+            params,
+            data,
+            data.fit,
+            data.validation,
+            rounds=rounds,
+            patience=patience,
+            poisson=poisson,
+            progress=progress,
+        )
+    refitted = spec.refits() or booster is None
+    if refitted:
+        every = np.sort(np.concatenate([data.fit, data.validation]))
+        booster, rate = boost.refit(params, data, every, rounds=judged.rounds, poisson=poisson)
+    assert booster is not None
+    saved = boost.finish(booster, judged.rounds, rate, poisson=poisson)
     used = {**params, "num_boost_round": rounds, "early_stopping_rounds": patience}
-    return FittedModel(saved, saved.model_to_string(), used, base_rate)
+    warnings = [*conflicts(params), *degenerate(saved, judged.rounds, rounds)]
+    rounds_found = {
+        "metric": judged.metric,
+        "score": judged.score,
+        "rounds": judged.rounds,
+        "judged_by": f"{spec.split.cv_folds}-fold cross-validation on the training rows"
+        if spec.split.cv_folds
+        else "early stopping on the validation rows",
+        "refit_on_all_training_rows": refitted,
+    }
+    search = found.summary if found else None
+    return FittedModel(saved, saved.model_to_string(), used, rate, warnings, rounds_found, search)
 
 
-def _datasets(data: PreparedData, offset: FloatArray | None) -> tuple[lgb.Dataset, lgb.Dataset]:
-    categorical = [j for j, f in enumerate(data.features) if f.type == "categorical"]
-    train_set = lgb.Dataset(
-        data.x[data.fit],
-        data.y[data.fit],
-        init_score=None if offset is None else offset[data.fit],
-        feature_name=[f.name for f in data.features],
-        categorical_feature=categorical or "auto",
-        params={"verbosity": -1},
-    )
-    valid_set = train_set.create_valid(
-        data.x[data.validation],
-        data.y[data.validation],
-        init_score=None if offset is None else offset[data.validation],
-    )
-    return train_set, valid_set
-
-
-def _base_rate(data: PreparedData) -> float:
-    """The mean model: the training lapse rate, or the training claims per exposure year."""
-    y = data.y[data.fit]
-    if data.exposure is None:
-        return float(y.mean())
-    return float(y.sum() / data.exposure[data.fit].sum())
-
-
-def _offset(data: PreparedData, base_rate: float) -> FloatArray:
-    if base_rate <= 0:
-        raise ServiceError("target: the training rows hold no claims; a Poisson model needs some")
-    exposure = data.exposure if data.exposure is not None else np.ones_like(data.y)
-    offset: FloatArray = np.log(exposure) + np.log(base_rate)
-    return offset
-
-
-def _add_to_first_tree(booster: lgb.Booster, bias: float) -> None:
-    first = booster.dump_model(num_iteration=1)["tree_info"][0]
-    for leaf in range(int(first["num_leaves"])):
-        booster.set_leaf_output(0, leaf, booster.get_leaf_output(0, leaf) + bias)
+def degenerate(booster: lgb.Booster, trees: int, cap: int) -> list[str]:
+    """Warnings for a fit that says little: the round cap reached, or no split at all."""
+    found = []
+    if trees >= cap:
+        found.append(
+            f"early stopping never stopped: the model uses all {cap} rounds "
+            "(raise params.num_boost_round or params.learning_rate)"
+        )
+    info = booster.dump_model()["tree_info"]
+    if sum(int(tree["num_leaves"]) > 1 for tree in info) == 0:
+        found.append(
+            "the model makes no split: it predicts the same for every row "
+            "(params too restrictive, e.g. min_data_in_leaf, or no signal in the features)"
+        )
+    elif len(info) == 1:
+        found.append("the model is a single tree: early stopping found nothing better")
+    return found
 
 
 def predict(booster: lgb.Booster, x: FloatArray) -> FloatArray:
@@ -181,15 +204,25 @@ def _evaluate(
     scores = predict(fitted.booster, data.x[data.test])
     y = data.y[data.test]
     if spec.task == "binary":
-        return evaluation.binary_metrics(y, scores, fitted.base_rate), scores
-    exposure = data.exposure[data.test] if data.exposure is not None else np.ones_like(y)
-    return evaluation.poisson_metrics(y, scores, exposure, fitted.base_rate), scores
+        metrics = evaluation.binary_metrics(y, scores, fitted.base_rate)
+    else:
+        exposure = data.exposure[data.test] if data.exposure is not None else np.ones_like(y)
+        metrics = evaluation.poisson_metrics(y, scores, exposure, fitted.base_rate)
+    if spec.metrics.capture_at:
+        model, baseline = evaluation.capture_at(y, scores, spec.metrics.capture_at)
+        metrics["model"].update(model)
+        metrics["baseline"].update(baseline)
+    return metrics, scores
 
 
-def write_version(models_dir: Path, metadata: ModelMetadata, model_text: str) -> Path:
+def write_version(
+    models_dir: Path, metadata: ModelMetadata, model_text: str, *, started: float | None = None
+) -> Path:
     """Write the version into a dot folder beside its final place, then rename it there.
 
     A reader never sees a half-written version: the folder appears whole or not at all.
+    With `started` (a `time.monotonic()` reading), `training_seconds` is the time up to the
+    written plots, the slow part of the report.
     """
     model_dir = models_dir / metadata.name
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -199,11 +232,20 @@ def write_version(models_dir: Path, metadata: ModelMetadata, model_text: str) ->
     staging = Path(tempfile.mkdtemp(prefix=".training-", dir=model_dir))
     try:
         (staging / MODEL_FILE).write_bytes(model_text.encode())
+        plots = report.write_plots(staging, metadata)
+        if started is not None:
+            seconds = round(time.monotonic() - started, 1)
+            metadata = metadata.model_copy(update={"training_seconds": seconds})
         (staging / METADATA_FILE).write_text(metadata.model_dump_json(indent=2), encoding="utf-8")
-        report.write_report(staging, metadata)
+        report.write_html(staging, metadata, plots)
         os.chmod(staging, 0o755)  # mkdtemp makes it private; versions are for every reader
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return final
+
+
+def _read_back(folder: Path) -> dict[str, Any]:
+    written = ModelMetadata.model_validate_json((folder / METADATA_FILE).read_bytes())
+    return {"training_seconds": written.training_seconds}

@@ -23,15 +23,20 @@ TOP_FEATURES = 20
 Plot = Callable[[Axes, ModelMetadata], None]
 
 
-def write_report(folder: Path, metadata: ModelMetadata) -> list[str]:
-    """Write the plots and report.html into `folder`; returns the plot file names."""
+def write_html(folder: Path, metadata: ModelMetadata, plots: list[str]) -> None:
+    (folder / REPORT_FILE).write_text(render_html(metadata, plots), encoding="utf-8")
+
+
+def write_plots(folder: Path, metadata: ModelMetadata) -> list[str]:
+    """Draw the version's plots as PNG files into `folder`; returns their file names."""
     plots = _binary_plots() if metadata.task == "binary" else _poisson_plots()
     plots.update({"importance.png": _importance, "score_histogram.png": _histogram})
+    if metadata.search:
+        plots["search.png"] = _search
     for file_name, draw in plots.items():
         figure = Figure(figsize=(6.4, 4.4), layout="constrained")
         draw(figure.add_subplot(), metadata)
         figure.savefig(folder / file_name, dpi=100)
-    (folder / REPORT_FILE).write_text(render_html(metadata, list(plots)), encoding="utf-8")
     return list(plots)
 
 
@@ -133,15 +138,61 @@ def _histogram(ax: Axes, metadata: ModelMetadata) -> None:
     )
 
 
+def _search(ax: Axes, metadata: ModelMetadata) -> None:
+    search = metadata.search or {}
+    trials = search.get("trials", [])
+    numbers = [t["number"] for t in trials]
+    ax.plot(numbers, [t["score"] for t in trials], "o", color=BASELINE_COLOUR, label="trial")
+    ax.step(
+        numbers, [t["best_so_far"] for t in trials], where="post", color=MODEL_COLOUR, label="best"
+    )
+    ax.set(
+        xlabel="trial",
+        ylabel=f"{search.get('metric')} ({search.get('direction')})",
+        title=f"Parameter search: {search.get('judged_by')}",
+    )
+    ax.legend(loc="upper right")
+
+
+def _search_tables(m: ModelMetadata) -> str:
+    if not m.search:
+        return ""
+    search = m.search
+    keys = ("sampler", "judged_by", "metric", "direction", "trials_asked", "timeout_seconds")
+    summary = [(k, search.get(k)) for k in keys]
+    summary += [(k, search.get(k)) for k in ("trials_run", "stopped_by", "seconds", "best_trial")]
+    summary += [("best score", search.get("best_score")), ("rounds", search.get("best_rounds"))]
+    summary += [(f"chosen {k}", v) for k, v in search.get("best_params", {}).items()]
+    names = list(search.get("best_params", {}))
+    head = "".join(f"<th>{_e(h)}</th>" for h in ("trial", "score", "best so far", "rounds"))
+    head += "".join(f"<th>{_e(n)}</th>" for n in names)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{_e(_number(v))}</td>"
+            for v in (t["number"], t["score"], t["best_so_far"], t["rounds"])
+        )
+        + "".join(f"<td>{_e(_number(t['params'].get(n)))}</td>" for n in names)
+        + "</tr>"
+        for t in search.get("trials", [])
+    )
+    return (
+        _table("Parameter search", summary) + f"<h2>Trials</h2><table><tr>{head}</tr>{body}</table>"
+    )
+
+
 def render_html(metadata: ModelMetadata, plots: list[str]) -> str:
     """One self-contained page: figures, rows, parameters, hashes, and the plots by file name."""
     title = f"{metadata.name} {metadata.version}"
     sections = [
         f"<h1>{_e(title)}</h1>",
+        _warnings(metadata),
         _table("Model", _summary(metadata)),
         _metrics_table(metadata),
         _table("Observed on the test rows", list(metadata.metrics.get("observed", {}).items())),
         _table("Rows", _rows(metadata)),
+        _table("Number of trees", list((metadata.rounds_found or {}).items())),
+        _search_tables(metadata),
         "<h2>Plots</h2>",
         *(f'<p><img src="{_e(p)}" alt="{_e(p)}"></p>' for p in plots),
         _table("Parameters", [(k, v) for k, v in sorted(metadata.params.items())]),
@@ -153,6 +204,13 @@ def render_html(metadata: ModelMetadata, plots: list[str]) -> str:
         + "\n".join(sections)
         + "\n</body></html>\n"
     )
+
+
+def _warnings(m: ModelMetadata) -> str:
+    if not m.warnings:
+        return ""
+    items = "".join(f"<li>{_e(w)}</li>" for w in m.warnings)
+    return f'<h2>Warnings</h2><ul class="warnings">{items}</ul>'
 
 
 def _summary(m: ModelMetadata) -> list[tuple[str, Any]]:

@@ -29,6 +29,8 @@ from app.training.spec import (
 
 Table = dict[str, Column]
 OUTCOMES = ("lapse_12m", "claim_count_next_year", "exposure", "purchase_6m")
+# Marks the rows of `source.test` in the table read from two files: 1.0 for a test row.
+TEST_FILE_COLUMN = "(source.test)"
 
 
 def load_table(spec: DatasetSpec, *, spec_dir: Path, database_url: str | None) -> Table:
@@ -46,7 +48,7 @@ def load_table(spec: DatasetSpec, *, spec_dir: Path, database_url: str | None) -
 
 
 def _categorical_names(spec: DatasetSpec) -> set[str]:
-    names = {f.name for f in spec.features if f.type == "categorical"}
+    names = {f.name for f in spec.feature_specs() if f.type == "categorical"}
     for row_filter in spec.filter:
         if row_filter.equals is not None and isinstance(row_filter.equals, str):
             names.add(row_filter.column)
@@ -54,21 +56,40 @@ def _categorical_names(spec: DatasetSpec) -> set[str]:
 
 
 def _read_file(source: CsvSource | ParquetSource, spec_dir: Path, categorical: set[str]) -> Table:
-    path = source.path if source.path.is_absolute() else spec_dir / source.path
+    frame = _frame(source, "source.path", source.path, spec_dir, categorical)
+    if source.test is not None:
+        test = _frame(source, "source.test", source.test, spec_dir, categorical)
+        if list(test.columns) != list(frame.columns):
+            only_train = [str(c) for c in frame.columns if c not in test.columns]
+            only_test = [str(c) for c in test.columns if c not in frame.columns]
+            raise ServiceError(
+                "source.test: its columns differ from source.path's: "
+                f"only in source.path: {', '.join(only_train) or '-'}; "
+                f"only in source.test: {', '.join(only_test) or '-'}"
+                + ("" if only_train or only_test else "; same names in another order")
+            )
+        marker = np.concatenate([np.zeros(len(frame)), np.ones(len(test))])
+        frame = pd.concat([frame, test], ignore_index=True)
+        frame[TEST_FILE_COLUMN] = marker
+    return {str(name): _column(frame[name], str(name) in categorical) for name in frame.columns}
+
+
+def _frame(
+    source: CsvSource | ParquetSource, key: str, given: Path, spec_dir: Path, categorical: set[str]
+) -> pd.DataFrame:
+    path = given if given.is_absolute() else spec_dir / given
     if not path.is_file():
-        origin = f" ({source.origin})" if source.origin else ""
-        raise ServiceError(f"source.path: no file at {path}{origin}")
+        origin = f" ({source.origin})" if source.origin and key == "source.path" else ""
+        raise ServiceError(f"{key}: no file at {path}{origin}")
     try:
         if isinstance(source, CsvSource):
             # Categorical columns are read as text, so codes such as postcodes keep their
             # spelling instead of becoming floats.
             header = pd.read_csv(path, nrows=0).columns
-            frame = pd.read_csv(path, dtype={c: str for c in categorical if c in header})
-        else:
-            frame = pd.read_parquet(path)
+            return pd.read_csv(path, dtype={c: str for c in categorical if c in header})
+        return pd.read_parquet(path)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise ServiceError(f"source.path: cannot read {path}: {exc}") from exc
-    return {str(name): _column(frame[name], str(name) in categorical) for name in frame.columns}
+        raise ServiceError(f"{key}: cannot read {path}: {exc}") from exc
 
 
 def _column(series: pd.Series[Any], categorical: bool) -> Column:

@@ -8,15 +8,26 @@ from __future__ import annotations
 import datetime
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    Tag,
+    ValidationError,
+    model_validator,
+)
 
 from app.errors import ServiceError
-from app.serving.metadata import FeatureSpec, Task
+from app.serving.metadata import FeatureSpec, Task, Transform
+from app.training.params import canonical
+from app.training.tune_spec import Tune, check_space
 
 # LightGBM settings a spec gets unless it says otherwise. Compact trees on purpose: the
 # service explains every score with TreeSHAP, whose cost grows with trees x leaves.
@@ -49,42 +60,6 @@ _HINTS = {DATA_DIR_VARIABLE: " or give `clientscore train --data-dir DIR`"}
 _LABELS = {DATA_DIR_VARIABLE: f"{DATA_DIR_VARIABLE} (or --data-dir)"}
 
 OBJECTIVES: dict[str, str] = {"binary": "binary", "poisson": "poisson"}
-# Aliases LightGBM reads for what the spec sets in one place only.
-RESERVED_PARAMS: dict[str, str] = {
-    **dict.fromkeys(("objective", "objective_type", "app", "application", "loss"), "set by `task`"),
-    **dict.fromkeys(
-        (
-            "num_iterations",
-            "num_iteration",
-            "n_iter",
-            "num_tree",
-            "num_trees",
-            "num_round",
-            "num_rounds",
-            "nrounds",
-            "n_estimators",
-            "max_iter",
-        ),
-        "use params.num_boost_round",
-    ),
-    **dict.fromkeys(
-        ("early_stopping_round", "early_stopping", "n_iter_no_change"),
-        "use params.early_stopping_rounds",
-    ),
-    **dict.fromkeys(
-        (
-            "categorical_feature",
-            "cat_feature",
-            "categorical_column",
-            "cat_column",
-            "categorical_features",
-            "init_score_file",
-            "weight_column",
-            "label_column",
-        ),
-        "set by `features`, `target` and `exposure`",
-    ),
-}
 
 
 class _Strict(BaseModel):
@@ -93,6 +68,9 @@ class _Strict(BaseModel):
 
 class _FileSource(_Strict):
     path: Path
+    test: Path | None = Field(
+        default=None, description="The test rows, in a file of the same kind and columns."
+    )
     _origin: str = PrivateAttr(default="")
 
     @property
@@ -145,16 +123,64 @@ class RowFilter(_Strict):
         return self
 
 
+DEFAULT_VALIDATION_FRACTION = 0.15
+DEFAULT_TEST_FRACTION = 0.2
+
+
 class _SplitBase(_Strict):
-    validation_fraction: float = Field(
-        default=0.15, gt=0, lt=1, description="Share of the training rows kept for early stopping."
+    validation_fraction: float | None = Field(
+        default=None,
+        ge=0,
+        lt=1,
+        description="Share of the training rows kept for early stopping (default 0.15); "
+        "0 with cv_folds.",
+    )
+    validation_column: str | None = Field(
+        default=None, description="The validation rows are the training rows where it equals"
+    )
+    validation_value: str | float | bool | None = Field(default=None, description="... this value.")
+    cv_folds: int | None = Field(
+        default=None, ge=2, le=20, description="Rounds (and tuning) by k-fold cross-validation."
+    )
+    refit: bool | None = Field(
+        default=None,
+        description="Refit on all training rows with the number of rounds found "
+        "(default: yes with cv_folds or tune, else no).",
     )
     seed: int = Field(default=42, ge=0)
+
+    @model_validator(mode="after")
+    def _one_way_to_validate(self) -> _SplitBase:
+        if (self.validation_column is None) != (self.validation_value is None):
+            raise ValueError("validation_column and validation_value go together")
+        if self.validation_column is not None and self.validation_fraction is not None:
+            raise ValueError("give validation_fraction or validation_column, not both")
+        if self.cv_folds is not None:
+            if self.validation_column is not None or (self.validation_fraction or 0) > 0:
+                raise ValueError("cv_folds uses every training row: set validation_fraction: 0")
+            if self.refit is False:
+                raise ValueError("cv_folds refits on all training rows: drop refit: false")
+        elif self.validation_fraction == 0:
+            raise ValueError(
+                "validation_fraction 0 needs cv_folds (the number of rounds comes from "
+                "cross-validation)"
+            )
+        return self
+
+    def share(self) -> float:
+        """The share of the training rows carved for validation (0 by column or with CV)."""
+        if self.validation_column is not None or self.cv_folds is not None:
+            return 0.0
+        return (
+            DEFAULT_VALIDATION_FRACTION
+            if self.validation_fraction is None
+            else self.validation_fraction
+        )
 
 
 class RandomSplit(_SplitBase):
     kind: Literal["random"]
-    test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    test_fraction: float | None = Field(default=None, gt=0, lt=1, description="Default 0.2.")
 
 
 class ColumnSplit(_SplitBase):
@@ -166,6 +192,31 @@ class ColumnSplit(_SplitBase):
 Split = Annotated[RandomSplit | ColumnSplit, Field(discriminator="kind")]
 
 
+class FeatureGroups(_Strict):
+    """`features: {numeric: rest}`: every column not otherwise named, or lists of names."""
+
+    numeric: list[str] | Literal["rest"] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+
+
+class Metrics(_Strict):
+    capture_at: list[Annotated[float, Field(gt=0)]] = Field(
+        default_factory=list,
+        description="Share of positives (claims) in the top k rows (k >= 1) or top share (< 1).",
+    )
+
+    @model_validator(mode="after")
+    def _whole_or_share(self) -> Metrics:
+        for k in self.capture_at:
+            if k >= 1 and not float(k).is_integer():
+                raise ValueError(f"capture_at: {k} is neither a whole row count nor a share < 1")
+        return self
+
+
+def _feature_form(value: Any) -> str:
+    return "list" if isinstance(value, list) else "groups"
+
+
 class DatasetSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="The model's name.")
     task: Task
@@ -173,10 +224,18 @@ class DatasetSpec(_Strict):
     exposure: str | None = None
     source: Source
     derive: Literal["profile"] | None = None
-    features: list[FeatureSpec] = Field(min_length=1)
+    features: Annotated[
+        Annotated[list[FeatureSpec], Field(min_length=1), Tag("list")]
+        | Annotated[FeatureGroups, Tag("groups")],
+        Discriminator(_feature_form),
+    ]
+    drop: list[str] = Field(default_factory=list, description="Columns `rest` leaves out.")
+    transforms: dict[str, Transform] = Field(default_factory=dict)
     filter: list[RowFilter] = Field(default_factory=list)
     split: Split = Field(default_factory=lambda: RandomSplit(kind="random"))
     params: dict[str, Any] = Field(default_factory=dict)
+    tune: Tune | None = None
+    metrics: Metrics = Field(default_factory=Metrics)
 
     @model_validator(mode="after")
     def _consistent(self) -> DatasetSpec:
@@ -184,13 +243,66 @@ class DatasetSpec(_Strict):
             raise ValueError("exposure applies to task poisson only")
         if isinstance(self.source, SyntheticSource | ProfilesSource) != (self.derive == "profile"):
             raise ValueError("derive: profile goes with source kind synthetic or profiles, only")
-        _check_features(self.features, {self.target, self.exposure} - {None})
+        outcomes = {self.target, self.exposure} - {None}
+        if isinstance(self.features, list):
+            _check_features(self.features, outcomes)
+        else:
+            _check_groups(self.features, outcomes)
+        if self.drop and self.features_rest() is None:
+            raise ValueError("drop: applies with features: {numeric: rest} only")
+        _check_transforms(self)
         _check_params(self.params)
+        if self.tune is not None:
+            check_space(self.tune, self.params)
+            if self.split.refit is False:
+                raise ValueError("tune refits on all training rows: drop split.refit: false")
+        if isinstance(self.source, CsvSource | ParquetSource) and self.source.test is not None:
+            if isinstance(self.split, ColumnSplit):
+                raise ValueError("source.test holds the test rows: split kind column cannot")
+            if self.split.test_fraction is not None:
+                raise ValueError("source.test holds the test rows: drop split.test_fraction")
         return self
+
+    def features_rest(self) -> str | None:
+        """'numeric' when the features are every column not otherwise named, else None."""
+        if isinstance(self.features, FeatureGroups) and self.features.numeric == "rest":
+            return "numeric"
+        return None
+
+    def feature_specs(self, columns: Sequence[str] = ()) -> list[FeatureSpec]:
+        """The features, `rest` resolved against the data's `columns`, transforms attached."""
+        if isinstance(self.features, list):
+            named = list(self.features)
+        else:
+            numeric = self.features.numeric
+            if numeric == "rest":
+                taken = self.used_columns() | set(self.drop) | set(self.features.categorical)
+                numeric = [c for c in columns if c not in taken]
+            named = [FeatureSpec(name=n, type="numeric") for n in numeric]
+            named += [FeatureSpec(name=n, type="categorical") for n in self.features.categorical]
+        return [
+            f.model_copy(update={"transform": self.transforms[f.name]})
+            if f.name in self.transforms
+            else f
+            for f in named
+        ]
+
+    def used_columns(self) -> set[str]:
+        """Columns the spec uses otherwise than as features: outcomes, split columns."""
+        used = {self.target, self.exposure, self.split.validation_column}
+        if isinstance(self.split, ColumnSplit):
+            used.add(self.split.column)
+        return {c for c in used if c is not None}
+
+    def refits(self) -> bool:
+        """Whether the saved model is refitted on all training rows with the rounds found."""
+        if self.split.refit is not None:
+            return self.split.refit
+        return self.split.cv_folds is not None or self.tune is not None
 
     def lightgbm_params(self) -> dict[str, Any]:
         """LightGBM parameters: the defaults, then the spec's, then the task's objective."""
-        params = {**DEFAULT_PARAMS, **self.params, "objective": OBJECTIVES[self.task]}
+        params = {**DEFAULT_PARAMS, **canonical(self.params), "objective": OBJECTIVES[self.task]}
         for key in DEFAULT_ROUNDS:
             params.pop(key, None)
         return params
@@ -216,12 +328,36 @@ def _check_features(features: list[FeatureSpec], outcomes: set[str | None]) -> N
             raise ValueError(f"feature {f.name}: levels repeat")
 
 
+def _check_groups(groups: FeatureGroups, outcomes: set[str | None]) -> None:
+    numeric = [] if groups.numeric == "rest" else groups.numeric
+    names = [*numeric, *groups.categorical]
+    if not names and groups.numeric != "rest":
+        raise ValueError("features: name some, or give numeric: rest")
+    _check_features([FeatureSpec(name=n, type="numeric") for n in names], outcomes)
+
+
+def _check_transforms(spec: DatasetSpec) -> None:
+    if isinstance(spec.features, list):
+        for i, feature in enumerate(spec.features):
+            if feature.transform is not None:
+                raise ValueError(f"features[{i}].transform: give it under `transforms`")
+    categorical = {f.name for f in spec.feature_specs() if f.type == "categorical"}
+    numeric = {f.name for f in spec.feature_specs() if f.type == "numeric"}
+    outcomes = {spec.target, spec.exposure}
+    for name, transform in spec.transforms.items():
+        if name in categorical:
+            raise ValueError(f"transforms.{name}: applies to numbers; {name} is categorical")
+        if name in outcomes and (transform.log or transform.log1p):
+            raise ValueError(f"transforms.{name}: the target and exposure take clip only")
+        if name not in numeric | outcomes and spec.features_rest() is None:
+            raise ValueError(f"transforms.{name}: not a feature, the target or the exposure")
+
+
 def _check_params(params: dict[str, Any]) -> None:
     for key, value in params.items():
-        if key in RESERVED_PARAMS:
-            raise ValueError(f"params.{key}: {RESERVED_PARAMS[key]}")
         if not isinstance(value, str | int | float | bool):
             raise ValueError(f"params.{key}: must be a number, string or boolean")
+    canonical(params)
     for key in DEFAULT_ROUNDS:
         if key in params and (not isinstance(params[key], int) or params[key] < 1):
             raise ValueError(f"params.{key}: must be a whole number of at least 1")
@@ -244,14 +380,17 @@ def load_spec(path: Path, environ: Mapping[str, str] | None = None) -> DatasetSp
         raise ServiceError(f"spec {path}: expected a mapping of keys at the top level")
     source = raw.get("source")
     origin = ""
-    if isinstance(source, dict) and isinstance(source.get("path"), str):
-        try:
-            expanded, origin = expand_path(
-                source["path"], os.environ if environ is None else environ
-            )
-        except ValueError as exc:
-            raise ServiceError(f"spec {path}: source.path: {exc}") from exc
-        raw = {**raw, "source": {**source, "path": expanded}}
+    for key in ("path", "test"):
+        if isinstance(source, dict) and isinstance(source.get(key), str):
+            try:
+                expanded, note = expand_path(
+                    source[key], os.environ if environ is None else environ
+                )
+            except ValueError as exc:
+                raise ServiceError(f"spec {path}: source.{key}: {exc}") from exc
+            origin = origin or note
+            source = {**source, key: expanded}
+            raw = {**raw, "source": source}
     try:
         spec = DatasetSpec.model_validate(raw)
     except ValidationError as exc:
@@ -303,6 +442,6 @@ def _describe(exc: ValidationError) -> str:
 
 def _key(loc: tuple[int | str, ...]) -> str:
     """A dotted key as the user wrote it, without pydantic's union tag (`source.csv.path`)."""
-    if len(loc) > 2 and loc[0] in ("source", "split"):
+    if len(loc) >= 2 and loc[0] in ("source", "split", "features"):
         loc = (loc[0], *loc[2:])
     return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")

@@ -274,3 +274,45 @@ def test_the_train_command_reports_a_bad_spec_by_key(
 
     assert main(["train", "--spec", str(spec), "--models-dir", str(tmp_path)]) == 2
     assert "params.objective: set by `task`" in capsys.readouterr().err
+
+
+def test_conflicts_and_degenerate_fits_are_warned_in_output_metadata_and_report(
+    tmp_path: Path, lapse_csv: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    models = tmp_path / "models"
+    capped = {**SMALL, "num_boost_round": 5, "num_leaves": 63, "max_depth": 3}
+    spec = _spec(tmp_path, lapse_csv, params=capped)
+
+    assert main(["train", "--spec", str(spec), "--models-dir", str(models)]) == 0
+    out = capsys.readouterr().out
+    assert "warning: num_leaves 63 cannot be reached with max_depth 3" in out
+    assert "warning: early stopping never stopped: the model uses all 5 rounds" in out
+    folder = next((models / "tiny").iterdir())
+    metadata = ModelMetadata.model_validate_json((folder / "metadata.json").read_bytes())
+    assert metadata.warnings is not None
+    assert len(metadata.warnings) == 2
+    assert "cannot be reached with max_depth 3" in (folder / "report.html").read_text()
+
+    stump = _train(_spec(tmp_path, lapse_csv, params={**SMALL, "min_data_in_leaf": 4000}), models)
+    assert stump.metadata.warnings is not None
+    assert any("makes no split" in w for w in stump.metadata.warnings)
+    assert stump.metadata.metrics["model"]["auc"] == 0.5
+
+
+def test_training_seconds_include_the_written_report(lapse_version: TrainedVersion) -> None:
+    written = ModelMetadata.model_validate_json(
+        (lapse_version.folder / "metadata.json").read_bytes()
+    )
+    assert written.training_seconds is not None
+    assert written.training_seconds == lapse_version.metadata.training_seconds
+
+
+def test_progress_prints_the_validation_metric_every_few_rounds(
+    tmp_path: Path, lapse_csv: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec_path = _spec(tmp_path, lapse_csv, params={**SMALL, "early_stopping_rounds": 60})
+    spec = load_spec(spec_path)
+
+    train(spec, spec_dir=tmp_path, models_dir=tmp_path / "models", progress=True)
+
+    assert re.search(r"\[25\]\s+validation's binary_logloss: 0\.\d+", capsys.readouterr().out)

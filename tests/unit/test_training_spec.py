@@ -42,7 +42,7 @@ def test_a_valid_spec_gets_the_default_split_and_parameters(tmp_path: Path) -> N
     assert params["deterministic"] is True
     assert spec.rounds() == (1000, 50)
     assert spec.split.kind == "random"
-    assert spec.split.validation_fraction == 0.15
+    assert spec.split.share() == 0.15
 
 
 @pytest.mark.parametrize(
@@ -60,6 +60,10 @@ def test_a_valid_spec_gets_the_default_split_and_parameters(tmp_path: Path) -> N
         ({"params": {"n_estimators": 10}}, "params.n_estimators: use params.num_boost_round"),
         ({"params": {"num_boost_round": 0}}, "params.num_boost_round: must be a whole number"),
         ({"params": {"monotone_constraints": [1, 0]}}, "params.monotone_constraints: must be"),
+        ({"params": {"num_leave": 2}}, "params.num_leave: not a LightGBM parameter"),
+        ({"params": {"learning_rat": 0.5}}, "(did you mean learning_rate?)"),
+        ({"params": {"eta": 0.3, "shrinkage_rate": 0.2}}, "params.shrinkage_rate: sets"),
+        ({"params": {"application": "binary"}}, "params.application: set by `task`"),
         ({"exposure": "expo"}, "exposure applies to task poisson only"),
         ({"derive": "profile"}, "derive: profile goes with source kind synthetic or profiles"),
         ({"filter": [{"column": "age"}]}, "filter[0]: give at least one of equals"),
@@ -102,3 +106,15 @@ def test_a_file_that_is_not_a_mapping_or_not_yaml_is_refused(tmp_path: Path) -> 
         load_spec(broken)
     with pytest.raises(ServiceError, match="cannot read spec"):
         load_spec(tmp_path / "absent.yaml")
+
+
+def test_an_alias_replaces_the_default_it_stands_for(tmp_path: Path) -> None:
+    given = {"eta": 0.3, "min_child_samples": 2000, "subsample": 0.3, "reg_lambda": 100}
+    spec = load_spec(_write(tmp_path, {**VALID, "params": given}))
+
+    params = spec.lightgbm_params()
+    assert params["learning_rate"] == 0.3
+    assert params["min_data_in_leaf"] == 2000
+    assert params["bagging_fraction"] == 0.3
+    assert params["lambda_l2"] == 100
+    assert not {"eta", "min_child_samples", "subsample", "reg_lambda"} & set(params)

@@ -1,0 +1,166 @@
+"""LightGBM runs on chosen rows of the prepared data: early stopping, cross-validation, refit.
+
+Poisson: the offset ln(exposure) + ln(training frequency) goes in as `init_score`, so the
+trees learn each policy's rate relative to the book's. LightGBM skips its own
+boost-from-average when an init score is given; the ln(frequency) part is then added to the
+first tree's leaves (`finish`), so the saved model alone predicts annual claim rates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+from sklearn.model_selection import KFold
+
+from app.arrays import FloatArray
+from app.errors import ServiceError
+from app.training.datasets import IntArray, PreparedData
+
+EARLY_STOPPING_METRIC = {"binary": "binary_logloss", "poisson": "poisson"}
+# LightGBM metrics where a larger value is better; every other one is a loss.
+HIGHER_IS_BETTER = frozenset({"auc", "average_precision", "map", "ndcg", "auc_mu"})
+PROGRESS_PERIOD = 25  # rounds between two progress lines on a terminal
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """What the rows held back said of a parameter setting: its score and best round count."""
+
+    metric: str
+    score: float
+    rounds: int
+
+
+def metric_of(params: dict[str, Any]) -> str:
+    metric = params["metric"]
+    first = metric.split(",")[0] if isinstance(metric, str) else str(metric)
+    return first.strip()
+
+
+def higher_is_better(metric: str) -> bool:
+    return metric in HIGHER_IS_BETTER
+
+
+def base_rate(data: PreparedData, rows: IntArray) -> float:
+    """The mean model: the training lapse rate, or the training claims per exposure year."""
+    y = data.y[rows]
+    if data.exposure is None:
+        return float(y.mean())
+    return float(y.sum() / data.exposure[rows].sum())
+
+
+def offset(data: PreparedData, rate: float) -> FloatArray:
+    if rate <= 0:
+        raise ServiceError("target: the training rows hold no claims; a Poisson model needs some")
+    exposure = data.exposure if data.exposure is not None else np.ones_like(data.y)
+    out: FloatArray = np.log(exposure) + np.log(rate)
+    return out
+
+
+def dataset(data: PreparedData, rows: IntArray, init: FloatArray | None) -> lgb.Dataset:
+    categorical = [j for j, f in enumerate(data.features) if f.type == "categorical"]
+    return lgb.Dataset(
+        data.x[rows],
+        data.y[rows],
+        init_score=None if init is None else init[rows],
+        feature_name=[f.name for f in data.features],
+        categorical_feature=categorical or "auto",
+        params={"verbosity": -1},
+    )
+
+
+def run(params: dict[str, Any], train_set: lgb.Dataset, **kwargs: Any) -> lgb.Booster:
+    """`lgb.train`, with LightGBM's refusal of a parameter value reported by key."""
+    try:
+        return lgb.train(params, train_set, **kwargs)
+    except lgb.basic.LightGBMError as exc:
+        raise ServiceError(f"params: LightGBM refused the parameters: {exc}") from exc
+
+
+def early_stopped(
+    params: dict[str, Any],
+    data: PreparedData,
+    train_rows: IntArray,
+    valid_rows: IntArray,
+    *,
+    rounds: int,
+    patience: int,
+    poisson: bool,
+    progress: bool = False,
+) -> tuple[lgb.Booster, Judged, float]:
+    """Boost on `train_rows`, stop when `valid_rows` stop improving: (booster, judged, rate)."""
+    rate = base_rate(data, train_rows)
+    init = offset(data, rate) if poisson else None
+    train_set = dataset(data, train_rows, init)
+    valid_set = train_set.create_valid(
+        data.x[valid_rows],
+        data.y[valid_rows],
+        init_score=None if init is None else init[valid_rows],
+    )
+    callbacks: list[Any] = [lgb.early_stopping(patience, first_metric_only=True, verbose=False)]
+    if progress:
+        callbacks.append(lgb.log_evaluation(PROGRESS_PERIOD))
+    booster = run(
+        params,
+        train_set,
+        num_boost_round=rounds,
+        valid_sets=[valid_set],
+        valid_names=["validation"],
+        callbacks=callbacks,
+    )
+    best = booster.best_iteration or booster.current_iteration()
+    metric = metric_of(params)
+    score = float(booster.best_score["validation"][metric])
+    return booster, Judged(metric, score, best), rate
+
+
+def cross_validated(
+    params: dict[str, Any],
+    data: PreparedData,
+    train_rows: IntArray,
+    *,
+    folds: int,
+    seed: int,
+    rounds: int,
+    patience: int,
+    poisson: bool,
+) -> Judged:
+    """k-fold cross-validation on the training rows: mean best score, mean best round count."""
+    scores, best = [], []
+    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
+    for inner, held in splitter.split(train_rows):
+        _, judged, _ = early_stopped(
+            params,
+            data,
+            train_rows[inner],
+            train_rows[held],
+            rounds=rounds,
+            patience=patience,
+            poisson=poisson,
+        )
+        scores.append(judged.score)
+        best.append(judged.rounds)
+    return Judged(metric_of(params), float(np.mean(scores)), max(1, round(float(np.mean(best)))))
+
+
+def refit(
+    params: dict[str, Any], data: PreparedData, rows: IntArray, *, rounds: int, poisson: bool
+) -> tuple[lgb.Booster, float]:
+    """Boost on `rows` for exactly `rounds` rounds: (booster, base rate of the rows)."""
+    rate = base_rate(data, rows)
+    init = offset(data, rate) if poisson else None
+    return run(params, dataset(data, rows, init), num_boost_round=rounds), rate
+
+
+def finish(booster: lgb.Booster, rounds: int, rate: float, *, poisson: bool) -> lgb.Booster:
+    """The model as saved: its first `rounds` trees, the Poisson base rate folded in."""
+    saved = lgb.Booster(model_str=booster.model_to_string(num_iteration=rounds))
+    if poisson:
+        first = saved.dump_model(num_iteration=1)["tree_info"][0]
+        bias = float(np.log(rate))
+        for leaf in range(int(first["num_leaves"])):
+            saved.set_leaf_output(0, leaf, saved.get_leaf_output(0, leaf) + bias)
+    return saved
