@@ -41,6 +41,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     show = action("show", "a version's metadata and metrics (default: the champion)", cmd_show)
     show.add_argument("name")
     show.add_argument("version", nargs="?")
+    compare = action("compare", "the versions of one model side by side", cmd_compare)
+    compare.add_argument("name")
+    compare.add_argument("--last", type=int, default=6, metavar="N", help="newest N versions")
     promote = action("promote", "check a version, then make it the champion", cmd_promote)
     promote.add_argument("name")
     promote.add_argument("version")
@@ -58,10 +61,11 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> None:
         versions = repository.versions(name)
         champion = _champion(repository, name)
         newest = versions[-1] if versions else "-"
-        _say(
-            f"{name:<14}{champion:<28}{len(versions):>9}  {newest:<28}"
-            f"{_headline(repository, name, champion)}"
-        )
+        if champion == "-" and versions:
+            headline = f"{_headline(repository, name, newest)} (newest)".lstrip()
+        else:
+            headline = _headline(repository, name, champion)
+        _say(f"{name:<14}{champion:<28}{len(versions):>9}  {newest:<28}{headline}")
 
 
 def cmd_show(settings: Settings, args: argparse.Namespace) -> None:
@@ -70,12 +74,7 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> None:
         champion = repository.champion(args.name)
     except ModelInvalid:
         champion = None  # `list` says the pointer is broken; a named version can still be shown
-    version = args.version or champion
-    if version is None:
-        newest = (repository.versions(args.name) or ["none"])[-1]
-        raise ServiceError(
-            f"model '{args.name}' has no champion; name a version (newest: {newest})"
-        )
+    version = args.version or champion or _newest(repository, args.name)
     metadata = repository.metadata(args.name, version)
     try:
         repository.load(args.name, version, expected=_schemas())
@@ -83,11 +82,72 @@ def cmd_show(settings: Settings, args: argparse.Namespace) -> None:
     except (ModelInvalid, NotFound) as exc:
         check = f"refused: {exc.detail}"
     role = " (champion)" if version == champion else ""
+    if not args.version and champion is None:
+        role = " (newest; no champion)"
     _say(f"{args.name} {version}{role}")
     for line in _summary(metadata, check):
         _say(line)
     for line in _metric_table(metadata.metrics):
         _say(line)
+
+
+def cmd_compare(settings: Settings, args: argparse.Namespace) -> None:
+    repository = _repository(settings, args)
+    if args.last < 1:
+        raise ServiceError("--last: give a count of at least 1")
+    _newest(repository, args.name)  # refuses a model without versions
+    champion = _champion(repository, args.name)
+    versions = repository.versions(args.name)[-args.last :]
+    shown = [repository.metadata(args.name, v) for v in versions]
+    for line in compare_lines(shown, champion):
+        _say(line)
+
+
+def compare_lines(shown: list[ModelMetadata], champion: str) -> list[str]:
+    """Rows of figures, one column per version (oldest first); params only where they differ."""
+    rows: list[tuple[str, list[object]]] = [
+        ("trees", [m.num_trees for m in shown]),
+        (
+            "rows train/valid/test",
+            [f"{m.rows.train}/{m.rows.validation}/{m.rows.test}" for m in shown],
+        ),
+        ("tuned (trials)", [m.search["trials_run"] if m.search else "-" for m in shown]),
+        ("training seconds", [m.training_seconds for m in shown]),
+    ]
+    metrics = [k for k in shown[-1].metrics.get("model", {}) if _numeric_everywhere(shown, k)]
+    rows += [(k, [m.metrics["model"][k] for m in shown]) for k in metrics]
+    keys = sorted({k for m in shown for k in m.params})
+    for key in keys:
+        values: list[object] = [m.params.get(key, "-") for m in shown]
+        if len({repr(v) for v in values}) > 1:
+            rows.append((f"params.{key}", values))
+    rows.append(("warnings", [len(m.warnings or []) for m in shown]))
+    width = max(len(label) for label, _ in rows) + 2
+    head = [m.version + ("*" if m.version == champion else "") for m in shown]
+    lines = [f"{'':<{width}}" + "".join(f"{h:>28}" for h in head)]
+    lines += [
+        f"{label:<{width}}" + "".join(f"{_cell(v):>28}" for v in values) for label, values in rows
+    ]
+    if any(h.endswith("*") for h in head):
+        lines.append("* champion")
+    return lines
+
+
+def _numeric_everywhere(shown: list[ModelMetadata], key: str) -> bool:
+    return all(isinstance(m.metrics.get("model", {}).get(key), int | float) for m in shown)
+
+
+def _cell(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.5g}"
+    return "-" if value is None else str(value)
+
+
+def _newest(repository: ModelRepository, name: str) -> str:
+    versions = repository.versions(name)
+    if not versions:
+        raise ServiceError(f"model '{name}' has no version")
+    return versions[-1]
 
 
 def cmd_promote(settings: Settings, args: argparse.Namespace) -> None:

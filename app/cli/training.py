@@ -37,6 +37,22 @@ def register(commands: Any) -> None:
     train.add_argument("--name", help="model name (default: the spec's name)")
     train.add_argument("--promote", action="store_true", help="make the new version the champion")
     train.set_defaults(func=cmd_train)
+    score = commands.add_parser(
+        "score",
+        help="score a CSV or Parquet file with any model version",
+        description="Add the prediction of a registry model version (and optionally its top "
+        "reasons) to every row of a file, encoded as the version was trained.",
+    )
+    score.add_argument(
+        "--model", required=True, metavar="NAME[@VERSION]", help="default: champion, else newest"
+    )
+    score.add_argument("file", type=Path, metavar="FILE", help="CSV (.csv, .csv.gz) or Parquet")
+    score.add_argument("--out", required=True, type=Path, help=".parquet, .csv or .csv.gz")
+    score.add_argument("--reasons", type=int, default=0, metavar="N", help="top N contributions")
+    score.add_argument(
+        "--models-dir", type=Path, metavar="DIR", help="registry folder (CLIENTSCORE_MODELS_DIR)"
+    )
+    score.set_defaults(func=cmd_score)
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
@@ -67,6 +83,18 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
     print(f"  folder: {trained.folder}")
     if args.promote:
         _promote(models_dir, trained.metadata.name, trained.metadata.version)
+
+
+def cmd_score(settings: Settings, args: argparse.Namespace) -> None:
+    from app.serving.repository import ModelRepository
+    from app.training.scoring import score_file
+
+    if args.reasons < 0:
+        raise ServiceError("--reasons: give a count of at least 0")
+    repository = ModelRepository(args.models_dir or settings.models_dir)
+    scored = score_file(repository, args.model, args.file, args.out, reasons=args.reasons)
+    meta = scored.model.metadata
+    print(f"scored {scored.rows:,} rows with {meta.name} {meta.version} into {scored.out}")
 
 
 def _promote(models_dir: Path, name: str, version: str) -> None:

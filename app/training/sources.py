@@ -71,18 +71,23 @@ def _read_file(source: CsvSource | ParquetSource, spec_dir: Path, categorical: s
         marker = np.concatenate([np.zeros(len(frame)), np.ones(len(test))])
         frame = pd.concat([frame, test], ignore_index=True)
         frame[TEST_FILE_COLUMN] = marker
-    return {str(name): _column(frame[name], str(name) in categorical) for name in frame.columns}
+    return frame_table(frame, categorical)
 
 
 def _frame(
     source: CsvSource | ParquetSource, key: str, given: Path, spec_dir: Path, categorical: set[str]
 ) -> pd.DataFrame:
     path = given if given.is_absolute() else spec_dir / given
+    return read_frame(path, key, categorical, csv=isinstance(source, CsvSource))
+
+
+def read_frame(path: Path, key: str, categorical: set[str], *, csv: bool) -> pd.DataFrame:
+    """A CSV (optionally .gz) or Parquet file; a ServiceError under `key` if it cannot be read."""
     if not path.is_file():
         origin = f" ({source.origin})" if source.origin and key == "source.path" else ""
         raise ServiceError(f"{key}: no file at {path}{origin}")
     try:
-        if isinstance(source, CsvSource):
+        if csv:
             # Categorical columns are read as text, so codes such as postcodes keep their
             # spelling instead of becoming floats.
             header = pd.read_csv(path, nrows=0).columns
@@ -90,6 +95,11 @@ def _frame(
         return pd.read_parquet(path)
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise ServiceError(f"{key}: cannot read {path}: {exc}") from exc
+
+
+def frame_table(frame: pd.DataFrame, categorical: set[str]) -> Table:
+    """A frame's columns as a table: numbers as float64, categorical columns as text."""
+    return {str(name): _column(frame[name], str(name) in categorical) for name in frame.columns}
 
 
 def _column(series: pd.Series[Any], categorical: bool) -> Column:

@@ -44,8 +44,10 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     good = write_version(tmp_path, "lapse", LAPSE, seed=1)
     bad = write_version(tmp_path, "lapse", LAPSE, seed=2)
     corrupt(tmp_path, "lapse", bad)
-    assert models(tmp_path, "show", "lapse") == 2
-    assert "has no champion; name a version" in capsys.readouterr().err
+    assert models(tmp_path, "show", "lapse") == 0
+    shown = capsys.readouterr().out
+    assert f"lapse {bad} (newest; no champion)" in shown
+    assert "check      refused: " in shown
     assert models(tmp_path, "rollback", "lapse") == 2
     assert "no earlier champion" in capsys.readouterr().err
     assert models(tmp_path, "promote", "lapse", good) == 0
@@ -66,3 +68,33 @@ def test_promote_refuses_features_the_service_does_not_send(
     version = write_version(tmp_path, "lapse", numeric("tenure_years"))
     assert models(tmp_path, "promote", "lapse", version) == 2
     assert "incompatible feature schema" in capsys.readouterr().err
+
+
+def test_without_a_champion_list_and_show_use_the_newest_version(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _first, second = (write_version(tmp_path, "lapse", LAPSE, seed=s) for s in (1, 2))
+
+    assert models(tmp_path, "list") == 0
+    row = capsys.readouterr().out.splitlines()[1].split()
+    assert row[:4] == ["lapse", "-", "2", second]
+    assert row[4:] == ["auc", "0.710", "(baseline", "0.500)", "(newest)"]
+    assert models(tmp_path, "show", "lapse") == 0
+    assert f"lapse {second} (newest; no champion)" in capsys.readouterr().out
+
+
+def test_compare_shows_the_versions_side_by_side(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    versions = [write_version(tmp_path, "lapse", LAPSE, seed=s) for s in (1, 2, 3)]
+    assert models(tmp_path, "promote", "lapse", versions[1]) == 0
+    capsys.readouterr()
+
+    assert models(tmp_path, "compare", "lapse", "--last", "2") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == [f"{versions[1]}*", versions[2]]
+    assert lines[1].split()[0] == "trees"
+    assert any(line.split()[0] == "auc" for line in lines)
+    assert lines[-1] == "* champion"
+    assert models(tmp_path, "compare", "churn") == 2
+    assert "no model named 'churn'" in capsys.readouterr().err
