@@ -67,6 +67,7 @@ def score(
         lapse_probability=predictions.lapse_probability,
         expected_claim_frequency=predictions.claim_frequency,
         purchase_probability=predictions.purchase_probability,
+        tenure_years=predictions.features["tenure_years"],
     )
     ranks = np.full(predictions.client.size, np.nan)
     if percentile:

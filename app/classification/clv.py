@@ -50,15 +50,60 @@ def _segment_costs(params: ClvParameters, segment: NDArray[np.str_]) -> dict[str
     return costs
 
 
-def survival_discount_sum(params: ClvParameters, lapse_probability: FloatArray) -> FloatArray:
-    """Sum over t = 1..H of survival(t) / (1 + r)^t, with survival(t) = (1 - p)^t."""
+def survival_discount_sum(
+    params: ClvParameters,
+    lapse_probability: FloatArray,
+    segment: NDArray[np.str_] | None = None,
+    tenure_years: FloatArray | None = None,
+) -> FloatArray:
+    """Sum over t = 1..H of survival(t) / (1 + r)^t.
+
+    survival(t) = q_1 x ... x q_t. Without a retention curve for the client's segment (or
+    without a tenure), q_t = 1 - p, p the client's one-year lapse probability. With the
+    segment's sBG curve r(n) and the client's tenure tau in years,
+    q_t = min(1, (1 - p) x r(tau + t) / r(tau + 1)): the client's own first-year retention,
+    rising with tenure as its segment's does.
+    """
     ratio = (1.0 - lapse_probability) / (1.0 + params.discount_rate)
+    trend = _trend(params, segment, tenure_years, lapse_probability.shape)
     total = np.zeros_like(ratio)
     term = np.ones_like(ratio)
-    for _ in range(params.horizon_years):
-        term = term * ratio
+    for t in range(1, params.horizon_years + 1):
+        if trend is None:
+            term = term * ratio
+        else:
+            has, tenure, alpha, beta = trend
+            growth = rate_at(alpha, beta, tenure + float(t)) / rate_at(alpha, beta, tenure + 1.0)
+            kept = np.minimum(1.0, (1.0 - lapse_probability) * growth)
+            term = term * np.where(has, kept / (1.0 + params.discount_rate), ratio)
         total += term
     return total
+
+
+def rate_at(alpha: FloatArray, beta: FloatArray, period: FloatArray) -> FloatArray:
+    """sBG r(n) = (beta + n - 1) / (alpha + beta + n - 1), as `clv_row.rate_at_row` has it."""
+    rate: FloatArray = (beta + period - 1.0) / (alpha + beta + period - 1.0)
+    return rate
+
+
+def _trend(
+    params: ClvParameters,
+    segment: NDArray[np.str_] | None,
+    tenure_years: FloatArray | None,
+    shape: tuple[int, ...],
+) -> tuple[BoolArray, FloatArray, FloatArray, FloatArray] | None:
+    """Rows with a curve, their tenure, alpha and beta (1 elsewhere); None if no row has one."""
+    if not params.retention or segment is None or tenure_years is None:
+        return None
+    has = np.zeros(shape, dtype=bool)
+    alpha, beta = np.ones(shape), np.ones(shape)
+    for kind, curve in params.retention.items():
+        rows = (segment == kind) & np.isfinite(tenure_years) & (tenure_years >= 0)
+        has |= rows
+        alpha[rows], beta[rows] = curve.alpha, curve.beta
+    if not has.any():
+        return None
+    return has, np.where(has, tenure_years, 0.0), alpha, beta
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,12 +159,15 @@ def customer_lifetime_value(
     lapse_probability: ArrayLike,
     expected_claim_frequency: ArrayLike,
     purchase_probability: ArrayLike,
+    tenure_years: ArrayLike | None = None,
 ) -> ClvResult:
     """CLV per client, in yuan.
 
     - a client with policies in force (`in_force`): the discounted expected margin over the
       horizon, sum_t (premium x (1 - expense ratio) - claims cost - service cost)
-      x (1 - lapse probability)^t / (1 + discount rate)^t;
+      x survival(t) / (1 + discount rate)^t, survival as `survival_discount_sum` says: the
+      constant (1 - lapse probability)^t, or with the segment's retention curve and the
+      client's `tenure_years`, rising with tenure;
     - a prospect (never held a policy): the first year's margin on the segment's typical
       first-year premium, times the purchase probability, discounted one year;
     - a former client: 0 (no model says whether it comes back).
@@ -136,7 +184,9 @@ def customer_lifetime_value(
     service = costs["service_cost_per_year"]
     clv = np.zeros(book.premium.shape)
     margin = book.premium * keep - claims_cost - service
-    clv[book.client] = (margin * survival_discount_sum(params, book.lapse))[book.client]
+    tenure = None if tenure_years is None else _floats(tenure_years, book.premium.size, "tenure")
+    survival = survival_discount_sum(params, book.lapse, book.segment, tenure)
+    clv[book.client] = (margin * survival)[book.client]
     first_year = costs["first_year_premium"] * keep - claims_cost - service
     discounted = book.purchase * first_year / (1.0 + params.discount_rate)
     clv[book.prospect] = discounted[book.prospect]

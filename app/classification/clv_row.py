@@ -29,15 +29,32 @@ class ClvRow(NamedTuple):
     expected_loss_ratio: float  # expected claims cost / annual premium; NaN for no premium
 
 
-def survival_discount_sum_row(params: ClvParameters, lapse_probability: float) -> float:
+def survival_discount_sum_row(
+    params: ClvParameters, lapse_probability: float, segment: str = "", tenure: float = NAN
+) -> float:
     """`survival_discount_sum` of one client, term by term as the batch adds them."""
     ratio = (1.0 - lapse_probability) / (1.0 + params.discount_rate)
+    curve = params.retention.get(segment)
+    trend = curve is not None and math.isfinite(tenure) and tenure >= 0
     total = 0.0
     term = 1.0
-    for _ in range(params.horizon_years):
-        term = term * ratio
+    for t in range(1, params.horizon_years + 1):
+        if curve is not None and trend:
+            alpha, beta = float(curve.alpha), float(curve.beta)
+            growth = rate_at_row(alpha, beta, tenure + float(t)) / rate_at_row(
+                alpha, beta, tenure + 1.0
+            )
+            kept = min(1.0, (1.0 - lapse_probability) * growth)
+            term = term * (kept / (1.0 + params.discount_rate))
+        else:
+            term = term * ratio
         total += term
     return total
+
+
+def rate_at_row(alpha: float, beta: float, period: float) -> float:
+    """`clv.rate_at` of one value, in its operation order."""
+    return (beta + period - 1.0) / (alpha + beta + period - 1.0)
 
 
 def _require(ok: bool, name: str, rule: str) -> None:
@@ -73,6 +90,7 @@ def customer_lifetime_value_row(
     lapse_probability: float,
     expected_claim_frequency: float,
     purchase_probability: float,
+    tenure_years: float = NAN,
 ) -> ClvRow:
     """`customer_lifetime_value` of one client (see there for the formula), in yuan.
 
@@ -91,7 +109,7 @@ def customer_lifetime_value_row(
     clv = 0.0
     if in_force:
         margin = premium * keep - claims_cost - service
-        clv = margin * survival_discount_sum_row(params, lapse)
+        clv = margin * survival_discount_sum_row(params, lapse, segment, float(tenure_years))
     elif new:
         first_year = float(costs.first_year_premium) * keep - claims_cost - service
         clv = purchase * first_year / (1.0 + params.discount_rate)

@@ -38,6 +38,10 @@ def _score(model: LoadedModel, features: RowFeatures, explain: bool) -> tuple[fl
     return score, Explanation(model, _ONE, contributions)
 
 
+def _number(value: object) -> float:
+    return value if isinstance(value, float) else NAN
+
+
 def classify_one(
     profile: ClientProfile,
     *,
@@ -66,6 +70,7 @@ def classify_one(
         lapse_probability=scores["lapse"],
         expected_claim_frequency=scores["claims"],
         purchase_probability=scores["propensity"],
+        tenure_years=_number(features["tenure_years"]),
     )
     percentile = grid_percentile_row(grid, clv.clv)
     # As shown to the caller, and as the tables see them.

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.classification.retention import RETENTION_FILE
 from app.errors import ModelInvalid, NotFound, ServiceError
 from app.serving.metadata import FeatureSpec, ModelMetadata
 from app.settings import Settings
@@ -202,6 +203,8 @@ def _champion(repository: ModelRepository, name: str) -> str:
 def _headline(repository: ModelRepository, name: str, version: str) -> str:
     if version == "-" or version.startswith("("):
         return ""
+    if (repository.root / name / version / RETENTION_FILE).is_file():
+        return f"sBG retention curves ({RETENTION_FILE}, for the ruleset's clv.retention)"
     try:
         metrics = repository.metadata(name, version).metrics
     except (ModelInvalid, NotFound) as exc:

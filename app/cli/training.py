@@ -58,7 +58,7 @@ def register(commands: Any) -> None:
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
     # Imported here so `clientscore serve` does not pay for LightGBM, sklearn and matplotlib.
     from app.training.fit import train
-    from app.training.spec import DATA_DIR_VARIABLE, load_spec
+    from app.training.spec import DATA_DIR_VARIABLE, DatasetSpec, read_raw, validated
 
     if args.name is not None and not NAME.match(args.name):
         raise ServiceError("--name: lower-case letters, digits, '-' and '_', at most 64")
@@ -68,8 +68,12 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
             raise ServiceError(f"--data-dir: no folder at {args.data_dir}")
         environ[DATA_DIR_VARIABLE] = str(args.data_dir.resolve())
     started = time.monotonic()
-    spec = load_spec(args.spec, environ)
+    raw = read_raw(args.spec)
     models_dir = args.models_dir or settings.models_dir
+    if raw.get("task") == "retention":
+        _train_retention(args, raw, models_dir, environ)
+        return
+    spec = validated(DatasetSpec, args.spec, raw, environ)
     trained = train(
         spec,
         spec_dir=args.spec.resolve().parent,
@@ -83,6 +87,20 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
     print(f"  folder: {trained.folder}")
     if args.promote:
         _promote(models_dir, trained.metadata.name, trained.metadata.version)
+
+
+def _train_retention(
+    args: argparse.Namespace, raw: dict[str, Any], models_dir: Path, environ: dict[str, str]
+) -> None:
+    from app.training.retention import RetentionSpec, summary, train_retention
+    from app.training.spec import validated
+
+    if args.promote or args.name:
+        raise ServiceError("--promote, --name: a retention fit goes into the ruleset instead")
+    spec = validated(RetentionSpec, args.spec, raw, environ)
+    folder = train_retention(spec, spec_dir=args.spec.resolve().parent, models_dir=models_dir)
+    for line in summary(folder):
+        print(line)
 
 
 def cmd_score(settings: Settings, args: argparse.Namespace) -> None:

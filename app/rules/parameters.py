@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -22,11 +22,21 @@ class SegmentCosts:
 
 
 @dataclass(frozen=True, slots=True)
+class SegmentRetention:
+    """A segment's shifted-beta-geometric retention curve (`clientscore train`, task retention)."""
+
+    alpha: float
+    beta: float
+
+
+@dataclass(frozen=True, slots=True)
 class ClvParameters:
     horizon_years: int
     discount_rate: float
     expense_ratio: float  # acquisition, commission and administration, as a share of premium
     segments: Mapping[str, SegmentCosts]  # keyed by client kind
+    # Segments with a retention curve: survival rises with tenure (docs/rules.md, CLV).
+    retention: Mapping[str, SegmentRetention] = field(default_factory=dict)
 
 
 class _Strict(BaseModel):
@@ -39,11 +49,19 @@ class SegmentSection(_Strict):
     first_year_premium: Money
 
 
+class RetentionSection(_Strict):
+    alpha: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    beta: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
 class ClvSection(_Strict):
     horizon_years: Annotated[int, Field(ge=1, le=50)]
     discount_rate: Annotated[float, Field(ge=0, lt=1)]
     expense_ratio: Annotated[float, Field(ge=0, lt=1)]
     segments: dict[Literal["individual", "corporate"], SegmentSection]
+    retention: dict[Literal["individual", "corporate"], RetentionSection] = Field(
+        default_factory=dict
+    )
 
     @model_validator(mode="after")
     def _both_segments(self) -> ClvSection:
@@ -107,6 +125,10 @@ class RulesetDocument(_Strict):
             discount_rate=self.clv.discount_rate,
             expense_ratio=self.clv.expense_ratio,
             segments=segments,
+            retention={
+                kind: SegmentRetention(alpha=curve.alpha, beta=curve.beta)
+                for kind, curve in self.clv.retention.items()
+            },
         )
 
     def table_params(self) -> dict[str, float]:

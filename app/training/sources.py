@@ -78,14 +78,15 @@ def _frame(
     source: CsvSource | ParquetSource, key: str, given: Path, spec_dir: Path, categorical: set[str]
 ) -> pd.DataFrame:
     path = given if given.is_absolute() else spec_dir / given
+    if not path.is_file() and source.origin:
+        raise ServiceError(f"{key}: no file at {path} ({source.origin})")
     return read_frame(path, key, categorical, csv=isinstance(source, CsvSource))
 
 
 def read_frame(path: Path, key: str, categorical: set[str], *, csv: bool) -> pd.DataFrame:
     """A CSV (optionally .gz) or Parquet file; a ServiceError under `key` if it cannot be read."""
     if not path.is_file():
-        origin = f" ({source.origin})" if source.origin and key == "source.path" else ""
-        raise ServiceError(f"{key}: no file at {path}{origin}")
+        raise ServiceError(f"{key}: no file at {path}")
     try:
         if csv:
             # Categorical columns are read as text, so codes such as postcodes keep their

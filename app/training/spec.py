@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import (
@@ -59,6 +59,7 @@ _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}")
 _HINTS = {DATA_DIR_VARIABLE: " or give `clientscore train --data-dir DIR`"}
 _LABELS = {DATA_DIR_VARIABLE: f"{DATA_DIR_VARIABLE} (or --data-dir)"}
 
+M = TypeVar("M", bound=BaseModel)
 OBJECTIVES: dict[str, str] = {"binary": "binary", "poisson": "poisson"}
 
 
@@ -219,7 +220,7 @@ def _feature_form(value: Any) -> str:
 
 class DatasetSpec(_Strict):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$", description="The model's name.")
-    task: Task
+    task: Task = Field(description="binary or poisson; retention specs: app.training.retention")
     target: str
     exposure: str | None = None
     source: Source
@@ -370,6 +371,11 @@ def load_spec(path: Path, environ: Mapping[str, str] | None = None) -> DatasetSp
     of `environ` (default: the process environment) as a shell would: the default stands in
     for an unset or empty variable, and an unset variable without one is an error.
     """
+    return validated(DatasetSpec, path, read_raw(path), environ)
+
+
+def read_raw(path: Path) -> dict[str, Any]:
+    """A spec file's top-level mapping, unvalidated."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -378,6 +384,13 @@ def load_spec(path: Path, environ: Mapping[str, str] | None = None) -> DatasetSp
         raise ServiceError(f"spec {path} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ServiceError(f"spec {path}: expected a mapping of keys at the top level")
+    return raw
+
+
+def validated(
+    model: type[M], path: Path, raw: dict[str, Any], environ: Mapping[str, str] | None = None
+) -> M:
+    """`raw` as a `model` spec, its file paths expanded (see `load_spec`)."""
     source = raw.get("source")
     origin = ""
     for key in ("path", "test"):
@@ -392,11 +405,12 @@ def load_spec(path: Path, environ: Mapping[str, str] | None = None) -> DatasetSp
             source = {**source, key: expanded}
             raw = {**raw, "source": source}
     try:
-        spec = DatasetSpec.model_validate(raw)
+        spec = model.model_validate(raw)
     except ValidationError as exc:
         raise ServiceError(f"spec {path} is invalid:\n" + _describe(exc)) from exc
-    if isinstance(spec.source, _FileSource):
-        spec.source._origin = origin
+    file_source = getattr(spec, "source", None)
+    if isinstance(file_source, _FileSource):
+        file_source._origin = origin
     return spec
 
 
