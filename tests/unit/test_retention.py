@@ -181,7 +181,8 @@ def test_a_book_seen_today_is_fitted_conditionally_on_survival_so_far() -> None:
     lifetime = rng.geometric(theta)  # the period at whose end the client leaves
     seen_after = rng.integers(0, 10, theta.size)
     book = lifetime > seen_after  # today's book: the clients still there
-    tenure, left = seen_after[book] + 1.0, (lifetime[book] == seen_after[book] + 1) * 1.0
+    tenure = (seen_after[book] + 1).astype(np.float64)
+    left = (lifetime[book] == seen_after[book] + 1).astype(np.float64)
 
     truncated = fit_sbg(client_counts(tenure, left, seen_after[book].astype(np.float64)))[0]
     naive = fit_sbg(client_counts(tenure, left))[0]
