@@ -146,6 +146,43 @@ def cross_validated(
     return Judged(metric_of(params), float(np.mean(scores)), max(1, round(float(np.mean(best)))))
 
 
+def judge(
+    params: dict[str, Any],
+    data: PreparedData,
+    *,
+    cv_folds: int | None,
+    seed: int,
+    rounds: int,
+    patience: int,
+    poisson: bool,
+    progress: bool = False,
+) -> tuple[lgb.Booster | None, Judged, float]:
+    """A setting judged on the training rows: by k-fold cross-validation when `cv_folds` is
+    given (no booster kept), else by early stopping on the validation rows."""
+    if cv_folds is not None:
+        judged = cross_validated(
+            params,
+            data,
+            data.fit,
+            folds=cv_folds,
+            seed=seed,
+            rounds=rounds,
+            patience=patience,
+            poisson=poisson,
+        )
+        return None, judged, 0.0
+    return early_stopped(
+        params,
+        data,
+        data.fit,
+        data.validation,
+        rounds=rounds,
+        patience=patience,
+        poisson=poisson,
+        progress=progress,
+    )
+
+
 def refit(
     params: dict[str, Any], data: PreparedData, rows: IntArray, *, rounds: int, poisson: bool
 ) -> tuple[lgb.Booster, float]:

@@ -129,24 +129,12 @@ def fit(spec: DatasetSpec, data: PreparedData, *, progress: bool = False) -> Fit
         found = tune.search(spec, data, params, progress=progress)
         params = {**params, **found.best_params}
     booster, judged, rate = None, found.best if found else None, 0.0
-    if judged is None and spec.split.cv_folds is not None:
-        folds = spec.split.cv_folds
-        judged = boost.cross_validated(
+    if judged is None:
+        booster, judged, rate = boost.judge(
             params,
             data,
-            data.fit,
-            folds=folds,
+            cv_folds=spec.split.cv_folds,
             seed=spec.split.seed,
-            rounds=rounds,
-            patience=patience,
-            poisson=poisson,
-        )
-    elif judged is None:
-        booster, judged, rate = boost.early_stopped(
-            params,
-            data,
-            data.fit,
-            data.validation,
             rounds=rounds,
             patience=patience,
             poisson=poisson,

@@ -46,27 +46,15 @@ def search(
 
     def objective(trial: optuna.Trial) -> float:
         setting = {**params, **{key: _suggest(trial, key, rng) for key, rng in space.items()}}
-        if spec.split.cv_folds is not None:
-            result = boost.cross_validated(
-                setting,
-                data,
-                data.fit,
-                folds=spec.split.cv_folds,
-                seed=spec.split.seed,
-                rounds=rounds,
-                patience=patience,
-                poisson=poisson,
-            )
-        else:
-            _, result, _ = boost.early_stopped(
-                setting,
-                data,
-                data.fit,
-                data.validation,
-                rounds=rounds,
-                patience=patience,
-                poisson=poisson,
-            )
+        _, result, _ = boost.judge(
+            setting,
+            data,
+            cv_folds=spec.split.cv_folds,
+            seed=spec.split.seed,
+            rounds=rounds,
+            patience=patience,
+            poisson=poisson,
+        )
         judged[trial.number] = result
         trial.set_user_attr("rounds", result.rounds)
         if progress:
