@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +146,7 @@ def test_transforms_are_recorded_and_applied_when_scoring(tmp_path: Path) -> Non
     assert stored.features[1].transform is not None
     assert stored.features[1].transform.clip is not None
     assert stored.features[1].transform.clip.max == 4
-    scored = encode({"age": [0.0, np.e], "claims": [7.0, 2.0]}, stored.features)
+    scored = encode({"age": [0.0, math.e], "claims": [7.0, 2.0]}, stored.features)
     np.testing.assert_array_equal(scored, [[np.nan, 4.0], [1.0, 2.0]])
 
 
