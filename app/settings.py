@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=4 * 1024**3, ge=1024)
     import_batch_rows: int = Field(default=5000, ge=1, le=50_000)
     import_max_reported_errors: int = Field(default=1000, ge=0)
+    import_max_line_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="A bulk import line (one record) longer than this is rejected on its own.",
+    )
     models_dir: Path = Field(
         default=Path("models"), description="The model registry folder: <model>/<version>/."
     )

@@ -13,7 +13,7 @@ import orjson
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
 from app.api.deps import CallerClassify, SessionDep, StateDep, UnitDep
-from app.api.docs import ERROR_RESPONSES
+from app.api.docs import ERROR_RESPONSES, NO_SUCH_CLIENT
 from app.api.request_id import request_id
 from app.auth.service import Caller
 from app.classification import service
@@ -28,7 +28,9 @@ from app.classification.schemas import (
 )
 from app.profiles.identifiers import CLIENT_ID
 
-router = APIRouter(prefix="/v1", tags=["classification"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1", tags=["classification"], responses=ERROR_RESPONSES | NO_SUCH_CLIENT
+)
 BATCH_PATH = "/v1/classify:batch"
 
 ClientIdPath = Annotated[

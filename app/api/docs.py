@@ -32,11 +32,19 @@ _PROBLEM = {
     }
 }
 
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+Responses = dict[int | str, dict[str, Any]]
+
+# What any authenticated operation can answer.
+ERROR_RESPONSES: Responses = {
+    400: {"description": "The body cannot be read (e.g. not UTF-8)", "content": _PROBLEM},
     401: {"description": "Missing or invalid API key", "content": _PROBLEM},
     403: {"description": "The key lacks the scope", "content": _PROBLEM},
-    404: {"description": "No such client", "content": _PROBLEM},
-    412: {"description": "If-Match is stale", "content": _PROBLEM},
     413: {"description": "Body too large", "content": _PROBLEM},
     422: {"description": "Invalid input: each bad field and its rule", "content": _PROBLEM},
+}
+# What only some operations answer, added where they apply.
+NO_SUCH_CLIENT: Responses = {404: {"description": "No such client", "content": _PROBLEM}}
+STALE: Responses = {412: {"description": "If-Match is stale", "content": _PROBLEM}}
+UNSUPPORTED_MEDIA: Responses = {
+    415: {"description": "The body is not of a type this operation takes", "content": _PROBLEM}
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import problem_response
@@ -40,7 +41,10 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise PayloadTooLarge(f"the body is over {limit} bytes, this endpoint's limit")
+                    # An HTTPException, not a ServiceError: FastAPI passes it through while
+                    # parsing a body, where any other error would become a 400.
+                    detail = f"the body is over {limit} bytes, this endpoint's limit"
+                    raise HTTPException(413, detail)
             return message
 
         await self.app(scope, receive if declared is not None else counting_receive, send)

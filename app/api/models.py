@@ -7,16 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 
 from app.api.deps import CallerAdmin, CallerClassify, RegistryDep
-from app.api.docs import ERROR_RESPONSES
+from app.api.docs import ERROR_RESPONSES, NO_SUCH_CLIENT
 from app.serving import service as service
 from app.serving.repository import NAME_PATTERN
 from app.serving.schemas import VERSION_EXAMPLE, ChampionChange, ModelList, ModelRead
 
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: ERROR_RESPONSES[401],
-    403: ERROR_RESPONSES[403],
-    404: {**ERROR_RESPONSES[404], "description": "No such model or version"},
-    422: ERROR_RESPONSES[422],
+    **ERROR_RESPONSES,
+    404: {**NO_SUCH_CLIENT[404], "description": "No such model or version"},
 }
 router = APIRouter(prefix="/v1", tags=["models"], responses=RESPONSES)
 

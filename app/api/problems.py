@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from app.errors import FieldError, ServiceError, problem_document
 from app.observability.logging import FIELDS
@@ -57,9 +59,25 @@ async def _service_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _json_position(error: Any, body: Any) -> FieldError | None:
+    """Where a body that is not JSON breaks, as a line and column rather than an offset."""
+    loc = error.get("loc", ())
+    if error.get("type") != "json_invalid" or len(loc) != 2 or not isinstance(loc[1], int):
+        return None
+    text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+    line = text.count("\n", 0, loc[1]) + 1
+    column = loc[1] - text.rfind("\n", 0, loc[1])
+    reason = error.get("ctx", {}).get("error", "JSON decode error")
+    detail = f"not valid JSON at line {line}, column {column}: {reason}"
+    return FieldError(field="body", rule="json_invalid", detail=detail)
+
+
 def _request_errors(exc: RequestValidationError) -> list[FieldError]:
     errors = []
     for error in exc.errors():
+        if (position := _json_position(error, exc.body)) is not None:
+            errors.append(position)
+            continue
         loc = error.get("loc", ())
         location = str(loc[0]) if loc else "body"
         errors.append(
@@ -87,16 +105,31 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _allowed(request: Request) -> str:
+    """Every method the API document lists at this path (the router names only the methods
+    of the first route that matched it)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {method.upper() for method in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code, title = _HTTP_CODES.get(exc.status_code, ("http_error", "HTTP error"))
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(request)
     return problem_response(
         status=exc.status_code,
         code=code,
         title=title,
         detail=str(exc.detail),
         instance=request.url.path,
-        headers=dict(exc.headers or {}),
+        headers=headers,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
 
 from app.api.deps import CallerRead, CallerWrite, SessionDep, StateDep
-from app.api.docs import ERROR_RESPONSES
+from app.api.docs import ERROR_RESPONSES, NO_SUCH_CLIENT, STALE, UNSUPPORTED_MEDIA
 from app.classification import service as classification
 from app.profiles import importer, service
 from app.profiles.enums import ClientKind, Industry, Province
@@ -21,7 +21,9 @@ from app.profiles.schemas import (
     profile_example,
 )
 
-router = APIRouter(prefix="/v1", tags=["clients"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1", tags=["clients"], responses=ERROR_RESPONSES | NO_SUCH_CLIENT | STALE
+)
 
 ClientIdPath = Annotated[
     str, Path(pattern=CLIENT_ID, description="The insurer's own client id.", examples=["C-000123"])
@@ -38,7 +40,14 @@ def _tag(response: Response, read: ClientRead) -> ClientRead:
     return read
 
 
-@router.put("/clients/{client_id}", response_model=ClientRead)
+@router.put(
+    "/clients/{client_id}",
+    response_model=ClientRead,
+    responses={
+        201: {"model": ClientRead, "description": "Created (`Location` names it)"},
+        200: {"description": "Replaced, or unchanged by a replay"},
+    },
+)
 async def put_client(
     client_id: ClientIdPath,
     profile: Annotated[
@@ -131,12 +140,29 @@ _IMPORT_BODY = {
         "required": True,
         "content": {
             "application/x-ndjson": {
-                "schema": {"type": "string"},
+                # Sent as a raw byte stream; each line is one ImportRecord.
+                "schema": {
+                    "type": "string",
+                    "format": "binary",
+                    "contentMediaType": "application/x-ndjson",
+                    "description": "One JSON object per line: a profile (ClientCreate) with "
+                    "its `client_id`; `x-item-schema` is the schema of a line.",
+                },
+                "x-item-schema": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/ClientCreate"},
+                        {
+                            "type": "object",
+                            "required": ["client_id"],
+                            "properties": {"client_id": {"type": "string", "pattern": CLIENT_ID}},
+                        },
+                    ]
+                },
                 "example": '{"client_id": "C-1", "kind": "individual", "birth_year": 1980}\n'
                 '{"client_id": "C-2", "kind": "corporate", "industry": "manufacturing"}\n',
             },
             "text/csv": {
-                "schema": {"type": "string"},
+                "schema": {"type": "string", "format": "binary"},
                 "example": "client_id,kind,birth_year,products_held\n"
                 "C-1,individual,1980,auto|health\n",
             },
@@ -146,7 +172,10 @@ _IMPORT_BODY = {
 
 
 @router.post(
-    IMPORT_PATH.removeprefix("/v1"), response_model=ImportReport, openapi_extra=_IMPORT_BODY
+    IMPORT_PATH.removeprefix("/v1"),
+    response_model=ImportReport,
+    responses=UNSUPPORTED_MEDIA,
+    openapi_extra=_IMPORT_BODY,
 )
 async def import_clients(request: Request, state: StateDep, _caller: CallerWrite) -> ImportReport:
     """Bulk create or replace clients from NDJSON (one object per line, with `client_id`)
@@ -162,4 +191,5 @@ async def import_clients(request: Request, state: StateDep, _caller: CallerWrite
         content_type=request.headers.get("content-type", ""),
         batch_rows=state.settings.import_batch_rows,
         max_errors=state.settings.import_max_reported_errors,
+        max_line_bytes=state.settings.import_max_line_bytes,
     )

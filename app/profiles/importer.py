@@ -13,7 +13,8 @@ import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from types import NoneType, UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import orjson
 from pydantic import ValidationError
@@ -32,6 +33,25 @@ LIST_SEPARATOR = "|"
 _ID = re.compile(CLIENT_ID)
 CSV_COLUMNS = frozenset(
     {"client_id", *PERSONAL_FIELDS, *(n for n in ClientCreate.model_fields if n != "personal")}
+)
+
+
+def _bare(annotation: Any) -> Any:
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    return annotation
+
+
+def _is_scalar(annotation: Any) -> bool:
+    union = get_origin(annotation) in (Union, UnionType)
+    kinds = {_bare(a) for a in get_args(annotation)} if union else {_bare(annotation)}
+    return kinds - {NoneType} <= {int, float, bool}
+
+
+# CSV cells of number and flag fields are read as JSON (`5000`, `0.2`, `true`): the profile
+# takes only JSON numbers and booleans there, and a cell that is neither is reported as such.
+CSV_JSON_SCALARS = frozenset(
+    name for name, info in ClientCreate.model_fields.items() if _is_scalar(info.annotation)
 )
 
 Problem = tuple[str | None, str, str]  # field, rule, detail
@@ -125,6 +145,8 @@ class CsvRecords:
                 record[name] = cell.split(LIST_SEPARATOR)
             elif name == "extra":
                 record[name] = _json_cell(name, cell)
+            elif name in CSV_JSON_SCALARS:
+                record[name] = _scalar_cell(cell)
             else:
                 record[name] = cell
         if personal:
@@ -137,6 +159,13 @@ def _json_cell(name: str, cell: str) -> Any:
         return orjson.loads(cell)
     except orjson.JSONDecodeError:
         raise LineRejected(None, [(name, "json_invalid", "must be a JSON object")]) from None
+
+
+def _scalar_cell(cell: str) -> Any:
+    try:
+        return orjson.loads(cell)
+    except orjson.JSONDecodeError:
+        return cell  # validation names the field and says what it should be
 
 
 def _validate(record: dict[str, Any]) -> tuple[str, Row]:
@@ -156,7 +185,7 @@ def _validate(record: dict[str, Any]) -> tuple[str, Row]:
 
 
 def _validate_into(
-    lines: list[tuple[int, bytes]],
+    lines: list[tuple[int, bytes | LineRejected]],
     decode: Callable[[bytes], dict[str, Any]],
     rows: dict[str, Row],
     rejected: list[tuple[int, LineRejected]],
@@ -164,6 +193,8 @@ def _validate_into(
     """Adds valid rows by client id (a later line wins over an earlier one) and rejected lines."""
     for number, raw in lines:
         try:
+            if isinstance(raw, LineRejected):
+                raise raw
             client_id, row = _validate(decode(raw))
         except LineRejected as exc:
             rejected.append((number, exc))
@@ -172,19 +203,42 @@ def _validate_into(
         rows[client_id] = row
 
 
-async def _numbered_lines(stream: AsyncIterator[bytes]) -> AsyncIterator[tuple[int, bytes]]:
-    """Physical lines with their 1-based numbers; blank lines are skipped, not counted as rows."""
-    pending = b""
+async def _numbered_lines(
+    stream: AsyncIterator[bytes], max_bytes: int
+) -> AsyncIterator[tuple[int, bytes | LineRejected]]:
+    """Physical lines with their 1-based numbers; blank lines are skipped, not counted as rows.
+
+    Each byte is looked at once (a long line is collected in pieces, not re-scanned per chunk),
+    and a line longer than `max_bytes` is dropped as it streams and stands as its rejection.
+    """
+    pieces: list[bytes] = []
+    size = 0
     number = 0
+
+    def finish() -> bytes | LineRejected | None:
+        if size > max_bytes:
+            detail = f"the line is over {max_bytes} bytes, the longest a record may be"
+            return LineRejected(None, [(None, "line_too_long", detail)])
+        line = b"".join(pieces)
+        return line.rstrip(b"\r") if line.strip() else None
+
     async for chunk in stream:
-        pending += chunk
-        *complete, pending = pending.split(b"\n")
-        for line in complete:
+        start = 0
+        while (end := chunk.find(b"\n", start)) >= 0:
+            size += end - start
+            if size <= max_bytes:
+                pieces.append(chunk[start:end])
             number += 1
-            if line.strip():
-                yield number, line.rstrip(b"\r")
-    if pending.strip():
-        yield number + 1, pending.rstrip(b"\r")
+            if (line := finish()) is not None:
+                yield number, line
+            pieces, size, start = [], 0, end + 1
+        size += len(chunk) - start
+        if size <= max_bytes:
+            pieces.append(chunk[start:])
+        else:
+            pieces = []
+    if (line := finish()) is not None:
+        yield number + 1, line
 
 
 async def import_clients(
@@ -194,6 +248,7 @@ async def import_clients(
     content_type: str,
     batch_rows: int,
     max_errors: int,
+    max_line_bytes: int,
 ) -> ImportReport:
     """Validate and store every good row; report every bad one with its line number."""
     media_type = content_type.split(";")[0].strip().lower()
@@ -204,13 +259,15 @@ async def import_clients(
     decode: Callable[[bytes], dict[str, Any]] | None = (
         ndjson_record if media_type in NDJSON_TYPES else None
     )
-    batch: list[tuple[int, bytes]] = []
+    batch: list[tuple[int, bytes | LineRejected]] = []
     storing: asyncio.Task[None] | None = None
     lines = 0
     try:
-        async for number, raw in _numbered_lines(stream):
+        async for number, raw in _numbered_lines(stream, max_line_bytes):
             lines += 1
             if decode is None:
+                if isinstance(raw, LineRejected):
+                    raise ValidationFailed(f"the CSV header line is over {max_line_bytes} bytes")
                 decode = CsvRecords(raw)
                 continue
             batch.append((number, raw))
@@ -241,7 +298,7 @@ def _nothing_to_import(*, csv_header: bool) -> ValidationFailed:
 
 async def _next_batch(
     sessions: Sessions,
-    batch: list[tuple[int, bytes]],
+    batch: list[tuple[int, bytes | LineRejected]],
     decode: Callable[[bytes], dict[str, Any]],
     tally: _Tally,
     storing: asyncio.Task[None] | None,

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
+    Strict,
     StringConstraints,
     model_validator,
 )
@@ -29,12 +32,38 @@ from app.profiles.enums import (
 from app.profiles.identifiers import CLIENT_ID, PHONE, is_credit_code, is_resident_id
 
 MAX_AGE = 120
+EARLIEST_DATE = date(1900, 1, 1)
 
 
-def _not_in_future(value: date) -> date:
+def _date_text(value: Any) -> Any:
+    """A date is a `YYYY-MM-DD` string (or a date): a number is not taken as a timestamp."""
+    if not isinstance(value, str | date):
+        raise PydanticCustomError("date_type", "a date is a string in the form YYYY-MM-DD")
+    return value
+
+
+def _plausible(value: date) -> date:
+    if value < EARLIEST_DATE:
+        raise PydanticCustomError(
+            "date_range", "date must not be before {earliest}", {"earliest": str(EARLIEST_DATE)}
+        )
     if value > date.today():
         raise PydanticCustomError("date_not_in_future", "date must not be in the future")
     return value
+
+
+def _finite(values: dict[str, JsonValue]) -> dict[str, JsonValue]:
+    """JSON has no NaN or Infinity: refuse them rather than store them as null."""
+    pending: list[JsonValue] = list(values.values())
+    while pending:
+        value = pending.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError("finite_number", "NaN and Infinity are not JSON numbers")
+        if isinstance(value, dict):
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return values
 
 
 def _age_in_range(value: int) -> int:
@@ -52,10 +81,13 @@ def _unique(values: list[Product]) -> list[Product]:
     return values
 
 
-Money = Annotated[float, Field(ge=0, le=1e13, allow_inf_nan=False)]
-Count = Annotated[int, Field(ge=0, le=1_000_000)]
-Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-PastDate = Annotated[date, AfterValidator(_not_in_future)]
+# Numbers must be JSON numbers and flags JSON booleans: "5000" is not 5000, true is not 1.
+Money = Annotated[float, Strict(), Field(ge=0, le=1e13, allow_inf_nan=False)]
+Count = Annotated[int, Strict(), Field(ge=0, le=1_000_000)]
+Rate = Annotated[float, Strict(), Field(ge=0, le=1, allow_inf_nan=False)]
+Whole = Annotated[int, Strict()]
+Flag = Annotated[bool, Strict()]
+PastDate = Annotated[date, BeforeValidator(_date_text), AfterValidator(_plausible)]
 ClientId = Annotated[str, StringConstraints(pattern=CLIENT_ID)]
 
 PERSON_ONLY = ("birth_year", "gender", "occupation_class", "annual_income", "dependents")
@@ -82,17 +114,17 @@ class ClientProfile(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
 
     kind: ClientKind
-    birth_year: Annotated[int, AfterValidator(_age_in_range)] | None = None
+    birth_year: Annotated[Whole, AfterValidator(_age_in_range)] | None = None
     gender: Gender | None = None
-    occupation_class: Annotated[int, Field(ge=1, le=6)] | None = Field(
+    occupation_class: Annotated[Whole, Field(ge=1, le=6)] | None = Field(
         default=None, description="Occupation risk class 1 (office) to 6 (most hazardous)."
     )
     annual_income: Money | None = None
-    dependents: Annotated[int, Field(ge=0, le=20)] | None = None
+    dependents: Annotated[Whole, Field(ge=0, le=20)] | None = None
     province: Province | None = None
-    city_tier: Annotated[int, Field(ge=1, le=5)] | None = None
+    city_tier: Annotated[Whole, Field(ge=1, le=5)] | None = None
     industry: Industry | None = None
-    employees: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    employees: Annotated[Whole, Field(ge=0, le=10_000_000)] | None = None
     annual_revenue: Money | None = None
     ownership: Ownership | None = None
     first_policy_date: PastDate | None = None
@@ -115,16 +147,18 @@ class ClientProfile(BaseModel):
     app_logins_12m: Count = 0
     referrals: Count = 0
     channel: Channel | None = None
-    campaign_target: bool = Field(
+    campaign_target: Flag = Field(
         default=False, description="The insurer has chosen to pursue this prospect."
     )
-    renewal_intent: bool | None = None
-    flood_zone: bool | None = None
-    typhoon_zone: bool | None = None
+    renewal_intent: Flag | None = None
+    flood_zone: Flag | None = None
+    typhoon_zone: Flag | None = None
     property_condition: PropertyCondition | None = None
     property_value: Money | None = None
     personal: Personal | None = None
-    extra: dict[str, JsonValue] = Field(default_factory=dict, max_length=100)
+    extra: Annotated[dict[str, JsonValue], AfterValidator(_finite)] = Field(
+        default_factory=dict, max_length=100
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ClientProfile:

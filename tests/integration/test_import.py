@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Iterator
 
 import orjson
 from sqlalchemy import text
@@ -166,3 +167,21 @@ def test_the_shipped_example_files_import_with_their_report(api: Api) -> None:
         assert (report["rows"], report["created"], report["rejected"]) == (8, 4, 4)
         assert tuple(e["rule"] for e in report["errors"]) == mistakes
     assert count(api.url, "client") == 8
+
+
+def test_a_line_over_the_cap_is_rejected_on_its_own(api: Api) -> None:
+    huge = orjson.dumps({"client_id": "L-2", "kind": "corporate", "extra": {"a": "x" * 3_000_000}})
+    good = [orjson.dumps({"client_id": f"L-{i}", "kind": "corporate"}) for i in (1, 3)]
+    body = b"\n".join([good[0], huge, good[1]]) + b"\n"
+
+    def chunks() -> Iterator[bytes]:  # as a client streams it: the long line spans many chunks
+        for start in range(0, len(body), 65_536):
+            yield body[start : start + 65_536]
+
+    response = api.client.post("/v1/clients:import", content=chunks(), headers=api.auth() | NDJSON)
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["rows"], report["created"], report["rejected"]) == (3, 2, 1)
+    [error] = report["errors"]
+    assert (error["line"], error["rule"]) == (2, "line_too_long")
+    assert str(api.settings.import_max_line_bytes) in error["detail"]
