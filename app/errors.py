@@ -123,3 +123,7 @@ class UnsupportedMediaType(ServiceError):
 
 class Unavailable(ServiceError):
     status, code, title = 503, "unavailable", "Service unavailable"
+
+
+class DatabaseUnavailable(ServiceError):
+    status, code, title = 503, "database_unavailable", "Database unavailable"

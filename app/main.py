@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app import __version__
 from app.api import book as book_router
 from app.api import classification as classification
-from app.api import health, problems, swagger
+from app.api import health, outage, problems, swagger
 from app.api import metrics as metrics_router
 from app.api import models as models
 from app.api import outcomes as outcomes
@@ -27,6 +27,7 @@ from app.auth.service import KeyVerifier
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
 from app.db.engine import create_engine_for, create_sessionmaker
+from app.db.outage import OutageLog
 from app.desk import router as desk
 from app.observability.http import RequestTelemetry
 from app.observability.metrics import ServiceMetrics
@@ -52,6 +53,7 @@ def _count_connections(engine: AsyncEngine, metrics: ServiceMetrics) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = ServiceMetrics()
+    outages = OutageLog()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,13 +63,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await rules.refresh()
         engine = create_engine_for(settings)
         _count_connections(engine, metrics)
+        outages.watch(engine)
         monitor = Monitor(metrics, drift_window=settings.drift_window_scores)
         monitor.sync_versions(registry, rules)
         app.state.services = AppState(
             settings=settings,
             engine=engine,
             sessions=create_sessionmaker(engine),
-            verifier=KeyVerifier(cache_seconds=settings.auth_cache_seconds),
+            verifier=KeyVerifier(
+                cache_seconds=settings.auth_cache_seconds,
+                grace_seconds=settings.auth_outage_grace_seconds,
+            ),
             registry=registry,
             rules=rules,
             monitor=monitor,
@@ -123,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
     swagger.install(app)
     desk.install(app, settings)
+    outage.install(app, outages)
     # Routes are matched in order: the hot path, classification, is tried first.
     app.include_router(classification.router)
     app.include_router(health.router)

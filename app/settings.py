@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     auth_cache_seconds: float = Field(
         default=10.0, ge=0, description="How long a verified key is trusted before re-checking."
     )
+    auth_outage_grace_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        description="While the database cannot be reached, a key verified this recently is "
+        "still trusted (what needs no database, inline classification, keeps answering).",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_import_bytes: int = Field(default=4 * 1024**3, ge=1024)
     import_batch_rows: int = Field(default=5000, ge=1, le=50_000)

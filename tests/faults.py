@@ -35,11 +35,16 @@ class CuttableProxy:
         self.port = self._server.sockets[0].getsockname()[1]
 
     def stop(self) -> None:
-        self.cut()
-        if self._server is not None:
-            self._server.close()
+        self._call(self._close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
+        self._loop.close()
+
+    async def _close(self) -> None:
+        await self._cut()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
 
     def cut(self) -> None:
         """Refuse new connections and reset the open ones."""

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from app.auth import repository
 from app.auth.tables import ApiKey
+from app.db.outage import OUTAGE_ERRORS
 from app.db.unit import Session, Sessions
 from app.errors import Forbidden, Unauthorized, ValidationFailed
 
@@ -117,10 +118,15 @@ def _caller(key: ApiKey) -> Caller:
 
 @dataclass
 class KeyVerifier:
-    """Checks bearer tokens, remembering good ones briefly so a hot path avoids a query."""
+    """Checks bearer tokens, remembering good ones briefly so a hot path avoids a query.
+
+    While the database cannot be reached, a key verified within the last `grace_seconds`
+    is still trusted, so what needs no database (inline classification) keeps answering.
+    """
 
     cache_seconds: float
-    _cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)
+    grace_seconds: float = 0.0
+    _cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)  # verified at, caller
 
     async def verify(self, sessions: Sessions, token: str | None) -> Caller:
         """The caller of `token`; the database is asked only when the cache has no answer."""
@@ -128,14 +134,19 @@ class KeyVerifier:
             raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
         cached = self._cache.get(token)
         now = time.monotonic()
-        if cached and cached[0] > now:
+        if cached and now - cached[0] < self.cache_seconds:
             return cached[1]
-        async with sessions() as session:
-            caller = await self._lookup(session, token)
-        if self.cache_seconds > 0:
+        try:
+            async with sessions() as session:
+                caller = await self._lookup(session, token)
+        except OUTAGE_ERRORS:
+            if cached and now - cached[0] < self.grace_seconds:
+                return cached[1]
+            raise
+        if self.cache_seconds > 0 or self.grace_seconds > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[token] = (now + self.cache_seconds, caller)
+            self._cache[token] = (now, caller)
         return caller
 
     async def _lookup(self, session: Session, token: str) -> Caller:
