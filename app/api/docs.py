@@ -41,6 +41,11 @@ ERROR_RESPONSES: Responses = {
     403: {"description": "The key lacks the scope", "content": _PROBLEM},
     413: {"description": "Body too large", "content": _PROBLEM},
     422: {"description": "Invalid input: each bad field and its rule", "content": _PROBLEM},
+    503: {
+        "description": "The database (or a model, the ruleset) is unavailable; retry after "
+        "the `Retry-After` seconds",
+        "content": _PROBLEM,
+    },
 }
 # What only some operations answer, added where they apply.
 NO_SUCH_CLIENT: Responses = {404: {"description": "No such client", "content": _PROBLEM}}

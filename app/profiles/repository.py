@@ -29,14 +29,19 @@ from app.profiles.tables import Client, ClientPersonal
 _UPSERT_SKIP = ("client_id", "created_at", "version")
 
 
-async def get(session: AsyncSession, client_id: str) -> tuple[Client, ClientPersonal | None] | None:
-    row = (
-        await session.execute(
-            select(Client, ClientPersonal)
-            .outerjoin(ClientPersonal, ClientPersonal.client_id == Client.client_id)
-            .where(Client.client_id == client_id)
-        )
-    ).first()
+async def get(
+    session: AsyncSession, client_id: str, *, for_update: bool = False
+) -> tuple[Client, ClientPersonal | None] | None:
+    """The client and its personal data. `for_update` locks the row until the transaction
+    ends (Postgres; SQLite has one writer at a time anyway) and reads it afresh."""
+    query = (
+        select(Client, ClientPersonal)
+        .outerjoin(ClientPersonal, ClientPersonal.client_id == Client.client_id)
+        .where(Client.client_id == client_id)
+    )
+    if for_update:
+        query = query.with_for_update(of=Client).execution_options(populate_existing=True)
+    row = (await session.execute(query)).first()
     return None if row is None else (row[0], row[1])
 
 

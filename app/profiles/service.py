@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.db.unit import Session
-from app.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
+from app.errors import NotFound, PreconditionFailed, ValidationFailed
 from app.paging import decode_cursor, encode_cursor
 from app.profiles import repository
 from app.profiles.mapping import (
@@ -22,6 +22,7 @@ from app.profiles.mapping import (
     to_row,
 )
 from app.profiles.schemas import ClientCreate, ClientPage, ClientProfile, ClientRead
+from app.profiles.tables import Client, ClientPersonal
 from app.profiles.validation import field_errors
 
 
@@ -42,6 +43,12 @@ def _stale() -> PreconditionFailed:
     return PreconditionFailed("the client was changed by another request; read it again and retry")
 
 
+# A write without a precondition is retried when another one got in between: none can fail
+# for being concurrent (on Postgres the row lock already serializes them).
+_ATTEMPTS = 5
+Found = tuple[Client, ClientPersonal | None] | None
+
+
 async def put_client(
     session: Session,
     *,
@@ -51,22 +58,36 @@ async def put_client(
     if_none_match: str | None = None,
 ) -> tuple[ClientRead, bool]:
     """Create or replace a client. Returns the stored client and whether it was created."""
-    found = await repository.get(session, client_id)
-    current = found[0] if found else None
-    _check_precondition(if_match, current.version if current else None)
-    if if_none_match is not None and if_none_match.strip() == "*" and current is not None:
-        raise PreconditionFailed("If-None-Match: * was sent but the client already exists")
+    for _ in range(_ATTEMPTS):
+        found = await repository.get(session, client_id, for_update=True)
+        current = found[0] if found else None
+        _check_precondition(if_match, current.version if current else None)
+        if if_none_match is not None and if_none_match.strip() == "*" and current is not None:
+            raise PreconditionFailed("If-None-Match: * was sent but the client already exists")
+        written = await _write(session, client_id, profile, found)
+        if written is not None:
+            return written
+        if if_match is not None or if_none_match is not None:
+            break
+    raise _stale()
+
+
+async def _write(
+    session: Session, client_id: str, profile: ClientProfile, found: Found
+) -> tuple[ClientRead, bool] | None:
+    """Store `profile` over what was `found`; None when another write got in between."""
     values, personal = to_row(client_id, profile)
     now = datetime.now(UTC)
-    if current is None:
+    if found is None:
         stamp(values, version=1, now=now, created_at=now)
         if not await repository.insert_client(session, values, personal):
-            raise Conflict(f"client '{client_id}' was created by another request; retry")
+            return None
         return read_from(
             profile, client_id=client_id, version=1, created_at=now, updated_at=now
         ), True
+    current = found[0]
     if current.fingerprint == values["fingerprint"]:
-        return to_read(current, found[1] if found else None), False
+        return to_read(*found), False
     version = current.version + 1
     stamp(values, version=version, now=now, created_at=current.created_at)
     if not await repository.update_if_version(
@@ -76,7 +97,7 @@ async def put_client(
         values=values,
         personal=personal,
     ):
-        raise _stale()
+        return None
     read = read_from(
         profile, client_id=client_id, version=version, created_at=current.created_at, updated_at=now
     )
@@ -87,21 +108,24 @@ async def patch_client(
     session: Session, *, client_id: str, patch: dict[str, Any], if_match: str | None = None
 ) -> ClientRead:
     """Apply an RFC 7396 merge patch; the result must be a valid profile as a whole."""
-    found = await repository.get(session, client_id)
-    if found is None:
-        raise NotFound(f"no client with id '{client_id}'")
-    _check_precondition(if_match, found[0].version)
-    merged = merge_patch(to_profile_dict(*found), patch)
-    try:
-        profile = ClientCreate.model_validate(merged)
-    except ValidationError as exc:
-        raise ValidationFailed(
-            "the patched profile is not valid", errors=field_errors(exc)
-        ) from None
-    read, _ = await put_client(
-        session, client_id=client_id, profile=profile, if_match=etag(found[0].version)
-    )
-    return read
+    for _ in range(_ATTEMPTS):
+        found = await repository.get(session, client_id, for_update=True)
+        if found is None:
+            raise NotFound(f"no client with id '{client_id}'")
+        _check_precondition(if_match, found[0].version)
+        merged = merge_patch(to_profile_dict(*found), patch)
+        try:
+            profile = ClientCreate.model_validate(merged)
+        except ValidationError as exc:
+            raise ValidationFailed(
+                "the patched profile is not valid", errors=field_errors(exc)
+            ) from None
+        written = await _write(session, client_id, profile, found)
+        if written is not None:
+            return written[0]
+        if if_match is not None:
+            break
+    raise _stale()
 
 
 async def get_client(session: Session, *, client_id: str) -> ClientRead:
