@@ -9,7 +9,7 @@ PORT ?= 8000
 CLIENTSCORE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CLIENTSCORE_TEST_POSTGRES_URL
 
-.PHONY: run test lint typecheck unit screenshots bench bench-import bench-classify bench-book clean
+.PHONY: run test lint typecheck unit screenshots bench bench-import bench-classify bench-book soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ bench-classify: $(STAMP)
 # A book run embedded and on a two-worker LocalCluster against the models' own predict.
 bench-book: $(STAMP)
 	$(BIN)/python -m bench.book_bench $(BOOK_BENCH_ARGS)
+
+# 10 minutes of mixed traffic at 80% of its peak against 2 workers on Postgres.
+soak: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m bench.soak
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,7 @@ from app.pointers import Stamp
 from app.serving.features import SERVICE_FEATURES
 from app.serving.metadata import FeatureSpec
 from app.serving.predictor import Champions
-from app.serving.repository import LoadedModel, ModelRepository, Schemas
+from app.serving.repository import LoadedModel, ModelRepository, Schemas, VersionStamp
 
 # The models the service needs: readiness waits for a champion of each.
 SERVICE_MODELS = tuple(SERVICE_FEATURES)
@@ -56,11 +56,14 @@ def load_champions(models_dir: Path) -> Champions:
 @dataclass(frozen=True, slots=True)
 class ChampionState:
     """What this worker knows of one model: the version it serves, its last look at the
-    pointer, and why it refused the version the pointer names, if it did."""
+    pointer, and why it refused the version the pointer names, if it did (`refused`, with
+    a look at its files: when they change, as when someone repairs them, it is tried again)."""
 
     served: LoadedModel | None = None
     stamp: Stamp | None = None
     error: str | None = None
+    refused: str | None = None
+    files: VersionStamp | None = None
 
 
 class ModelRegistry:
@@ -132,7 +135,7 @@ class ModelRegistry:
             stamp = self.repository.pointer_stamp(name)
         except NotFound:
             return ChampionState(state.served, None, _gone(state, "the model's folder"))
-        if stamp is not None and stamp == state.stamp:
+        if stamp is not None and stamp == state.stamp and not self._repaired(name, state):
             return state
         try:
             pointer = self.repository.pointer(name)
@@ -146,18 +149,37 @@ class ModelRegistry:
         try:
             loaded = self.repository.load(name, pointer.version, expected=self.expected)
         except (ModelInvalid, NotFound) as exc:
+            files = self.repository.version_stamp(name, pointer.version)
+            served = state.served or self._earlier(name, pointer.history)
+            error = exc.detail
+            if state.served is None and served is not None:
+                error = f"{exc.detail}; serving the previous champion {served.version} instead"
             logger.error(
-                "model %s version %s refused; still serving %s: %s",
+                "model %s version %s refused; serving %s: %s",
                 name,
                 pointer.version,
-                _version(state),
+                "nothing" if served is None else served.version,
                 exc.detail,
             )
-            return ChampionState(state.served, stamp, exc.detail)
-        logger.info(
-            "model %s now serves version %s (was %s)", name, loaded.version, _version(state)
-        )
+            return ChampionState(served, stamp, error, pointer.version, files)
+        logger.info("model %s now serves version %s (was %s)", name, loaded.version, _version(state))
         return ChampionState(loaded, stamp, None)
+
+    def _repaired(self, name: str, state: ChampionState) -> bool:
+        """The refused version's files changed since it was refused: worth another try."""
+        if state.refused is None:
+            return False
+        return self.repository.version_stamp(name, state.refused) != state.files
+
+    def _earlier(self, name: str, history: Sequence[str]) -> LoadedModel | None:
+        """The newest earlier champion that loads: what a worker starts on when the champion
+        cannot be loaded, rather than serving nothing."""
+        for version in history:
+            try:
+                return self.repository.load(name, version, expected=self.expected)
+            except (ModelInvalid, NotFound) as exc:
+                logger.error("model %s: earlier champion %s refused too: %s", name, version, exc)
+        return None
 
 
 def _gone(state: ChampionState, what: str) -> str | None:

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING
 from pydantic import ConfigDict, Field, ValidationError
 
 from app.errors import Conflict, ModelInvalid, NotFound
-from app.pointers import Pointer, PointerFile, Stamp, validation_summary
+from app.pointers import Pointer, PointerFile, Stamp, stamp, validation_summary
 from app.serving.fast_predict import FastPredictor
 from app.serving.metadata import FeatureSpec, ModelMetadata
+from app.serving.probe import prove_loadable
 
 if TYPE_CHECKING:
     import lightgbm
@@ -36,6 +37,7 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 _NAME = re.compile(NAME_PATTERN)
 
 Schemas = Mapping[str, Sequence[FeatureSpec]]
+VersionStamp = tuple[Stamp | None, Stamp | None]  # model.txt, metadata.json
 
 
 class ChampionPointer(Pointer):
@@ -85,6 +87,14 @@ class ModelRepository:
     def pointer_stamp(self, name: str) -> Stamp | None:
         """A cheap fingerprint of the pointer file, to skip re-reading it when unchanged."""
         return self._pointer_file(name).stamp()
+
+    def version_stamp(self, name: str, version: str) -> VersionStamp | None:
+        """A cheap fingerprint of a version's files; None when the version is gone."""
+        try:
+            folder = self._version_dir(name, version)
+        except NotFound:
+            return None
+        return stamp(folder / MODEL_FILE), stamp(folder / METADATA_FILE)
 
     def metadata(self, name: str, version: str) -> ModelMetadata:
         path = self._version_dir(name, version) / METADATA_FILE
@@ -199,6 +209,7 @@ def _booster(where: str, model_bytes: bytes) -> lightgbm.Booster:
     # import, which every `clientscore` command would otherwise pay.
     import lightgbm
 
+    prove_loadable(where, model_bytes)  # LightGBM aborts the process on some bad texts
     try:
         return lightgbm.Booster(model_str=model_bytes.decode())
     except Exception as exc:  # LightGBM reports a bad model text in several ways
