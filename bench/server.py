@@ -88,7 +88,7 @@ def serving(url: str, *, workers: int = 1) -> Iterator[Served]:
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # two workers each load the models on a busy host
         while True:
             try:
                 if httpx.get(f"{base_url}/readyz").status_code == 200:

@@ -195,7 +195,9 @@ async def run(args: argparse.Namespace) -> int:
         with serving(url, workers=2) as served:
             ids = stored_client_ids(served.base_url, served.token, args.clients)
             mix = Mix(ids, seed=11)
-            limits = httpx.Limits(max_connections=CONCURRENCY * 4)
+            # Idle connections are let go before the server's 5 s keep-alive ends, so none is
+            # reused just as the server closes it.
+            limits = httpx.Limits(max_connections=CONCURRENCY * 4, keepalive_expiry=2.0)
             headers = {"Authorization": f"Bearer {served.token}"}
             async with httpx.AsyncClient(
                 base_url=served.base_url, headers=headers, limits=limits, timeout=30

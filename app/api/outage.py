@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from app.api.problems import problem_response
-from app.db.outage import OUTAGE_ERRORS, OutageLog
+from app.db.outage import OUTAGE_ERRORS, OutageLog, is_outage
 from app.errors import DatabaseUnavailable
 
 RETRY_AFTER_SECONDS = 5
@@ -14,6 +14,8 @@ RETRY_AFTER_SECONDS = 5
 
 def install(app: FastAPI, outages: OutageLog) -> None:
     async def unavailable(request: Request, exc: Exception) -> Response:
+        if not is_outage(exc):
+            raise exc  # a fault, not an outage: the 500 handler logs it
         outages.down(exc)
         return problem_response(
             status=DatabaseUnavailable.status,

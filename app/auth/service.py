@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from app.auth import repository
 from app.auth.tables import ApiKey
-from app.db.outage import OUTAGE_ERRORS
+from app.db.outage import OUTAGE_ERRORS, is_outage
 from app.db.unit import Session, Sessions
 from app.errors import Forbidden, Unauthorized, ValidationFailed
 
@@ -139,8 +139,8 @@ class KeyVerifier:
         try:
             async with sessions() as session:
                 caller = await self._lookup(session, token)
-        except OUTAGE_ERRORS:
-            if cached and now - cached[0] < self.grace_seconds:
+        except OUTAGE_ERRORS as exc:
+            if is_outage(exc) and cached and now - cached[0] < self.grace_seconds:
                 return cached[1]
             raise
         if self.cache_seconds > 0 or self.grace_seconds > 0:

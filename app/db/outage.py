@@ -20,10 +20,19 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# SQLite reports a missing table as an OperationalError too: that is a fault, not an outage.
+_SQLITE_OUTAGES = ("locked", "unable to open", "disk i/o", "readonly")
+
+
 def is_outage(error: BaseException) -> bool:
     if isinstance(error, sa.DBAPIError) and error.connection_invalidated:
         return True
-    return isinstance(error, OUTAGE_ERRORS)
+    if not isinstance(error, OUTAGE_ERRORS):
+        return False
+    cause = getattr(error, "orig", None)
+    if type(cause).__module__.startswith("sqlite3"):
+        return any(phrase in str(cause).lower() for phrase in _SQLITE_OUTAGES)
+    return True
 
 
 class OutageLog:
