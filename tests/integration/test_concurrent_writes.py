@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from app.profiles.schemas import profile_example
 from tests.integration.conftest import Api
 
-WRITERS = 20
+WRITERS = 12
 MERGE_PATCH = {"Content-Type": "application/merge-patch+json"}
 
 
