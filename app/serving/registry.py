@@ -162,7 +162,9 @@ class ModelRegistry:
                 exc.detail,
             )
             return ChampionState(served, stamp, error, pointer.version, files)
-        logger.info("model %s now serves version %s (was %s)", name, loaded.version, _version(state))
+        logger.info(
+            "model %s now serves version %s (was %s)", name, loaded.version, _version(state)
+        )
         return ChampionState(loaded, stamp, None)
 
     def _repaired(self, name: str, state: ChampionState) -> bool:
