@@ -23,7 +23,8 @@ import numpy as np
 from app.arrays import FloatArray
 from app.errors import ServiceError
 from app.serving.metadata import ModelMetadata, RowCounts
-from app.training import boost, evaluation, report, tune
+from app.training import boost, evaluation, tune
+from app.training import report as draw
 from app.training.datasets import PreparedData, prepare
 from app.training.params import conflicts
 from app.training.sources import load_table
@@ -60,16 +61,19 @@ def train(
     name: str | None = None,
     database_url: str | None = None,
     progress: bool = False,
+    report: bool = True,
 ) -> TrainedVersion:
     """Train `spec` into a new version folder of model `name` (default: the spec's name).
 
-    `progress` prints the validation metric every few rounds (for a terminal).
+    `progress` prints the validation metric every few rounds (for a terminal). `report=False`
+    leaves out report.html and its plots, the slow part of writing a version; the model and
+    its metadata are the same either way.
     """
     started = time.monotonic()
     data = prepare(spec, load_table(spec, spec_dir=spec_dir, database_url=database_url))
     fitted = fit(spec, data, progress=progress)
     metadata = _describe(spec, data, fitted, name=name or spec.name)
-    folder = write_version(models_dir, metadata, fitted.text, started=started)
+    folder = write_version(models_dir, metadata, fitted.text, started=started, report=report)
     return TrainedVersion(folder=folder, metadata=metadata.model_copy(update=_read_back(folder)))
 
 
@@ -204,7 +208,12 @@ def _evaluate(
 
 
 def write_version(
-    models_dir: Path, metadata: ModelMetadata, model_text: str, *, started: float | None = None
+    models_dir: Path,
+    metadata: ModelMetadata,
+    model_text: str,
+    *,
+    started: float | None = None,
+    report: bool = True,
 ) -> Path:
     """Write the version into a dot folder beside its final place, then rename it there.
 
@@ -220,12 +229,13 @@ def write_version(
     staging = Path(tempfile.mkdtemp(prefix=".training-", dir=model_dir))
     try:
         (staging / MODEL_FILE).write_bytes(model_text.encode())
-        plots = report.write_plots(staging, metadata)
+        plots = draw.write_plots(staging, metadata) if report else []
         if started is not None:
             seconds = round(time.monotonic() - started, 1)
             metadata = metadata.model_copy(update={"training_seconds": seconds})
         (staging / METADATA_FILE).write_text(metadata.model_dump_json(indent=2), encoding="utf-8")
-        report.write_html(staging, metadata, plots)
+        if report:
+            draw.write_html(staging, metadata, plots)
         os.chmod(staging, 0o755)  # mkdtemp makes it private; versions are for every reader
         os.rename(staging, final)
     except BaseException:

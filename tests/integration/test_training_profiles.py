@@ -50,7 +50,9 @@ def test_a_model_trains_from_the_stored_book_with_the_settings_url(
     load_book(db_url, generate_book(CLIENTS, SEED, as_of=AS_OF), observed_at=AS_OF)
     spec = _spec("lapse", {"kind": "profiles"})
 
-    meta = train(spec, spec_dir=SPECS, models_dir=tmp_path, database_url=db_url).metadata
+    meta = train(
+        spec, spec_dir=SPECS, models_dir=tmp_path, database_url=db_url, report=False
+    ).metadata
 
     assert meta.rows.train + meta.rows.validation + meta.rows.test > 0.6 * CLIENTS
     assert meta.dropped_rows is not None

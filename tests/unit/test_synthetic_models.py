@@ -33,7 +33,7 @@ def _small(name: str) -> DatasetSpec:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, TrainedVersion]:
     models = tmp_path_factory.mktemp("models")
     return {
-        name: train(_small(name), spec_dir=SPECS, models_dir=models)
+        name: train(_small(name), spec_dir=SPECS, models_dir=models, report=False)
         for name in ("lapse", "claims", "propensity")
     }
 
