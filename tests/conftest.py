@@ -3,6 +3,8 @@
 The schema is built by the migrations (never `create_all`), once per worker; every test
 starts from empty tables. The service commits for real in these tests (bulk imports
 commit per batch), so isolation is by truncation rather than a rolled-back transaction.
+The backend is chosen per test module (`backend_url`), so what a module builds once on a
+database (an app and its lifespan, a server process) serves all its tests on that backend.
 """
 
 from __future__ import annotations
@@ -77,10 +79,26 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest) -> str:
-    """Each test that uses the database runs on SQLite and on Postgres, from empty tables."""
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def backend_url(request: pytest.FixtureRequest) -> str:
+    """The migrated database of one backend, for the tests of one module; tables as they are.
+
+    A module runs on SQLite, then on Postgres; `@pytest.mark.parametrize("backend_url",
+    ["sqlite"], indirect=True)` keeps a test that never touches the database on one."""
     url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
+@pytest.fixture
+def db_url(backend_url: str) -> str:
+    """Each test that uses the database runs on SQLite and on Postgres, from empty tables."""
+    empty_tables(backend_url)
+    return backend_url
+
+
+def empty_tables(url: str) -> None:
     engine = sync_engine(url)
     with engine.begin() as conn:
         if is_sqlite(url):
@@ -89,7 +107,6 @@ def db_url(request: pytest.FixtureRequest) -> str:
         else:
             conn.execute(text(f"TRUNCATE {', '.join(TABLES)}"))
     engine.dispose()
-    return url
 
 
 def sync_engine(url: str) -> Engine:

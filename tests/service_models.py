@@ -3,15 +3,21 @@
 The three models are trained by the training pipeline on a small synthetic book (a few
 seconds), from the example specs the shipped models are trained from; the ruleset is the
 shipped one, calibrated on a synthetic book scored by those models.
+
+Both are made once per test run: the first test worker to need them builds them in a folder
+all workers of the run share, under a file lock; the others wait and read them. Tests only
+read them (a test that changes a ruleset copies it first).
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from app.classification.calibration import book_calibration
 from app.cli.rules import write_calibration
@@ -34,7 +40,7 @@ def train_service_models(root: Path, *, clients: int = 20_000, rounds: int = 40)
         source = spec.source.model_copy(update={"clients": clients})
         params = {**spec.params, "num_boost_round": rounds, "num_threads": 1}
         spec = spec.model_copy(update={"source": source, "params": params})
-        trained = train(spec, spec_dir=SPECS, models_dir=root)
+        trained = train(spec, spec_dir=SPECS, models_dir=root, report=False)
         repository.promote(name, trained.metadata.version)
 
 
@@ -57,11 +63,34 @@ def calibrate(folder: Path, champions: Champions, *, clients: int = 5000) -> Rul
     return Ruleset.load(folder)
 
 
+def shared_folder(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker_id: str,
+    name: str,
+    make: Callable[[Path], None],
+) -> Path:
+    """`<run's temp folder>/<name>`, made by `make(folder)` in the first worker that asks.
+
+    The folder is built beside its final place and renamed there when complete, so a worker
+    that died half-way leaves nothing a later one would mistake for finished.
+    """
+    base = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # pytest-xdist: each worker has a folder in the run's one
+        base = base.parent
+    folder = base / name
+    with FileLock(base / f"{name}.lock"):
+        if not folder.is_dir():
+            partial = base / f"{name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            make(partial)
+            partial.rename(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("service_models")
-    train_service_models(root)
-    return root
+def models_dir(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    return shared_folder(tmp_path_factory, worker_id, "service_models", train_service_models)
 
 
 @pytest.fixture(scope="session")
@@ -70,8 +99,12 @@ def champions(models_dir: Path) -> Champions:
 
 
 @pytest.fixture(scope="session")
-def calibrated_rules(tmp_path_factory: pytest.TempPathFactory, champions: Champions) -> Path:
-    folder = copy_ruleset(tmp_path_factory.mktemp("rules") / "ruleset")
-    calibrate(folder, champions)
+def calibrated_rules(
+    tmp_path_factory: pytest.TempPathFactory, worker_id: str, champions: Champions
+) -> Path:
+    def make(folder: Path) -> None:
+        calibrate(copy_ruleset(folder / "ruleset"), champions)
+
+    folder = shared_folder(tmp_path_factory, worker_id, "calibrated_rules", make) / "ruleset"
     assert (folder / CALIBRATION_FILE).is_file()
     return folder

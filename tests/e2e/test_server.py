@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from app.profiles.schemas import profile_example
+from tests.conftest import empty_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "app.cli"]
@@ -34,15 +35,26 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server(db_url: str, tmp_path: Path) -> Iterator[tuple[str, str, dict[str, str]]]:
-    env = {**os.environ, "CLIENTSCORE_DATABASE_URL": db_url, "CLIENTSCORE_AUTH_CACHE_SECONDS": "1"}
+@pytest.fixture(scope="module")
+def server(
+    backend_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """One served app per backend for the module's tests; each mints the keys it uses."""
+    empty_tables(backend_url)
+    env = {
+        **os.environ,
+        "CLIENTSCORE_DATABASE_URL": backend_url,
+        "CLIENTSCORE_AUTH_CACHE_SECONDS": "1",
+    }
     assert run(env, "migrate").returncode == 0
-    made = run(env, "keys", "create", "--name", "e2e", "--scopes", "profiles:read,profiles:write")
+    with serving(env, tmp_path_factory.mktemp("server") / "server.log", workers=2) as base:
+        yield base, env
+
+
+def create_key(env: dict[str, str], name: str) -> str:
+    made = run(env, "keys", "create", "--name", name, "--scopes", "profiles:read,profiles:write")
     assert made.returncode == 0, made.stderr
-    token = made.stdout.strip().splitlines()[-1]
-    with serving(env, tmp_path / "server.log", workers=2) as base:
-        yield base, token, env
+    return made.stdout.strip().splitlines()[-1]
 
 
 @contextmanager
@@ -78,8 +90,9 @@ def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
     pytest.fail(f"server did not become ready: {log.read_text()}")
 
 
-def test_served_api_round_trip(server: tuple[str, str, dict[str, str]]) -> None:
-    base, token, _ = server
+def test_served_api_round_trip(server: tuple[str, dict[str, str]]) -> None:
+    base, env = server
+    token = create_key(env, "e2e")
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
         created = http.put("/v1/clients/E-1", json=profile_example())
@@ -96,8 +109,9 @@ def test_served_api_round_trip(server: tuple[str, str, dict[str, str]]) -> None:
         assert httpx.get(f"{base}/v1/clients").status_code == 401
 
 
-def test_cli_keys_list_and_revoke(server: tuple[str, str, dict[str, str]]) -> None:
-    base, token, env = server
+def test_cli_keys_list_and_revoke(server: tuple[str, dict[str, str]]) -> None:
+    base, env = server
+    token = create_key(env, "to-revoke")
     key_id = token.split("_")[1]
     listed = run(env, "keys", "list")
     assert key_id in listed.stdout

@@ -1,11 +1,16 @@
-"""An in-process client of the real app on a real database, with keys per scope."""
+"""An in-process client of the real app on a real database, with keys per scope.
+
+The app (its lifespan loads the models and the ruleset, and runs the ruleset's cases) is
+started once per test module and backend; each test gets it on empty tables, with keys of
+its own.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +19,7 @@ from app.auth import service as keys
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.main import create_app
 from app.settings import Settings
+from tests.conftest import empty_tables
 
 
 def make_key(settings: Settings, *scopes: str, name: str = "test") -> str:
@@ -44,6 +50,11 @@ class Api:
     def auth(self, scope: str = "admin") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(scope)}"}
 
+    def on_empty_tables(self) -> Api:
+        """This app for a new test: tables emptied, so the keys minted before are gone."""
+        empty_tables(self.url)
+        return replace(self, _tokens={})
+
 
 @contextmanager
 def api_for(url: str, **overrides: object) -> Iterator[Api]:
@@ -53,7 +64,12 @@ def api_for(url: str, **overrides: object) -> Iterator[Api]:
         yield Api(client=client, settings=settings, url=url)
 
 
-@pytest.fixture
-def api(db_url: str) -> Iterator[Api]:
-    with api_for(db_url) as built:
+@pytest.fixture(scope="module")
+def module_api(backend_url: str) -> Iterator[Api]:
+    with api_for(backend_url) as built:
         yield built
+
+
+@pytest.fixture
+def api(module_api: Api) -> Api:
+    return module_api.on_empty_tables()

@@ -7,6 +7,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,19 +34,39 @@ def inline() -> dict[str, Any]:
     return body
 
 
-@pytest.fixture
-def rules_dir(calibrated_rules: Path, tmp_path: Path) -> Path:
-    target = tmp_path / "rules"
+def rules_copy(calibrated_rules: Path, parent: Path) -> Path:
+    target = parent / "rules"
     shutil.copytree(calibrated_rules, target)
     return target
 
 
-@pytest.fixture
-def api(db_url: str, models_dir: Path, rules_dir: Path) -> Iterator[Api]:
-    with api_for(
-        db_url, models_dir=models_dir, rules_dir=rules_dir, rules_reload_seconds=0.05
-    ) as built:
+@contextmanager
+def classifying_api(url: str, models_dir: Path, rules_dir: Path) -> Iterator[Api]:
+    with api_for(url, models_dir=models_dir, rules_dir=rules_dir, rules_reload_seconds=0.05) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def module_api(
+    backend_url: str,
+    models_dir: Path,
+    calibrated_rules: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Api]:
+    """One app per backend for the tests that leave the ruleset as it is."""
+    rules_dir = rules_copy(calibrated_rules, tmp_path_factory.mktemp("classification"))
+    with classifying_api(backend_url, models_dir, rules_dir) as built:
         yield built
+
+
+@pytest.fixture
+def own_api(
+    db_url: str, models_dir: Path, calibrated_rules: Path, tmp_path: Path
+) -> Iterator[tuple[Api, Path]]:
+    """An app of the test's own, with its ruleset folder, for a test that changes the ruleset."""
+    rules_dir = rules_copy(calibrated_rules, tmp_path)
+    with classifying_api(db_url, models_dir, rules_dir) as api:
+        yield api, rules_dir
 
 
 def store(api: Api, client_id: str, **changes: Any) -> None:
@@ -261,8 +282,9 @@ def files_of(folder: Path) -> dict[str, str]:
 
 
 def test_uploading_a_ruleset_activates_it_and_a_refused_one_changes_nothing(
-    api: Api, rules_dir: Path
+    own_api: tuple[Api, Path],
 ) -> None:
+    api, rules_dir = own_api
     assert api.client.get("/readyz").json()["ruleset"].startswith("rs-")
     before = api.client.get("/v1/rules", headers=api.auth()).json()["version"]
     files = files_of(rules_dir)
