@@ -24,6 +24,7 @@ def test_each_service_model_has_a_champion_that_loads_with_the_service_features(
     assert loaded.metadata.spec["source"]["kind"] == "synthetic"
 
 
+@pytest.mark.slow  # a 200,000-client book per model: `make reproduce`
 @pytest.mark.parametrize("name", sorted(SERVICE_FEATURES))
 def test_retraining_from_the_recorded_spec_and_seed_reproduces_the_champion(
     name: str, tmp_path: Path
@@ -35,7 +36,7 @@ def test_retraining_from_the_recorded_spec_and_seed_reproduces_the_champion(
     assert shipped.spec is not None
     spec = DatasetSpec.model_validate(shipped.spec)
 
-    again = train(spec, spec_dir=tmp_path, models_dir=tmp_path, name=name).metadata
+    again = train(spec, spec_dir=tmp_path, models_dir=tmp_path, name=name, report=False).metadata
 
     assert again.training_data_sha256 == shipped.training_data_sha256
     assert again.model_sha256 == shipped.model_sha256
