@@ -36,6 +36,9 @@ def register(commands: Any) -> None:
     )
     train.add_argument("--name", help="model name (default: the spec's name)")
     train.add_argument("--promote", action="store_true", help="make the new version the champion")
+    train.add_argument(
+        "--no-report", action="store_true", help="leave out report.html and its plots (faster)"
+    )
     train.set_defaults(func=cmd_train)
     score = commands.add_parser(
         "score",
@@ -81,6 +84,7 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
         name=args.name,
         database_url=settings.database_url_value(),
         progress=sys.stdout.isatty(),
+        report=not args.no_report,
     )
     for line in summary(trained.metadata.model_dump(mode="json"), time.monotonic() - started):
         print(line)

@@ -256,14 +256,17 @@ def test_the_train_command_prints_a_summary_and_can_promote(
 
     models = tmp_path / "models"
     spec = _spec(tmp_path, lapse_csv)
+    command = ["train", "--spec", str(spec), "--models-dir", str(models), "--no-report"]
 
-    assert main(["train", "--spec", str(spec), "--models-dir", str(models), "--name", "t2"]) == 0
+    assert main([*command, "--name", "t2"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"trained t2 \S+ in [\d.]+ s", out)
     assert re.search(r"auc +0\.\d+ +0\.5", out)
     assert ModelRepository(models).champion("t2") is None
+    (folder,) = (models / "t2").iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == ["metadata.json", "model.txt"]
 
-    assert main(["train", "--spec", str(spec), "--models-dir", str(models), "--promote"]) == 0
+    assert main([*command, "--promote"]) == 0
     version = ModelRepository(models).versions("tiny")[-1]
     assert ModelRepository(models).champion("tiny") == version
     assert f"promoted: tiny now serves {version}" in capsys.readouterr().out
