@@ -108,3 +108,11 @@ def calibrated_rules(
     folder = shared_folder(tmp_path_factory, worker_id, "calibrated_rules", make) / "ruleset"
     assert (folder / CALIBRATION_FILE).is_file()
     return folder
+
+
+@pytest.fixture
+def rules_dir(calibrated_rules: Path, tmp_path: Path) -> Path:
+    """A copy of the calibrated ruleset of this test's own, which it may change."""
+    target = tmp_path / "rules"
+    shutil.copytree(calibrated_rules, target)
+    return target

@@ -22,8 +22,7 @@ from app.demo.repository import load_book
 from app.demo.synthetic import generate_book
 from app.errors import ServiceError
 from tests.integration.conftest import Api, api_for
-from tests.integration.test_classification_api import rules_dir
-from tests.service_models import calibrated_rules, champions, models_dir
+from tests.service_models import calibrated_rules, champions, models_dir, rules_dir
 
 __all__ = ["calibrated_rules", "champions", "models_dir", "rules_dir"]
 CLIENTS = 3_000

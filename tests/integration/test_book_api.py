@@ -12,8 +12,7 @@ from app.book.report import REPORT_FILE
 from app.rules.clv_grid import CALIBRATION_FILE
 from app.rules.ruleset import read_ruleset_files
 from tests.integration.conftest import Api, api_for
-from tests.integration.test_classification_api import rules_dir
-from tests.service_models import calibrated_rules, champions, models_dir
+from tests.service_models import calibrated_rules, champions, models_dir, rules_dir
 
 __all__ = ["calibrated_rules", "champions", "models_dir", "rules_dir"]
 
