@@ -135,14 +135,18 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     route = getattr(request.scope.get("route"), "path", "unmatched")
-    fields = {"request_id": request.scope.get("state", {}).get("request_id"), "route": route}
+    request_id = request.scope.get("state", {}).get("request_id")
+    fields = {"request_id": request_id, "route": route}
     logger.error("unhandled error", exc_info=exc, extra={FIELDS: fields})
+    # Rendered outside the request id middleware: the answer names the request itself, so the
+    # caller can quote the id that the log line carries.
     return problem_response(
         status=500,
         code="internal_error",
         title="Internal error",
         detail="the service failed to handle this request; it has been logged",
         instance=request.url.path,
+        headers={"X-Request-ID": request_id} if request_id else None,
     )
 
 

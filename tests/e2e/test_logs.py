@@ -87,6 +87,7 @@ def test_every_request_logs_one_json_line_without_personal_data(tmp_path: Path) 
             "/v1/clients/P-1/classification", headers={"X-Request-ID": "log-test-fail"}
         )
         assert failed.status_code == 500
+        assert failed.headers["x-request-id"] == "log-test-fail"
         # Uvicorn closes a connection whose request raised: ask on a new one.
         metrics = httpx.get(f"{base}/metrics").text
     assert "clientscore_audit_write_failures_total 1.0" in metrics
