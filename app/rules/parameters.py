@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from app.rules.formula import Formula
+
 Money = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(gt=0, lt=1)]
 
@@ -91,13 +93,73 @@ class ActionScript(_Strict):
     en: Annotated[str, Field(min_length=1, max_length=400)]
 
 
+Channel = Literal["call", "visit", "sms", "app", "mail"]
+ParameterName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+
+
 class ActionSpec(_Strict):
-    """An action of the catalogue: its stable code, titles and call script."""
+    """One action of the catalogue: what it is, how it reaches the client, what it is worth.
+
+    `acceptance` and `evidence` are the prior of its acceptance rate: the rate it starts from,
+    and how many recorded outcomes it weighs as (0: the first outcomes decide at once).
+    `value` is a formula over the client's numbers, `cost` and `params` (see
+    `app.rules.formula` and docs/strategy.md). `script` is what an agent says to offer it."""
 
     code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     zh: Annotated[str, Field(min_length=1)]
     en: Annotated[str, Field(min_length=1)]
     script: ActionScript
+    channel: Channel
+    cost: Money | None = None
+    weight: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 1.0
+    acceptance: Share
+    evidence: Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+    value: Annotated[str, Field(min_length=1, max_length=500)]
+    params: dict[ParameterName, Annotated[float, Field(allow_inf_nan=False)]] = {}
+
+    @model_validator(mode="after")
+    def _formula(self) -> ActionSpec:
+        if "cost" in self.params:
+            raise ValueError("params may not redefine 'cost'")
+        self.formula()  # raises FormulaError (a ValueError) naming the unknown field
+        return self
+
+    def constants(self) -> dict[str, float]:
+        return {"cost": self.cost or 0.0, **self.params}
+
+    def formula(self) -> Formula:
+        return Formula.parse(self.value, set(self.constants()))
+
+
+SegmentDimension = Literal["value_tier", "lifecycle_stage", "risk_tier", "abc_grade"]
+
+
+class StrategySection(_Strict):
+    """How actions are arbitrated and measured."""
+
+    # Acceptance is learned per action and segment: the client's values of these, joined.
+    segment_by: Annotated[list[SegmentDimension], Field(min_length=1, max_length=4)] = [
+        "value_tier",
+        "lifecycle_stage",
+    ]
+    # The share of clients held out of each action (the control group), and the length of a
+    # period: who is held out is drawn again each period, offers are counted per period.
+    control_share: Annotated[float, Field(ge=0, le=0.5)] = 0.05
+    period_days: Annotated[int, Field(ge=1, le=366)] = 30
+
+    @model_validator(mode="after")
+    def _distinct(self) -> StrategySection:
+        if len(set(self.segment_by)) != len(self.segment_by):
+            raise ValueError("segment_by names a dimension twice")
+        return self
+
+
+class ContactPolicySection(_Strict):
+    """When an eligible action is not offered."""
+
+    max_offers_per_period: Annotated[int, Field(ge=1, le=1000)] = 1  # per action and channel
+    decline_quiet_days: Annotated[int, Field(ge=0, le=3650)] = 90
+    complaint_blocks: bool = True  # no offer while a complaint is open
 
 
 class RulesetDocument(_Strict):
@@ -107,6 +169,8 @@ class RulesetDocument(_Strict):
     clv: ClvSection
     abc: AbcSection
     actions: list[ActionSpec] = Field(min_length=1)
+    strategy: StrategySection = StrategySection()
+    contact_policy: ContactPolicySection = ContactPolicySection()
 
     @model_validator(mode="after")
     def _unique_codes(self) -> RulesetDocument:
