@@ -20,6 +20,7 @@ from app.api import models as models
 from app.api import outcomes as outcomes
 from app.api import profiles as profiles
 from app.api import rules as rules_router
+from app.api import strategy as strategy_router
 from app.api.limits import BodyLimit
 from app.api.request_id import RequestId
 from app.api.state import AppState
@@ -35,6 +36,7 @@ from app.polling import run_periodically
 from app.rules.store import ActiveRuleset, RulesetStore
 from app.serving.registry import service_registry
 from app.settings import Settings
+from app.strategy.learned import Learned
 
 DESCRIPTION = """
 Classifies an insurer's clients on value, risk and lifecycle stage, and says what to do about it.
@@ -66,10 +68,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         outages.watch(engine)
         monitor = Monitor(metrics, drift_window=settings.drift_window_scores)
         monitor.sync_versions(registry, rules)
+        sessions = create_sessionmaker(engine)
+        learned = Learned()
         app.state.services = AppState(
             settings=settings,
             engine=engine,
-            sessions=create_sessionmaker(engine),
+            sessions=sessions,
             verifier=KeyVerifier(
                 cache_seconds=settings.auth_cache_seconds,
                 grace_seconds=settings.auth_outage_grace_seconds,
@@ -77,8 +81,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             registry=registry,
             rules=rules,
             monitor=monitor,
-            classifier=Classifier.serving(registry, rules, monitor),
+            classifier=Classifier.serving(
+                registry, rules, monitor, learned, settings.strategy_top_n
+            ),
+            learned=learned,
         )
+
+        async def learn() -> None:
+            await learned.refresh(sessions)
 
         async def sync_versions() -> None:
             monitor.sync_versions(registry, rules)
@@ -103,6 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
             ),
             asyncio.create_task(run_periodically(FLUSH_SECONDS, flush_metrics, "the metrics")),
+            asyncio.create_task(
+                run_periodically(settings.strategy_refresh_seconds, learn, "the learned acceptance")
+            ),
         ]
         # Startup objects never become garbage: keep the collector from rescanning them, and
         # collect less often, since bulk imports allocate millions of short-lived objects.
@@ -137,6 +150,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outcomes.router)
     app.include_router(models.router)
     app.include_router(rules_router.router)
+    app.include_router(strategy_router.router)
     app.include_router(metrics_router.router)
     app.include_router(book_router.router)
     app.add_middleware(

@@ -64,6 +64,12 @@ class Settings(BaseSettings):
         description="Where `clientscore serve` keeps the workers' metric files (emptied at "
         "start); a fresh temporary folder when unset.",
     )
+    strategy_top_n: int = Field(
+        default=3, ge=1, le=25, description="How many actions a classification's strategy lists."
+    )
+    strategy_refresh_seconds: float = Field(
+        default=2.0, gt=0, description="How often each worker reads the learned acceptance counts."
+    )
     drift_window_scores: int = Field(
         default=10_000,
         ge=100,

@@ -30,6 +30,7 @@ REQUIRE_POSTGRES = os.environ.get("CLIENTSCORE_TEST_REQUIRE_POSTGRES") == "1" or
     os.environ.get("CI", "").lower() == "true"
 )
 TABLES = (
+    "offer_answer",
     "call_outcome",
     "classification_audit",
     "client_outcome",

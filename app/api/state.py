@@ -12,6 +12,7 @@ from app.classification.monitor import Monitor
 from app.rules.store import ActiveRuleset
 from app.serving.registry import ModelRegistry
 from app.settings import Settings
+from app.strategy.learned import Learned
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +25,4 @@ class AppState:
     rules: ActiveRuleset
     monitor: Monitor
     classifier: Classifier
+    learned: Learned

@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.classification.batch import Scored, reasons_of
-from app.classification.results import Classified
+from app.classification.results import Classified, strategies
+from app.strategy.arbitrate import Arbiter
 
 Column = npt.NDArray[Any]
 
@@ -128,9 +129,12 @@ def result_table(
     classified: Classified,
     *,
     versions: Mapping[str, Any],
+    arbiter: Arbiter,
     reasons: Scored | None = None,
 ) -> pa.Table:
-    """The results of a partition: `table` its profiles (`PROFILE_SCHEMA`)."""
+    """The results of a partition: `table` its profiles (`PROFILE_SCHEMA`). `actions` are
+    the arbitrated strategy's codes, best first, as the API lists them; `held_out_actions`
+    those of them the control group holds out for the client."""
     codes = pa.array(classified.codes)
     outcomes = classified.outcomes
     corporate = table["kind"].to_numpy(zero_copy_only=False) == "corporate"
@@ -156,8 +160,12 @@ def result_table(
         "group_scale": _masked(of("group_scale"), corporate),
         "ownership": _masked(table["ownership"].combine_chunks(), corporate),
         "industry": _masked(table["industry"].combine_chunks(), corporate),
-        "actions": _taken([[a.code for a in o.actions] for o in outcomes], codes, pa.list_(words)),
     }
+    chosen = strategies(classified, arbiter, table["client_id"].to_pylist())
+    columns["actions"] = pa.array([[a["code"] for a in s] for s in chosen], pa.list_(words))
+    columns["held_out_actions"] = pa.array(
+        [[a["code"] for a in s if a["held_out"]] for s in chosen], pa.list_(words)
+    )
     if reasons is not None:
         columns.update(reason_columns(reasons, len(classified)))
     n = len(classified)

@@ -16,6 +16,7 @@ from app.book.bundle import Bundle, load
 from app.book.columns import profile_columns, result_table
 from app.book.validation import conform, split_valid
 from app.classification.batch import classify_batch
+from app.strategy.arbitrate import DEFAULT_TOP_N, Arbiter
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Options:
     as_of: date  # the date the book is classified as of
     explain: bool
     today: date  # dates after it are refused
+    top_n: int = DEFAULT_TOP_N  # how many actions each client's strategy lists
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ def classify_partition(
         profiles,
         classified,
         versions=pinned.versions(),
+        # No contact history in a book run: the starting acceptance rates, no contact policy.
+        arbiter=Arbiter.of(loaded.ruleset, options.as_of, top_n=options.top_n),
         reasons=scored if options.explain else None,
     )
     return Outcome(index, results, rejected)

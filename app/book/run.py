@@ -33,6 +33,7 @@ from app.book.partition import Options, Outcome, classify_partition, install
 from app.book.sources import Source
 from app.errors import ServiceError
 from app.pointers import exclusive_lock, replace_atomically
+from app.strategy.arbitrate import DEFAULT_TOP_N
 
 RUN_FILE = "_run.json"
 DONE_FILE = "_SUCCESS.json"
@@ -158,6 +159,7 @@ def classify_book(
     partition_rows: int = 100_000,
     workers: Any = None,
     progress: bool | None = None,
+    top_n: int = DEFAULT_TOP_N,
 ) -> Summary:
     """Classify `source` into `out`. `pin(versions | None)` gives the run's `Bundle` (the
     versions of an earlier attempt when resuming); `workers(bundle)` the `Workers`
@@ -180,7 +182,7 @@ def classify_book(
         if first["versions"] is None:
             first = {**first, "versions": bundle.versions()}
             replace_atomically(out / RUN_FILE, json.dumps(first, indent=2).encode() + b"\n")
-        options = Options(date.fromisoformat(first["as_of"]), explain, date.today())
+        options = Options(date.fromisoformat(first["as_of"]), explain, date.today(), top_n)
         done = _finished(out)
         pool: Workers = workers(bundle) if workers else Embedded(bundle)
         try:

@@ -25,6 +25,7 @@ from app.classification.batch import classify_batch
 from app.classification.results import Classified
 from app.rules.ruleset import Ruleset
 from app.serving.predictor import Champions
+from app.strategy.arbitrate import Arbiter
 
 EXAMPLES = 20
 
@@ -138,7 +139,12 @@ def simulate(
             )
             classified.append(result)
             tables.append(
-                result_table(profiles, result, versions={**versions, "ruleset": ruleset.version})
+                result_table(
+                    profiles,
+                    result,
+                    versions={**versions, "ruleset": ruleset.version},
+                    arbiter=Arbiter.of(ruleset, as_of),
+                )
             )
         sim.clients += profiles.num_rows
         _compare(

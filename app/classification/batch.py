@@ -21,7 +21,7 @@ from app.arrays import FloatArray
 from app.classification.clv import ClvResult, customer_lifetime_value, grid_percentile
 from app.classification.facts_columns import facts_columns
 from app.classification.reasons import TOP_FACTORS, top_factors
-from app.classification.results import Classified, results
+from app.classification.results import Classified, Subject, results
 from app.classification.single import classify_one
 from app.profiles.schemas import ClientProfile
 from app.rules.facts import ClassificationFacts
@@ -29,6 +29,7 @@ from app.rules.outcome import RuleOutcome
 from app.rules.ruleset import Ruleset
 from app.serving.features import PROFILE_INPUTS
 from app.serving.predictor import Champions, Predictions, predict
+from app.strategy.arbitrate import Arbiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,14 +156,25 @@ def classify_profiles(
     ruleset: Ruleset,
     as_of: date,
     explain: bool,
+    arbiter: Arbiter | None = None,
+    subjects: Sequence[Subject] | None = None,
 ) -> list[dict[str, Any]]:
-    """One result per profile, in order; `versions` names every model and the ruleset."""
+    """One result per profile, in order; `versions` names every model and the ruleset.
+    `subjects` (by default: a stored client's id, no contact history) feed the arbitration."""
     if not profiles:
         return []
+    if subjects is None:
+        subjects = [Subject(getattr(p, "client_id", None)) for p in profiles]
     if len(profiles) == 1:
         return [
             classify_one(
-                profiles[0], champions=champions, ruleset=ruleset, as_of=as_of, explain=explain
+                profiles[0],
+                champions=champions,
+                ruleset=ruleset,
+                as_of=as_of,
+                explain=explain,
+                arbiter=arbiter,
+                subject=subjects[0],
             )
         ]
     return classify_columns(
@@ -171,6 +183,8 @@ def classify_profiles(
         ruleset=ruleset,
         as_of=as_of,
         explain=explain,
+        arbiter=arbiter,
+        subjects=subjects,
     )
 
 
@@ -193,6 +207,7 @@ def classify_batch(
         clv=scored.clv.clv,
         loss_ratio=scored.clv.expected_loss_ratio,
         percentile=scored.percentile,
+        premium=columns["annual_premium"],
         coded=coded_outcomes(ruleset, _facts(columns, scored)),
     )
     return scored, classified
@@ -206,9 +221,12 @@ def classify_columns(
     as_of: date,
     explain: bool,
     threads: int = 1,
+    arbiter: Arbiter | None = None,
+    subjects: Sequence[Subject] | None = None,
 ) -> list[dict[str, Any]]:
     """`classify_profiles` for profiles given column by column: one result per row, in
-    order, read from the columns of `classify_batch`."""
+    order, read from the columns of `classify_batch`. Rows with a `client_id` column are
+    stored clients (held out of actions by the control group)."""
     scored, classified = classify_batch(
         columns,
         champions=champions,
@@ -217,10 +235,14 @@ def classify_columns(
         explain=explain,
         threads=threads,
     )
+    if subjects is None and "client_id" in columns:
+        subjects = [Subject(str(c)) for c in columns["client_id"]]
     return results(
         columns,
         classified.per_client(),
         classified.numbers(),
         reasons=(lambda i: reasons_of(scored, i)) if explain else None,
         versions={"models": champions.versions(), "ruleset": ruleset.version},
+        arbiter=arbiter or Arbiter.of(ruleset, as_of),
+        subjects=subjects,
     )

@@ -16,11 +16,15 @@ from typing import Any
 
 from app.classification import batch
 from app.classification.monitor import Monitor
+from app.classification.results import Subject
 from app.profiles.schemas import ClientProfile
 from app.rules.ruleset import Ruleset
 from app.rules.store import ActiveRuleset, RulesetStore
 from app.serving.predictor import Champions
 from app.serving.registry import ModelRegistry, load_champions
+from app.strategy.arbitrate import DEFAULT_TOP_N, Arbiter
+from app.strategy.learned import Learned
+from app.strategy.rates import NO_ANSWERS, Rates
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,16 +34,32 @@ class Pinned:
     champions: Champions
     ruleset: Ruleset
     monitor: Monitor | None = None
+    rates: Rates = NO_ANSWERS
+    top_n: int = DEFAULT_TOP_N
+
+    def arbiter(self, as_of: date) -> Arbiter:
+        return Arbiter.of(self.ruleset, as_of, self.rates, self.top_n)
 
     def versions(self) -> dict[str, Any]:
         return {"models": self.champions.versions(), "ruleset": self.ruleset.version}
 
     def classify(
-        self, profiles: Sequence[ClientProfile], *, as_of: date, explain: bool
+        self,
+        profiles: Sequence[ClientProfile],
+        *,
+        as_of: date,
+        explain: bool,
+        subjects: Sequence[Subject] | None = None,
     ) -> list[dict[str, Any]]:
         """One result per profile, in order (see `batch.classify_profiles`)."""
         results = batch.classify_profiles(
-            profiles, champions=self.champions, ruleset=self.ruleset, as_of=as_of, explain=explain
+            profiles,
+            champions=self.champions,
+            ruleset=self.ruleset,
+            as_of=as_of,
+            explain=explain,
+            arbiter=self.arbiter(as_of),
+            subjects=subjects,
         )
         self._observe(results)
         return results
@@ -55,6 +75,7 @@ class Pinned:
             as_of=as_of,
             explain=explain,
             threads=threads,
+            arbiter=self.arbiter(as_of),
         )
         self._observe(results)
         return results
@@ -72,16 +93,28 @@ class Classifier:
         champions: Callable[[], Champions],
         ruleset: Callable[[], Ruleset],
         monitor: Monitor | None = None,
+        rates: Callable[[], Rates] = Rates,
+        top_n: int = DEFAULT_TOP_N,
     ) -> None:
         self._champions = champions
         self._ruleset = ruleset
+        self._rates = rates
         self.monitor = monitor
+        self.top_n = top_n
 
     @classmethod
-    def serving(cls, registry: ModelRegistry, rules: ActiveRuleset, monitor: Monitor) -> Classifier:
-        """A worker's: the registry's loaded champions and the active ruleset, as they move.
-        `take()` raises `Unavailable` (503) while a model or the ruleset is not loaded."""
-        return cls(lambda: Champions.take(registry), rules.current, monitor)
+    def serving(
+        cls,
+        registry: ModelRegistry,
+        rules: ActiveRuleset,
+        monitor: Monitor,
+        learned: Learned,
+        top_n: int = DEFAULT_TOP_N,
+    ) -> Classifier:
+        """A worker's: the registry's loaded champions, the active ruleset and the learned
+        acceptance rates, as they move. `take()` raises `Unavailable` (503) while a model or
+        the ruleset is not loaded."""
+        return cls(lambda: Champions.take(registry), rules.current, monitor, learned.current, top_n)
 
     @classmethod
     def from_folders(cls, models_dir: Path, rules_dir: Path) -> Classifier:
@@ -96,4 +129,4 @@ class Classifier:
         return cls(lambda: champions, lambda: ruleset)
 
     def take(self) -> Pinned:
-        return Pinned(self._champions(), self._ruleset(), self.monitor)
+        return Pinned(self._champions(), self._ruleset(), self.monitor, self._rates(), self.top_n)

@@ -1,8 +1,9 @@
 """JSON-ready results of a classified batch, in the shape of `schemas.Classification`.
 
-Per client only the numbers differ; the actions and the rows that fired are the same for
-every client with the same rule outcome, so they are built once per distinct outcome and
-shared. Numbers are read from Python lists (`tolist`) and rounded with Python's `round`,
+The rows that fired are the same for every client with the same rule outcome, so they are
+built once per distinct outcome and shared; the strategy is arbitrated per client (its
+numbers, segment, contact history and control group decide it, `app.strategy.arbitrate`).
+Numbers are read from Python lists (`tolist`) and rounded with Python's `round`,
 as the caller is shown them and as the rules saw them.
 """
 
@@ -18,6 +19,8 @@ import numpy.typing as npt
 from app.classification.facts_columns import rounded
 from app.rules.outcome import RuleOutcome
 from app.serving.predictor import Predictions
+from app.strategy.arbitrate import Arbiter
+from app.strategy.policy import History
 
 Reasons = Callable[[int], dict[str, list[dict[str, Any]]]]
 
@@ -29,7 +32,6 @@ def shown(value: float, digits: int = 6) -> float | None:
 
 @dataclass(frozen=True, slots=True)
 class _Shared:
-    strategy: list[dict[str, str]]
     fired_client: list[dict[str, Any]]
     fired_other: list[dict[str, Any]]  # ABC grades rank the book's clients only
 
@@ -53,22 +55,12 @@ def _shared(outcome: RuleOutcome) -> _Shared:
 
 
 def _build(outcome: RuleOutcome) -> _Shared:
-    strategy = [
-        {
-            "code": a.code,
-            "title_zh": a.title_zh,
-            "title_en": a.title_en,
-            "reason_zh": a.reason_zh,
-            "reason_en": a.reason_en,
-        }
-        for a in outcome.actions
-    ]
     fired = [
         {"table": r.table, "rule_id": r.rule_id, "row": r.row, "description": r.description}
         for r in outcome.rules_fired
     ]
     other = [f for f in fired if f["table"] != "abc_grade"]
-    return _Shared(strategy, fired, other)
+    return _Shared(fired, other)
 
 
 Shown = float | None  # a number as the caller sees it: rounded, null for not known
@@ -86,6 +78,7 @@ class BatchNumbers:
     loss_ratio: list[Shown]
     lapse: list[Shown]
     purchase: list[Shown]
+    premium: list[float]
 
 
 BoolArray = npt.NDArray[np.bool_]
@@ -112,6 +105,7 @@ class Classified:
     loss_ratio: FloatArray
     lapse: FloatArray
     purchase: FloatArray
+    premium: FloatArray  # yuan, as given (a value formula reads it)
     codes: IntArray
     outcomes: list[RuleOutcome]
 
@@ -123,6 +117,7 @@ class Classified:
         clv: Any,
         loss_ratio: Any,
         percentile: Any,
+        premium: Any,
         coded: tuple[IntArray, list[RuleOutcome]],
     ) -> Classified:
         return cls(
@@ -134,6 +129,7 @@ class Classified:
             loss_ratio=rounded(loss_ratio),
             lapse=np.where(p.client, rounded(p.lapse_probability), np.nan),
             purchase=np.where(p.prospect, rounded(p.purchase_probability), np.nan),
+            premium=np.asarray(premium, dtype=np.float64),
             codes=coded[0],
             outcomes=coded[1],
         )
@@ -156,6 +152,21 @@ class Classified:
             loss_ratio=_listed(self.loss_ratio),
             lapse=_listed(self.lapse),
             purchase=_listed(self.purchase),
+            premium=self.premium.tolist(),
+        )
+
+    @staticmethod
+    def numbers_of(i: int, n: BatchNumbers) -> ClientNumbers:
+        return ClientNumbers(
+            n.client[i],
+            n.prospect[i],
+            n.clv[i],
+            n.percentile[i],
+            n.claim_frequency[i],
+            n.loss_ratio[i],
+            n.lapse[i],
+            n.purchase[i],
+            n.premium[i],
         )
 
 
@@ -175,6 +186,30 @@ class ClientNumbers:
     loss_ratio: Shown
     lapse: Shown
     purchase: Shown
+    premium: float
+
+    def for_formulas(self) -> dict[str, Any]:
+        """The numbers a value formula reads, as the caller is shown them."""
+        return {
+            "clv": self.clv,
+            "lapse_probability": self.lapse if self.client else None,
+            "purchase_probability": self.purchase if self.prospect else None,
+            "expected_claim_frequency": self.claim_frequency,
+            "expected_loss_ratio": self.loss_ratio,
+            "annual_premium": self.premium,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """Who a result is for, as the arbitration needs it: the stored client's id and its
+    contact history (none for an inline profile or a book run)."""
+
+    client_id: str | None = None
+    history: History | None = None
+
+
+INLINE = Subject()
 
 
 def result(
@@ -186,9 +221,17 @@ def result(
     industry: str | None,
     reasons: dict[str, list[dict[str, Any]]] | None,
     versions: dict[str, Any],
+    arbiter: Arbiter,
+    subject: Subject = INLINE,
 ) -> dict[str, Any]:
     """One client's result, from its rule outcome and its numbers."""
     common = _shared(outcome)
+    strategy, arbitration = arbiter.arbitrate(
+        outcome,
+        numbers.for_formulas(),
+        client_id=subject.client_id,
+        history=subject.history,
+    )
     client, prospect = numbers.client, numbers.prospect
     return {
         "value": {
@@ -215,11 +258,31 @@ def result(
         }
         if kind == "corporate"
         else None,
-        "strategy": common.strategy,
+        "strategy": strategy,
+        "arbitration": arbitration,
         "reasons": reasons,
         "rules_fired": common.fired_client if client else common.fired_other,
         "versions": versions,
     }
+
+
+def strategies(
+    classified: Classified, arbiter: Arbiter, client_ids: Sequence[str | None]
+) -> list[list[dict[str, Any]]]:
+    """Each client's arbitrated strategy (top N, best first), as `result` gives it, for a
+    batch without contact history (a book run): eligibility, acceptance, value, weight and
+    the control group decide it, no contact policy applies."""
+    numbers = classified.numbers()
+    outcomes = classified.outcomes
+    return [
+        arbiter.arbitrate(
+            outcomes[code],
+            Classified.numbers_of(i, numbers).for_formulas(),
+            client_id=client_ids[i],
+            history=None,
+        )[0]
+        for i, code in enumerate(classified.codes.tolist())
+    ]
 
 
 def results(
@@ -229,28 +292,22 @@ def results(
     *,
     reasons: Reasons | None,
     versions: dict[str, Any],
+    arbiter: Arbiter,
+    subjects: Sequence[Subject] | None = None,
 ) -> list[dict[str, Any]]:
     """One result per client; `columns` are the profile columns (kind, ownership, industry)."""
     kinds, ownership, industry = columns["kind"], columns["ownership"], columns["industry"]
-    n = numbers
     return [
         result(
             outcome,
-            ClientNumbers(
-                n.client[i],
-                n.prospect[i],
-                n.clv[i],
-                n.percentile[i],
-                n.claim_frequency[i],
-                n.loss_ratio[i],
-                n.lapse[i],
-                n.purchase[i],
-            ),
+            Classified.numbers_of(i, numbers),
             kind=kinds[i],
             ownership=ownership[i],
             industry=industry[i],
             reasons=reasons(i) if reasons is not None else None,
             versions=versions,
+            arbiter=arbiter,
+            subject=subjects[i] if subjects is not None else INLINE,
         )
         for i, outcome in enumerate(outcomes)
     ]

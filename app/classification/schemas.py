@@ -94,11 +94,49 @@ class SegmentRead(BaseModel):
 
 
 class ActionRead(BaseModel):
+    """An action offered; the numbers are null in records made before actions were ranked."""
+
     code: str
     title_zh: str
     title_en: str
     reason_zh: str
     reason_en: str
+    channel: str | None = Field(default=None, description="call, visit, sms, app or mail.")
+    priority: float | None = Field(
+        default=None, description="expected_value x the action's business weight; ranks actions."
+    )
+    expected_value: float | None = Field(default=None, description="acceptance x value, yuan.")
+    acceptance: float | None = Field(
+        default=None, description="P(accept | action, segment): learned, Beta-smoothed."
+    )
+    value: float | None = Field(default=None, description="The action's value formula, yuan.")
+    held_out: bool = Field(
+        default=False,
+        description="In this action's control group this period: do not offer it.",
+    )
+    why: str | None = Field(default=None, description="How the priority was reached.")
+
+
+class OtherActionRead(BaseModel):
+    code: str
+    channel: str
+    priority: float
+    expected_value: float
+
+
+class SuppressedActionRead(BaseModel):
+    code: str
+    channel: str
+    why: str = Field(description="The contact policy's reason not to offer it now.")
+
+
+class ArbitrationRead(BaseModel):
+    segment: str = Field(description="The segment acceptance is learned in, e.g. `high/at_risk`.")
+    period: str = Field(description="First day of the contact period (control group, caps).")
+    others: list[OtherActionRead] = Field(description="Eligible actions below the top N.")
+    suppressed: list[SuppressedActionRead] = Field(
+        description="Eligible actions the contact policy holds back."
+    )
 
 
 class FactorRead(BaseModel):
@@ -134,7 +172,13 @@ class Classification(BaseModel):
     risk: RiskRead
     lifecycle: LifecycleRead
     segment: SegmentRead | None = Field(description="Corporate clients only.")
-    strategy: list[ActionRead] = Field(description="Recommended actions, in priority order.")
+    strategy: list[ActionRead] = Field(
+        description="The top actions (a setting, 3 by default), by priority: acceptance x "
+        "value x weight among the actions the strategy table makes eligible."
+    )
+    arbitration: ArbitrationRead | None = Field(
+        default=None, description="The other eligible actions; null in older records."
+    )
     reasons: ReasonsRead | None = Field(description="With `explain` only.")
     rules_fired: list[RuleFiredRead]
     versions: VersionsRead

@@ -10,6 +10,7 @@ and there is no client to link a record to. Services never commit.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from pydantic import ValidationError
 
 from app.classification import repository
 from app.classification.classifier import Pinned
+from app.classification.results import INLINE, Subject
 from app.classification.schemas import (
     AuditPage,
     AuditRecord,
@@ -34,6 +36,8 @@ from app.profiles import service as profiles
 from app.profiles.mapping import PROFILE_FIELDS
 from app.profiles.schemas import ClientProfile, ClientRead
 from app.profiles.validation import field_errors
+from app.strategy import repository as strategy
+from app.strategy.policy import History
 
 STAMPS = ("client_id", "request_id", "classified_at")
 
@@ -47,8 +51,22 @@ class Call:
     key_id: str
     at: datetime
 
-    def classify(self, profiles: list[ClientProfile], explain: bool) -> list[dict[str, Any]]:
-        return self.pinned.classify(profiles, as_of=self.at.date(), explain=explain)
+    def classify(
+        self,
+        profiles: list[ClientProfile],
+        explain: bool,
+        histories: Mapping[str, History] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Stored clients (`ClientRead`) are arbitrated with their contact history."""
+        subjects = [
+            Subject(p.client_id, (histories or {}).get(p.client_id))
+            if isinstance(p, ClientRead)
+            else INLINE
+            for p in profiles
+        ]
+        return self.pinned.classify(
+            profiles, as_of=self.at.date(), explain=explain, subjects=subjects
+        )
 
     async def record(self, session: Session, rows: list[dict[str, Any]]) -> None:
         """The audit rows, in the caller's transaction; a failure is counted, then raised."""
@@ -99,7 +117,7 @@ async def classify_stored(
 ) -> dict[str, Any]:
     """Classify a stored client and record it in the audit trail."""
     profile = await _stored(session, client_id)
-    (result,) = call.classify([profile], explain)
+    (result,) = call.classify([profile], explain, await strategy.histories(session, [client_id]))
     await call.record(session, [call.audit_row(profile, result)])
     return call.stamped(result, client_id)
 
@@ -150,9 +168,11 @@ async def classify_batch(unit: UnitOfWork, call: Call, body: BatchRequest) -> di
     parsed = [_parse(i, raw) for i, raw in enumerate(body.items)]
     ids = [p.client_id for p in parsed if isinstance(p, ClassifyItem) and p.client_id]
     if not ids:
-        return _batch(call, body, parsed, {})[0]
+        return _batch(call, body, parsed, {}, {})[0]
     session = await unit.session()
-    answer, audit = _batch(call, body, parsed, await profiles.stored_profiles(session, ids))
+    stored = await profiles.stored_profiles(session, ids)
+    histories = await strategy.histories(session, list(stored))
+    answer, audit = _batch(call, body, parsed, stored, histories)
     await call.record(session, audit)
     return answer
 
@@ -162,11 +182,12 @@ def _batch(
     body: BatchRequest,
     parsed: list[ClassifyItem | ServiceError],
     stored: dict[str, ClientRead],
+    histories: Mapping[str, History],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The batch's answer and the audit rows of its stored clients."""
     subjects = _subjects(parsed, stored)
     profiles = [s for s in subjects if isinstance(s, ClientProfile)]
-    results = iter(call.classify(profiles, body.explain))
+    results = iter(call.classify(profiles, body.explain, histories))
     items: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
     for index, subject in enumerate(subjects):

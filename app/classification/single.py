@@ -17,13 +17,14 @@ import numpy as np
 
 from app.classification.clv_row import customer_lifetime_value_row, grid_percentile_row
 from app.classification.reasons import top_factors
-from app.classification.results import ClientNumbers, result, shown
+from app.classification.results import INLINE, ClientNumbers, Subject, result, shown
 from app.profiles.schemas import ClientProfile
 from app.rules.facts import fact_values
 from app.rules.ruleset import Ruleset
 from app.serving.predictor import Champions, Explanation
 from app.serving.repository import LoadedModel
 from app.serving.row_features import RowFeatures, applicable, encode_row, plan_for, row_features
+from app.strategy.arbitrate import Arbiter
 
 NAN = float("nan")
 _ONE = np.zeros(1, dtype=np.intp)  # the client is row 0 of its contributions
@@ -49,6 +50,8 @@ def classify_one(
     ruleset: Ruleset,
     as_of: date,
     explain: bool,
+    arbiter: Arbiter | None = None,
+    subject: Subject = INLINE,
 ) -> dict[str, Any]:
     """What `batch.classify_profiles([profile], ...)[0]` gives."""
     grid = ruleset.book_grid()
@@ -95,6 +98,7 @@ def classify_one(
         loss_ratio=loss_ratio,
         lapse=lapse,
         purchase=purchase,
+        premium=float(profile.annual_premium),
     )
     reasons = None
     if explain:
@@ -112,4 +116,6 @@ def classify_one(
         industry=profile.industry,
         reasons=reasons,
         versions={"models": champions.versions(), "ruleset": ruleset.version},
+        arbiter=arbiter or Arbiter.of(ruleset, as_of),
+        subject=subject,
     )

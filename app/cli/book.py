@@ -77,6 +77,7 @@ def cmd_book_classify(settings: Settings, args: argparse.Namespace) -> None:
         partition_rows=args.partition_rows,
         workers=workers,
         progress=args.progress,
+        top_n=settings.strategy_top_n,
     )
     rate = summary.classified / summary.seconds if summary.seconds else 0.0
     kept = f", {summary.kept} partitions kept from before" if summary.kept else ""

@@ -24,6 +24,7 @@ from app.cli import classify as classification_cli
 from app.cli import demo_folders as scratch
 from app.cli import models as registry_cli
 from app.cli import rules as rules_cli
+from app.cli import strategy as strategy_cli
 from app.cli import training as training_cli
 from app.db import location
 from app.db.engine import create_engine_for, create_sessionmaker
@@ -334,6 +335,7 @@ def _parser() -> argparse.ArgumentParser:
     rules_cli.register(commands)
     classification_cli.register(commands)
     book_cli.register(commands)
+    strategy_cli.register(commands)
     return parser
 
 

@@ -16,6 +16,11 @@ class CallResult(StrEnum):
     declined = "declined"
     call_back = "call_back"
     not_offered = "not_offered"
+    complaint = "complaint"  # opens a complaint: no offer to the client until it is closed
+    complaint_closed = "complaint_closed"
+
+
+ANSWERS = frozenset({CallResult.accepted, CallResult.declined})  # an offer's final answer
 
 
 class OutcomeCreate(BaseModel):

@@ -9,15 +9,20 @@ from app.db.base import as_utc
 from app.db.unit import Session
 from app.errors import Conflict, FieldError, NotFound, ValidationFailed
 from app.outcomes import repository
-from app.outcomes.schemas import OutcomeCreate, OutcomePage, OutcomeRead
+from app.outcomes.schemas import ANSWERS, CallResult, OutcomeCreate, OutcomePage, OutcomeRead
 from app.outcomes.tables import CallOutcome
 from app.paging import decode_cursor, encode_cursor
 from app.profiles import repository as profiles
+from app.strategy import repository as strategy_answers
 
 
 async def _exists(session: Session, client_id: str) -> None:
     if await profiles.get(session, client_id) is None:
         raise NotFound(f"no client with id '{client_id}'")
+
+
+def _refused(field: str, rule: str, detail: str, title: str) -> ValidationFailed:
+    return ValidationFailed(title, errors=[FieldError(field, rule, detail)])
 
 
 def _read(row: CallOutcome) -> OutcomeRead:
@@ -39,8 +44,13 @@ def _read(row: CallOutcome) -> OutcomeRead:
 async def record(
     session: Session, *, client_id: str, body: OutcomeCreate, key_id: str, at: datetime
 ) -> OutcomeRead:
-    """Store the answer to an action of a recorded classification of the client."""
-    await _exists(session, client_id)
+    """Store the answer to an action of a recorded classification of the client; an
+    accepted or declined offer is also an answer the strategy learns from (once per offer)."""
+    if await profiles.get(session, client_id) is None:
+        raise ValidationFailed(
+            f"no client with id '{client_id}'",
+            errors=[FieldError("client_id", "unknown_client", "no such client", "path")],
+        )
     offer = await audit.offer(session, client_id=client_id, request_id=body.offer_request_id)
     if offer is None and body.offer_request_id is not None:
         raise ValidationFailed(
@@ -58,7 +68,15 @@ async def record(
             f"client '{client_id}' has no recorded classification to answer: classify it "
             f"first (GET /v1/clients/{client_id}/classification)"
         )
-    offered = [action["code"] for action in offer.result.get("strategy", [])]
+    strategy = {action["code"]: action for action in offer.result.get("strategy", [])}
+    offered = [code for code, action in strategy.items() if not action.get("held_out")]
+    if body.action_code in strategy and body.action_code not in offered:
+        raise _refused(
+            "action_code",
+            "held_out",
+            "the client is in this action's control group: it was not offered",
+            f"action '{body.action_code}' was held out, not offered",
+        )
     if body.action_code not in offered:
         raise ValidationFailed(
             f"action '{body.action_code}' was not offered",
@@ -81,7 +99,33 @@ async def record(
         "ruleset_version": offer.versions.get("ruleset", ""),
         "recorded_at": at,
     }
+    answer = body.result in ANSWERS
+    if answer and await strategy_answers.answered(
+        session, request_id=offer.request_id, action_code=body.action_code
+    ):
+        raise _refused(
+            "action_code",
+            "already_answered",
+            f"the offer of '{body.action_code}' by classification {offer.request_id} "
+            "already has its answer",
+            "this offer was already answered",
+        )
     outcome_id = await repository.add(session, values)
+    arbitration = offer.result.get("arbitration")
+    if answer and arbitration is not None:
+        await strategy_answers.add(
+            session,
+            {
+                "outcome_id": outcome_id,
+                "client_id": client_id,
+                "offer_request_id": offer.request_id,
+                "action_code": body.action_code,
+                "segment": arbitration["segment"],
+                "period": arbitration["period"],
+                "accepted": body.result == CallResult.accepted,
+                "answered_at": at,
+            },
+        )
     return _read(CallOutcome(outcome_id=outcome_id, **values))
 
 

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from app.auth import service as keys
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.main import create_app
+from app.profiles.schemas import profile_example
 from app.settings import Settings
 from tests.conftest import empty_tables
 
@@ -62,6 +64,18 @@ def api_for(url: str, **overrides: object) -> Iterator[Api]:
     settings = Settings.model_validate({"database_url": url, **overrides})
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield Api(client=client, settings=settings, url=url)
+
+
+def stored_and_classified(api: Api, client_id: str) -> dict[str, Any]:
+    """Stores the example profile as `client_id` and classifies it (recorded in the audit)."""
+    stored = api.client.put(f"/v1/clients/{client_id}", json=profile_example(), headers=api.auth())
+    assert stored.status_code in {200, 201}, stored.text
+    response = api.client.get(
+        f"/v1/clients/{client_id}/classification", headers=api.auth("classify")
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
 
 
 @pytest.fixture(scope="module")

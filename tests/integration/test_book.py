@@ -182,7 +182,20 @@ def test_the_stored_book_is_classified_as_its_file(
     load_book(db_url, generate_book(CLIENTS, 5, as_of=TODAY), observed_at=TODAY)
     run(DatabaseSource(db_url), tmp_path / "stored", models_dir, rules_dir)
     run(FileSource.of([book_file]), tmp_path / "file", models_dir, rules_dir)
-    assert rows(tmp_path / "stored") == rows(tmp_path / "file")
+    stored = rows(tmp_path / "stored")
+    assert stored == rows(tmp_path / "file")
+    # A stored client's strategy and control group are the API's (no contact history yet).
+    held = [row for row in stored if row["held_out_actions"]][:4]
+    assert held, "5% of clients per action are held out"
+    with api_for(db_url, models_dir=models_dir, rules_dir=rules_dir) as api:
+        for row in [*held, *stored[:4]]:
+            response = api.client.get(
+                f"/v1/clients/{row['client_id']}/classification", headers=api.auth()
+            )
+            assert response.status_code == 200, response.text
+            strategy = response.json()["strategy"]
+            assert [a["code"] for a in strategy] == row["actions"]
+            assert [a["code"] for a in strategy if a["held_out"]] == row["held_out_actions"]
 
 
 def test_rows_that_break_a_rule_are_set_aside_with_their_problems(

@@ -1,0 +1,23 @@
+"""The learned acceptance counts a worker arbitrates with, read again every few seconds.
+
+Every worker records answers in the database and reads the counts back on its own loop
+(`refresh`), so all workers share what any of them learned within one interval.
+"""
+
+from __future__ import annotations
+
+from app.db.unit import Sessions, transaction
+from app.strategy import repository
+from app.strategy.rates import Rates
+
+
+class Learned:
+    def __init__(self) -> None:
+        self._rates = Rates()
+
+    def current(self) -> Rates:
+        return self._rates
+
+    async def refresh(self, sessions: Sessions) -> None:
+        async with transaction(sessions) as session:
+            self._rates = Rates(await repository.counts(session))

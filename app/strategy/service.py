@@ -1,0 +1,67 @@
+"""Strategy use cases: the catalogue with its learned acceptance rates, and the report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.db.unit import Session
+from app.rules.ruleset import Ruleset
+from app.strategy import repository
+from app.strategy.rates import Rate, Rates
+from app.strategy.report import ReportRow, build
+from app.strategy.schemas import ActionRates, ActionsRead, SegmentRate
+
+NO_SEGMENT = "(no answers yet)"
+
+
+def _segment(segment: str, rate: Rate) -> SegmentRate:
+    return SegmentRate(
+        segment=segment,
+        answered=rate.answered,
+        accepted=rate.accepted,
+        rate=round(rate.mean, 6),
+        low=round(rate.low, 6),
+        high=round(rate.high, 6),
+    )
+
+
+def actions_read(ruleset: Ruleset, rates: Rates) -> ActionsRead:
+    document = ruleset.document
+    segments: dict[str, list[str]] = {}
+    for code, segment in sorted(rates.counts):
+        segments.setdefault(code, []).append(segment)
+    return ActionsRead(
+        ruleset=ruleset.version,
+        segment_by=list(document.strategy.segment_by),
+        control_share=document.strategy.control_share,
+        period_days=document.strategy.period_days,
+        actions=[
+            ActionRates(
+                code=spec.code,
+                title_en=spec.en,
+                channel=spec.channel,
+                cost=spec.cost,
+                weight=spec.weight,
+                value=spec.value,
+                starting_acceptance=spec.acceptance,
+                evidence=spec.evidence,
+                prior=_segment(NO_SEGMENT, rates.rate(spec, NO_SEGMENT)),
+                segments=[
+                    _segment(segment, rates.rate(spec, segment))
+                    for segment in segments.get(spec.code, [])
+                ],
+            )
+            for spec in document.actions
+        ],
+    )
+
+
+async def actions(session: Session, ruleset: Ruleset) -> ActionsRead:
+    """Each action of the ruleset with its acceptance per segment, as recorded now."""
+    return actions_read(ruleset, Rates(await repository.counts(session)))
+
+
+async def report(session: Session, *, since: datetime | None = None) -> list[ReportRow]:
+    """Per action and segment: offers, acceptance and uplift over the control group."""
+    offers = await repository.recorded_offers(session, since=since)
+    return build(offers, await repository.counts(session))
