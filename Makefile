@@ -10,7 +10,7 @@ CLIENTSCORE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CLIENTSCORE_TEST_POSTGRES_URL
 
 .PHONY: run test lint typecheck unit reproduce screenshots bench bench-import bench-classify bench-book soak \
-	clean
+	bench-strategy clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,10 @@ bench-book: $(STAMP)
 # 10 minutes of mixed traffic at 80% of its peak against 2 workers on Postgres.
 soak: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m bench.soak
+
+# Next best action in a simulated world: learning against the oracle, uplift intervals.
+bench-strategy: $(STAMP)
+	$(BIN)/python -m bench.strategy_sim
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
