@@ -78,6 +78,8 @@ def _write(
     explain: bool,
     counts: list[int],
 ) -> None:
+    from app.classification.results import Subject  # with the classifier, when used
+
     valid: list[tuple[int, str | None, ClientProfile]] = []
     lines: dict[int, dict[str, Any]] = {}
     for line, record in batch:
@@ -88,7 +90,11 @@ def _write(
         else:
             valid.append((line, *checked))
     results = pinned.classify(
-        [profile for _, _, profile in valid], as_of=date.today(), explain=explain
+        [profile for _, _, profile in valid],
+        as_of=date.today(),
+        explain=explain,
+        # A line's client id places it in (or out of) each action's control group.
+        subjects=[Subject(client_id) for _, client_id, _ in valid],
     )
     for (line, client_id, _), result in zip(valid, results, strict=True):
         lines[line] = {"line": line, "client_id": client_id, **result}
