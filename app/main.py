@@ -90,6 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async def learn() -> None:
             await learned.refresh(sessions)
 
+        await learned.first_read(sessions)
+
         async def sync_versions() -> None:
             monitor.sync_versions(registry, rules)
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from app.api.deps import CallerRead, SessionDep, StateDep
 from app.api.docs import ERROR_RESPONSES
 from app.strategy import service
-from app.strategy.schemas import ActionsRead
+from app.strategy.schemas import ActionsRead, ReportRead
 
 router = APIRouter(prefix="/v1", tags=["strategy"], responses=ERROR_RESPONSES)
 
@@ -20,3 +23,17 @@ async def strategy_actions(
     answers and accepted offers, the Beta-smoothed rate arbitration uses (starting rate x
     evidence as the prior) and its 95% credible interval."""
     return await service.actions(session, state.rules.current())
+
+
+@router.get("/strategy/report", response_model=ReportRead)
+async def strategy_report(
+    session: SessionDep,
+    _caller: CallerRead,
+    since: Annotated[
+        datetime | None, Query(description="Only classifications from this time on (ISO 8601).")
+    ] = None,
+) -> ReportRead:
+    """Per action and segment (and per action over all, segment `all`): offers, clients held
+    out, answers and acceptance, and the uplift in 12-month retention of the treated over
+    the control group with its 95% interval and the value it implies (docs/strategy.md)."""
+    return service.report_read(await service.report(session, since=since))

@@ -41,6 +41,15 @@ def _read(row: CallOutcome) -> OutcomeRead:
     )
 
 
+def _answered(action_code: str, request_id: str) -> ValidationFailed:
+    return _refused(
+        "action_code",
+        "already_answered",
+        f"the offer of '{action_code}' by classification {request_id} already has its answer",
+        "this offer was already answered",
+    )
+
+
 async def record(
     session: Session, *, client_id: str, body: OutcomeCreate, key_id: str, at: datetime
 ) -> OutcomeRead:
@@ -103,17 +112,11 @@ async def record(
     if answer and await strategy_answers.answered(
         session, request_id=offer.request_id, action_code=body.action_code
     ):
-        raise _refused(
-            "action_code",
-            "already_answered",
-            f"the offer of '{body.action_code}' by classification {offer.request_id} "
-            "already has its answer",
-            "this offer was already answered",
-        )
+        raise _answered(body.action_code, offer.request_id)
     outcome_id = await repository.add(session, values)
     arbitration = offer.result.get("arbitration")
     if answer and arbitration is not None:
-        await strategy_answers.add(
+        stored = await strategy_answers.add(
             session,
             {
                 "outcome_id": outcome_id,
@@ -126,6 +129,8 @@ async def record(
                 "answered_at": at,
             },
         )
+        if not stored:  # answered by a concurrent request: this one stores nothing
+            raise _answered(body.action_code, offer.request_id)
     return _read(CallOutcome(outcome_id=outcome_id, **values))
 
 

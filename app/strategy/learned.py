@@ -6,9 +6,13 @@ Every worker records answers in the database and reads the counts back on its ow
 
 from __future__ import annotations
 
+import logging
+
 from app.db.unit import Sessions, transaction
 from app.strategy import repository
 from app.strategy.rates import Rates
+
+logger = logging.getLogger("clientscore")
 
 
 class Learned:
@@ -21,3 +25,11 @@ class Learned:
     async def refresh(self, sessions: Sessions) -> None:
         async with transaction(sessions) as session:
             self._rates = Rates(await repository.counts(session))
+
+    async def first_read(self, sessions: Sessions) -> None:
+        """The read at start-up: a database not migrated yet must not stop the service (it
+        ranks with the starting rates until the loop reads the counts)."""
+        try:
+            await self.refresh(sessions)
+        except Exception:
+            logger.warning("could not read the learned acceptance yet", exc_info=True)

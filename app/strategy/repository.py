@@ -18,6 +18,7 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import JSON_DOCUMENT, as_utc
@@ -56,8 +57,15 @@ async def answered(session: AsyncSession, *, request_id: str, action_code: str) 
     return found is not None
 
 
-async def add(session: AsyncSession, values: dict[str, Any]) -> None:
-    await session.execute(insert(OfferAnswer).values(values))
+async def add(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Store an offer's answer; False when the offer already has one (another request
+    answered it meanwhile), leaving the transaction usable."""
+    try:
+        async with session.begin_nested():
+            await session.execute(insert(OfferAnswer).values(values))
+    except IntegrityError:
+        return False
+    return True
 
 
 async def counts(session: AsyncSession) -> dict[Key, Counts]:

@@ -33,3 +33,29 @@ class ActionsRead(BaseModel):
     control_share: float
     period_days: int
     actions: list[ActionRates]
+
+
+class UpliftRead(BaseModel):
+    treated: int = Field(description="Offered clients with a recorded 12-month outcome.")
+    treated_retention: float | None
+    control: int = Field(description="Held-out clients with a recorded 12-month outcome.")
+    control_retention: float | None
+    estimate: float | None = Field(description="Treated retention - control retention.")
+    low: float | None = Field(description="95% interval (Agresti-Caffo), lower bound.")
+    high: float | None
+
+
+class ReportRowRead(BaseModel):
+    action_code: str
+    segment: str = Field(description="A segment, or `all` for the action over all segments.")
+    offers: int = Field(description="Clients offered the action (once per client and period).")
+    held_out: int = Field(description="Clients held out of it (the control group).")
+    answered: int
+    accepted: int
+    acceptance: float | None
+    uplift: UpliftRead
+    implied_value: float | None = Field(description="Uplift x the treated clients' CLV, yuan.")
+
+
+class ReportRead(BaseModel):
+    rows: list[ReportRowRead]

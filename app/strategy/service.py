@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.db.base import as_utc
 from app.db.unit import Session
 from app.rules.ruleset import Ruleset
 from app.strategy import repository
 from app.strategy.rates import Rate, Rates
 from app.strategy.report import ReportRow, build
-from app.strategy.schemas import ActionRates, ActionsRead, SegmentRate
+from app.strategy.schemas import (
+    ActionRates,
+    ActionsRead,
+    ReportRead,
+    ReportRowRead,
+    SegmentRate,
+    UpliftRead,
+)
 
 NO_SEGMENT = "(no answers yet)"
 
@@ -63,5 +71,34 @@ async def actions(session: Session, ruleset: Ruleset) -> ActionsRead:
 
 async def report(session: Session, *, since: datetime | None = None) -> list[ReportRow]:
     """Per action and segment: offers, acceptance and uplift over the control group."""
-    offers = await repository.recorded_offers(session, since=since)
+    offers = await repository.recorded_offers(
+        session, since=as_utc(since) if since is not None else None
+    )
     return build(offers, await repository.counts(session))
+
+
+def report_read(rows: list[ReportRow]) -> ReportRead:
+    return ReportRead(
+        rows=[
+            ReportRowRead(
+                action_code=r.action_code,
+                segment=r.segment,
+                offers=r.offers,
+                held_out=r.held_out,
+                answered=r.answered,
+                accepted=r.accepted,
+                acceptance=r.acceptance,
+                uplift=UpliftRead(
+                    treated=r.uplift.treated,
+                    treated_retention=r.uplift.treated_rate,
+                    control=r.uplift.control,
+                    control_retention=r.uplift.control_rate,
+                    estimate=r.uplift.estimate,
+                    low=r.uplift.low,
+                    high=r.uplift.high,
+                ),
+                implied_value=r.implied_value,
+            )
+            for r in rows
+        ]
+    )

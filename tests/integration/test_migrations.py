@@ -20,6 +20,7 @@ TABLES = {
     "client_outcome",
     "classification_audit",
     "call_outcome",
+    "offer_answer",
 }
 
 

@@ -203,3 +203,23 @@ def test_the_strategy_report_counts_offers_answers_and_the_control_group(
     (line,) = [row for row in printed.splitlines() if row.startswith(code) and " all " in row]
     assert line.split()[2:5] == ["5", "0", "4"]  # offers, held out, answered
     assert "100.0%" in line
+    read = api.client.get(
+        "/v1/strategy/report", params={"since": "2020-01-01"}, headers=api.auth("profiles:read")
+    )
+    assert read.status_code == 200, read.text
+    (row,) = [r for r in read.json()["rows"] if (r["action_code"], r["segment"]) == (code, "all")]
+    assert (row["offers"], row["answered"], row["accepted"], row["acceptance"]) == (5, 4, 4, 1.0)
+    assert row["uplift"]["estimate"] is None  # no recorded 12-month outcome yet
+    bad = api.client.get(
+        "/v1/strategy/report", params={"since": "soon"}, headers=api.auth("profiles:read")
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "since"
+
+
+def test_the_openapi_schema_documents_the_ranked_strategy(workers: tuple[Api, Api]) -> None:
+    schema = workers[0].client.get("/openapi.json").json()
+    action = schema["components"]["schemas"]["ActionRead"]["properties"]
+    assert {"channel", "priority", "expected_value", "acceptance", "held_out", "why"} <= set(action)
+    assert "arbitration" in schema["components"]["schemas"]["Classification"]["properties"]
+    assert {"/v1/strategy/actions", "/v1/strategy/report"} <= set(schema["paths"])
