@@ -1,10 +1,13 @@
 """The strategy report: per action and segment, offers, acceptance, and the uplift in
-12-month retention of the treated over the control group, with the value it implies.
+12-month retention (or purchase) of the treated over the control group, with the value it
+implies.
 
 An offer is an action in a stored client's recorded strategy, counted once per client,
-action and period; it is treated when offered, control when held out. Retention is the
-client's next state as recorded (`client_outcome.lapse_12m`): clients without it count as
-offers but not in the uplift. The implied value is the uplift x the treated clients' CLV.
+action and period; it is treated when offered, control when held out. The success is the
+client's next state as recorded in `client_outcome`: a client retained 12 months on
+(`lapse_12m` = 0), or for a prospect a purchase (`purchase_6m` = 1). Clients without it
+count as offers but not in the uplift. The implied value is the uplift x the treated
+clients' CLV.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ class Offer:
     period: str
     held_out: bool
     clv: float
-    lapsed: float | None  # 1 lapsed, 0 retained, None not known yet
+    success: bool | None  # retained, or a prospect's purchase; None: not known yet
 
 
 @dataclass
@@ -42,9 +45,9 @@ class _Tally:
     def add(self, offer: Offer) -> None:
         self.offers += not offer.held_out
         self.held_out += offer.held_out
-        if offer.lapsed is None:
+        if offer.success is None:
             return
-        kept = int(offer.lapsed < 0.5)
+        kept = int(offer.success)
         if offer.held_out:
             self.control += 1
             self.control_kept += kept
@@ -67,7 +70,14 @@ class ReportRow:
     implied_value: float | None = field(default=None)
 
 
-def offers_of(client_id: str, result: Mapping[str, object], lapsed: float | None) -> list[Offer]:
+def success(lapse_12m: float | None, purchase_6m: float | None) -> bool | None:
+    """A client retained, or a prospect who bought; None while neither is recorded."""
+    if lapse_12m is not None:
+        return lapse_12m < 0.5
+    return purchase_6m >= 0.5 if purchase_6m is not None else None
+
+
+def offers_of(client_id: str, result: Mapping[str, object], hit: bool | None) -> list[Offer]:
     """The offers one recorded classification made (none for a record made before actions
     were arbitrated)."""
     arbitration = result.get("arbitration")
@@ -84,7 +94,7 @@ def offers_of(client_id: str, result: Mapping[str, object], lapsed: float | None
             str(arbitration["period"]),
             bool(entry.get("held_out")),
             float(clv or 0.0),
-            lapsed,
+            hit,
         )
         for entry in (strategy if isinstance(strategy, list) else [])
     ]

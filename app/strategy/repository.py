@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import JSON_DOCUMENT, as_utc
 from app.strategy.policy import Contact, History
 from app.strategy.rates import Counts, Key
-from app.strategy.report import Offer, offers_of
+from app.strategy.report import Offer, offers_of, success
 from app.strategy.tables import OfferAnswer
 
 # The columns of other packages' tables the strategy reads: the call outcomes (the contact
@@ -44,7 +44,12 @@ _AUDIT = table(
     column("result", JSON_DOCUMENT),
     column("classified_at", DateTime(timezone=True)),
 )
-_NEXT = table("client_outcome", column("client_id", String), column("lapse_12m", Double))
+_NEXT = table(
+    "client_outcome",
+    column("client_id", String),
+    column("lapse_12m", Double),
+    column("purchase_6m", Double),
+)
 
 
 async def answered(session: AsyncSession, *, request_id: str, action_code: str) -> bool:
@@ -101,10 +106,10 @@ async def histories(session: AsyncSession, client_ids: Sequence[str]) -> dict[st
 
 async def recorded_offers(session: AsyncSession, *, since: datetime | None) -> list[Offer]:
     """The offers of the stored clients' recorded classifications (since a time), each with
-    the client's recorded 12-month lapse when known."""
+    the client's recorded success (retained, or a prospect's purchase) when known."""
     a, n = _AUDIT.c, _NEXT.c
     query = (
-        select(a.client_id, a.result, n.lapse_12m)
+        select(a.client_id, a.result, n.lapse_12m, n.purchase_6m)
         .select_from(_AUDIT.outerjoin(_NEXT, a.client_id == n.client_id))
         .where(a.client_id.is_not(None))
         .order_by(a.audit_id)
@@ -112,6 +117,6 @@ async def recorded_offers(session: AsyncSession, *, since: datetime | None) -> l
     if since is not None:
         query = query.where(a.classified_at >= since)
     offers: list[Offer] = []
-    for client_id, result, lapsed in await session.execute(query):
-        offers.extend(offers_of(client_id, result, lapsed))
+    for client_id, result, lapse, purchase in await session.execute(query):
+        offers.extend(offers_of(client_id, result, success(lapse, purchase)))
     return offers
