@@ -33,6 +33,7 @@ class Catalogue:
     specs: Mapping[str, ActionSpec]
     formulas: Mapping[str, Formula]
     constants: Mapping[str, Mapping[str, float]]
+    channels: dict[str, str]
 
     @classmethod
     def of(cls, document: RulesetDocument) -> Catalogue:
@@ -42,6 +43,7 @@ class Catalogue:
             specs,
             {code: a.formula() for code, a in specs.items()},
             {code: a.constants() for code, a in specs.items()},
+            {code: a.channel for code, a in specs.items()},
         )
 
     def segment(self, outcome: RuleOutcome) -> str:
@@ -72,17 +74,17 @@ class Arbiter:
     catalogue: Catalogue
     rates: Rates
     today: date
-    top_n: int = DEFAULT_TOP_N
+    top_n: int
+    period: str  # the first day of the contact period `today` is in
+    period_start: date
 
     @classmethod
     def of(
         cls, ruleset: Ruleset, today: date, rates: Rates | None = None, top_n: int = DEFAULT_TOP_N
     ) -> Arbiter:
-        return cls(catalogue(ruleset), rates or Rates(), today, top_n)
-
-    @property
-    def period(self) -> str:
-        return period_of(self.today, self.catalogue.document.strategy.period_days)
+        found = catalogue(ruleset)
+        period = period_of(today, found.document.strategy.period_days)
+        return cls(found, rates or Rates(), today, top_n, period, date.fromisoformat(period))
 
     def arbitrate(
         self,
@@ -96,8 +98,6 @@ class Arbiter:
         doc = self.catalogue.document
         segment = self.catalogue.segment(outcome)
         period = self.period
-        start = date.fromisoformat(period)
-        channel_of: dict[str, str] = {c: s.channel for c, s in self.catalogue.specs.items()}
         ranked: list[tuple[float, int, dict[str, Any]]] = []
         quiet: list[dict[str, Any]] = []
         for order, action in enumerate(outcome.actions):
@@ -108,8 +108,8 @@ class Arbiter:
                     history,
                     doc.contact_policy,
                     today=self.today,
-                    period_start=start,
-                    channel_of=channel_of,
+                    period_start=self.period_start,
+                    channel_of=self.catalogue.channels,
                 )
                 if history is not None
                 else None
