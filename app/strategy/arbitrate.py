@@ -10,12 +10,12 @@ Ties keep the catalogue's order.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from app.rules.formula import Formula
-from app.rules.outcome import RuleOutcome
+from app.rules.outcome import Action, RuleOutcome
 from app.rules.parameters import ActionSpec, RulesetDocument
 from app.rules.ruleset import Ruleset
 from app.strategy.control import held_out, period_of
@@ -77,6 +77,8 @@ class Arbiter:
     top_n: int
     period: str  # the first day of the contact period `today` is in
     period_start: date
+    # The acceptance of each action and segment met so far (a batch meets few segments).
+    _rates_seen: dict[tuple[str, str], float] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -97,8 +99,7 @@ class Arbiter:
         """The client's strategy (top N, best first) and the arbitration's other parts."""
         doc = self.catalogue.document
         segment = self.catalogue.segment(outcome)
-        period = self.period
-        ranked: list[tuple[float, int, dict[str, Any]]] = []
+        ranked: list[tuple[float, int, Action, float, float, float]] = []
         quiet: list[dict[str, Any]] = []
         for order, action in enumerate(outcome.actions):
             spec = self.catalogue.specs[action.code]
@@ -118,32 +119,63 @@ class Arbiter:
                 quiet.append({"code": action.code, "channel": spec.channel, "why": why_not})
                 continue
             value = round(self.catalogue.value(action.code, numbers), 2)
-            p = round(self.rates.mean(spec, segment), 6)
+            p = self._acceptance(spec, segment)
             expected = round(p * value, 2)
-            priority = round(expected * spec.weight, 2)
-            entry = {
-                "code": action.code,
-                "title_zh": action.title_zh,
-                "title_en": action.title_en,
-                "reason_zh": action.reason_zh,
-                "reason_en": action.reason_en,
-                "channel": spec.channel,
-                "priority": priority,
-                "expected_value": expected,
-                "acceptance": p,
-                "value": value,
-                "held_out": held_out(client_id, action.code, period, doc.strategy.control_share),
-                "why": _why(p, value, spec.weight, self.rates.of(action.code, segment).answered),
-            }
-            ranked.append((-priority, order, entry))
+            ranked.append((-round(expected * spec.weight, 2), order, action, p, value, expected))
         ranked.sort(key=lambda item: (item[0], item[1]))
-        entries = [entry for _, _, entry in ranked]
+        top = [self._entry(segment, client_id, *item) for item in ranked[: self.top_n]]
         others = [
-            {k: e[k] for k in ("code", "channel", "priority", "expected_value")}
-            for e in entries[self.top_n :]
+            {
+                "code": action.code,
+                "channel": self.catalogue.channels[action.code],
+                "priority": -negative,
+                "expected_value": expected,
+            }
+            for negative, _, action, _, _, expected in ranked[self.top_n :]
         ]
-        detail = {"segment": segment, "period": period, "others": others, "suppressed": quiet}
-        return entries[: self.top_n], detail
+        return top, {
+            "segment": segment,
+            "period": self.period,
+            "others": others,
+            "suppressed": quiet,
+        }
+
+    def _acceptance(self, spec: ActionSpec, segment: str) -> float:
+        key = (spec.code, segment)
+        found = self._rates_seen.get(key)
+        if found is None:
+            found = self._rates_seen[key] = round(self.rates.mean(spec, segment), 6)
+        return found
+
+    def _entry(
+        self,
+        segment: str,
+        client_id: str | None,
+        negative: float,
+        _order: int,
+        action: Action,
+        p: float,
+        value: float,
+        expected: float,
+    ) -> dict[str, Any]:
+        """One action of the strategy as the caller is shown it."""
+        spec = self.catalogue.specs[action.code]
+        share = self.catalogue.document.strategy.control_share
+        answered = self.rates.of(action.code, segment).answered
+        return {
+            "code": action.code,
+            "title_zh": action.title_zh,
+            "title_en": action.title_en,
+            "reason_zh": action.reason_zh,
+            "reason_en": action.reason_en,
+            "channel": spec.channel,
+            "priority": -negative,
+            "expected_value": expected,
+            "acceptance": p,
+            "value": value,
+            "held_out": held_out(client_id, action.code, self.period, share),
+            "why": _why(p, value, spec.weight, answered),
+        }
 
 
 def _why(p: float, value: float, weight: float, answered: int) -> str:

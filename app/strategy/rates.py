@@ -24,6 +24,9 @@ class Counts:
     accepted: int
 
 
+NONE = Counts(0, 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Rate:
     mean: float
@@ -40,7 +43,7 @@ class Rates:
     counts: Mapping[Key, Counts] = field(default_factory=dict)
 
     def of(self, code: str, segment: str) -> Counts:
-        return self.counts.get((code, segment), Counts(0, 0))
+        return self.counts.get((code, segment), NONE)
 
     def mean(self, spec: ActionSpec, segment: str) -> float:
         seen = self.of(spec.code, segment)
