@@ -211,7 +211,9 @@ def build(
 ) -> Card:
     """The card of a client classified now (`result` is the API's classification)."""
     actions = []
-    for action in result["strategy"][:MAX_ACTIONS]:
+    # An action held out for the control group is not offered, so not shown to the agent.
+    offered = [action for action in result["strategy"] if not action.get("held_out")]
+    for action in offered[:MAX_ACTIONS]:
         spec = catalogue.get(action["code"])
         script = (spec.script.zh if lang == "zh" else spec.script.en) if spec else ""
         actions.append(
