@@ -41,6 +41,7 @@ from app.outcomes import service as outcomes
 from app.outcomes.schemas import MAX_NOTE, CallResult, OutcomeCreate
 from app.profiles import service as profiles
 from app.settings import Settings
+from app.strategy import service as strategy
 
 STATIC = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -259,6 +260,14 @@ async def _card(
     return _page(
         request, "card.html", agent=agent, card=card, query="", message=message, problem=problem
     )
+
+
+@router.get("/strategy")
+async def strategy_report(request: Request, session: SessionDep, agent: AgentDep) -> Response:
+    """The strategy report: per action and segment, offers, acceptance and the uplift of the
+    treated over the control group (`clientscore strategy report`, docs/strategy.md)."""
+    rows = await strategy.report(session)
+    return _page(request, "strategy.html", agent=agent, query="", rows=rows)
 
 
 @router.post("/clients/{client_id}/outcomes")

@@ -22,6 +22,7 @@ from app.strategy.schemas import ActionsRead
 from tests.conftest import sync_engine
 from tests.integration.conftest import Api, api_for
 from tests.integration.conftest import stored_and_classified as classify
+from tests.integration.test_desk import sign_in
 from tests.service_models import calibrated_rules, champions, models_dir
 
 __all__ = ["calibrated_rules", "champions", "models_dir"]
@@ -223,3 +224,20 @@ def test_the_openapi_schema_documents_the_ranked_strategy(workers: tuple[Api, Ap
     assert {"channel", "priority", "expected_value", "acceptance", "held_out", "why"} <= set(action)
     assert "arbitration" in schema["components"]["schemas"]["Classification"]["properties"]
     assert {"/v1/strategy/actions", "/v1/strategy/report"} <= set(schema["paths"])
+
+
+def test_the_desk_shows_the_strategy_report(workers: tuple[Api, Api]) -> None:
+    api = workers[0]
+    assert api.client.get("/desk/strategy", follow_redirects=False).status_code == 303
+    assert sign_in(api).status_code == 303
+    empty = api.client.get("/desk/strategy")
+    assert empty.status_code == 200
+    assert "No offers recorded yet" in empty.text or "暂无推荐记录" in empty.text
+    code = classify(api, "C-probe")["strategy"][0]["code"]
+    for client_id in not_held_out(code, "P-", 2):
+        classify(api, client_id)
+        assert answer(api, client_id, code, "accepted").status_code == 201
+    page = api.client.get("/desk/strategy")
+    assert page.status_code == 200
+    assert f'data-action="{code}" data-segment="all"' in page.text
+    assert "100.0% (2/2)" in page.text
