@@ -4,7 +4,8 @@ Profiles arrive as an Arrow table in `PROFILE_SCHEMA` (from Parquet, CSV or the 
 become the NumPy columns `classify_batch` reads, without a Python object per client: words
 are dictionary-decoded so equal texts are one shared object, nullable numbers and flags are
 floats with NaN, dates `datetime64[D]`. A classified batch (`Classified`) becomes the result
-table, each outcome's parts built once per distinct outcome and gathered by code.
+table, each outcome's parts built once per distinct outcome and gathered by code; only the
+strategy is arbitrated client by client, as the API does it (`results.strategies`).
 """
 
 from __future__ import annotations
