@@ -39,7 +39,8 @@ def _prepared(spec_path: Path) -> Any:
 
 def test_tuning_by_cross_validation_refits_on_every_training_row(tmp_path: Path, rows: str) -> None:
     split = {"kind": "random", "validation_fraction": 0, "cv_folds": 3}
-    version = _train(_spec(tmp_path, rows, params=FIXED, tune=TUNE, split=split), tmp_path / "m")
+    spec = _spec(tmp_path, rows, params=FIXED, tune=TUNE, split=split)
+    version = _train(spec, tmp_path / "m", report=True)  # the report shows the search
     meta = version.metadata
 
     search = meta.search
