@@ -49,6 +49,9 @@ ERROR_RESPONSES: Responses = {
 }
 # What only some operations answer, added where they apply.
 NO_SUCH_CLIENT: Responses = {404: {"description": "No such client", "content": _PROBLEM}}
+NEVER_CLASSIFIED: Responses = {
+    409: {"description": "The client has no recorded classification to answer", "content": _PROBLEM}
+}
 STALE: Responses = {412: {"description": "If-Match is stale", "content": _PROBLEM}}
 UNSUPPORTED_MEDIA: Responses = {
     415: {"description": "The body is not of a type this operation takes", "content": _PROBLEM}

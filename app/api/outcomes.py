@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path, Query, Response, status
 
 from app.api.deps import CallerDeskRead, CallerDeskWrite, SessionDep
-from app.api.docs import ERROR_RESPONSES
+from app.api.docs import ERROR_RESPONSES, NEVER_CLASSIFIED, NO_SUCH_CLIENT
 from app.outcomes import service
 from app.outcomes.schemas import OUTCOME_EXAMPLES, OutcomeCreate, OutcomePage, OutcomeRead
 from app.profiles.identifiers import CLIENT_ID
@@ -24,6 +24,7 @@ ClientIdPath = Annotated[
     "/clients/{client_id}/outcomes",
     response_model=OutcomeRead,
     status_code=status.HTTP_201_CREATED,
+    responses=NEVER_CLASSIFIED,
 )
 async def record_outcome(
     client_id: ClientIdPath,
@@ -45,7 +46,7 @@ async def record_outcome(
     return read
 
 
-@router.get("/clients/{client_id}/outcomes", response_model=OutcomePage)
+@router.get("/clients/{client_id}/outcomes", response_model=OutcomePage, responses=NO_SUCH_CLIENT)
 async def list_outcomes(
     client_id: ClientIdPath,
     session: SessionDep,
