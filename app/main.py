@@ -28,7 +28,7 @@ from app.auth.service import KeyVerifier
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
 from app.db.engine import create_engine_for, create_sessionmaker
-from app.db.outage import OutageLog
+from app.db.outage import OutageLog, is_outage
 from app.desk import router as desk
 from app.observability.http import RequestTelemetry
 from app.observability.metrics import ServiceMetrics
@@ -88,7 +88,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
         async def learn() -> None:
-            await learned.refresh(sessions)
+            try:
+                await learned.refresh(sessions)
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                # Said once per outage; the learned rates keep their last values meanwhile.
+                outages.down(exc)
 
         await learned.first_read(sessions)
 
