@@ -72,8 +72,12 @@ def test_the_test_rows_never_influence_the_search(tmp_path: Path) -> None:
     shuffled.to_csv(tmp_path / "b.csv", index=False)
     split = {"kind": "column", "column": "year", "test_value": 2021}
 
+    # Each into a registry of its own: the same model trained within one second would get the
+    # same version name (time and model hash).
     a, b = (
-        _train(_spec(tmp_path, f, params=FIXED, tune=TUNE, split=split), tmp_path / "m").metadata
+        _train(
+            _spec(tmp_path, f, params=FIXED, tune=TUNE, split=split), tmp_path / f"m-{f}"
+        ).metadata
         for f in ("a.csv", "b.csv")
     )
 
