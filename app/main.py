@@ -25,8 +25,10 @@ from app.api.limits import BodyLimit
 from app.api.request_id import RequestId
 from app.api.state import AppState
 from app.auth.service import KeyVerifier
+from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
+from app.db.driver import HotReads
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.db.outage import OutageLog, is_outage
 from app.desk import router as desk
@@ -69,10 +71,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         monitor = Monitor(metrics, drift_window=settings.drift_window_scores)
         monitor.sync_versions(registry, rules)
         sessions = create_sessionmaker(engine)
+        reads = HotReads(settings, engine, on_connect=outages.up)
+        await reads.open()
         learned = Learned()
+        audit = AuditTrail(sessions)
+        audit.start()
         app.state.services = AppState(
             settings=settings,
             engine=engine,
+            reads=reads,
             sessions=sessions,
             verifier=KeyVerifier(
                 cache_seconds=settings.auth_cache_seconds,
@@ -85,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 registry, rules, monitor, learned, settings.strategy_top_n
             ),
             learned=learned,
+            audit=audit,
         )
 
         async def learn() -> None:
@@ -136,6 +144,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 follower.cancel()
                 with suppress(asyncio.CancelledError):
                     await follower
+            await audit.stop()
+            await reads.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -50,6 +50,7 @@ def call_for(request: Request, state: StateDep, caller: Caller) -> service.Call:
     request.state.versions = pinned.versions()  # for the request's log line
     return service.Call(
         pinned=pinned,
+        audit=state.audit,
         request_id=request_id(request.scope),
         key_id=caller.key_id,
         at=datetime.now(UTC),
@@ -101,14 +102,15 @@ async def client_classification(
     client_id: ClientIdPath,
     request: Request,
     state: StateDep,
-    session: SessionDep,
+    unit: UnitDep,
     caller: CallerClassify,
     explain: bool = True,
 ) -> Response:
     """Who is this caller and what should I offer? A stored client, classified now with its
     reasons, and recorded in the audit trail."""
     call = call_for(request, state, caller)
-    result = await service.classify_stored(session, call, client_id=client_id, explain=explain)
+    reader = await unit.reads()
+    result = await service.classify_stored(reader, call, client_id=client_id, explain=explain)
     return _json(result)
 
 

@@ -33,7 +33,7 @@ RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 async def get_unit(state: StateDep) -> AsyncIterator[UnitOfWork]:
     """The request's unit of work: one transaction, begun when first used and committed when
     the route returns, before the response is sent (so 2xx = stored); rolled back if it fails."""
-    unit = UnitOfWork(state.sessions)
+    unit = UnitOfWork(state.sessions, state.reads.connection)
     try:
         yield unit
     except BaseException:

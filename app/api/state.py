@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.service import KeyVerifier
+from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import Monitor
+from app.db.driver import HotReads
 from app.rules.store import ActiveRuleset
 from app.serving.registry import ModelRegistry
 from app.settings import Settings
@@ -19,6 +21,7 @@ from app.strategy.learned import Learned
 class AppState:
     settings: Settings
     engine: AsyncEngine
+    reads: HotReads
     sessions: async_sessionmaker[AsyncSession]
     verifier: KeyVerifier
     registry: ModelRegistry
@@ -26,3 +29,4 @@ class AppState:
     monitor: Monitor
     classifier: Classifier
     learned: Learned
+    audit: AuditTrail

@@ -2,9 +2,10 @@
 
 A call takes its models and ruleset once (`Call.pinned`, from the `Classifier`), so a champion
 promoted or a ruleset activated meanwhile never mixes into it. Stored clients are recorded in
-the audit trail in the caller's unit of work, which commits before the response is sent: a
-200 means the record is stored. Inline profiles are not recorded: nothing of them is stored,
-and there is no client to link a record to. Services never commit.
+the audit trail by its writer (`AuditTrail`), which commits the rows of concurrent calls
+together and returns only once they are committed: a 200 means the record is stored. Inline
+profiles are not recorded: nothing of them is stored, and there is no client to link a
+record to. Services never commit.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import orjson
 from pydantic import ValidationError
 
 from app.classification import repository
+from app.classification.audit import AuditTrail
 from app.classification.classifier import Pinned
 from app.classification.results import INLINE, Subject
 from app.classification.schemas import (
@@ -29,6 +31,7 @@ from app.classification.schemas import (
     ClassifyRequest,
 )
 from app.classification.tables import ClassificationAudit
+from app.db.driver import Reader
 from app.db.unit import Session, UnitOfWork
 from app.errors import FieldError, NotFound, ServiceError, ValidationFailed
 from app.paging import decode_cursor, encode_cursor
@@ -47,6 +50,7 @@ class Call:
     """One call to classify: what it classifies with, who asked, and when."""
 
     pinned: Pinned
+    audit: AuditTrail
     request_id: str
     key_id: str
     at: datetime
@@ -68,10 +72,10 @@ class Call:
             profiles, as_of=self.at.date(), explain=explain, subjects=subjects
         )
 
-    async def record(self, session: Session, rows: list[dict[str, Any]]) -> None:
-        """The audit rows, in the caller's transaction; a failure is counted, then raised."""
+    async def record(self, rows: list[dict[str, Any]]) -> None:
+        """The audit rows, committed when this returns; a failure is counted, then raised."""
         try:
-            await repository.record(session, rows)
+            await self.audit.write(rows)
         except Exception:
             if self.pinned.monitor is not None:
                 self.pinned.monitor.audit_failed(len(rows))
@@ -105,20 +109,20 @@ def input_fingerprint(profile: ClientProfile) -> str:
     ).hexdigest()
 
 
-async def _stored(session: Session, client_id: str) -> ClientRead:
-    found = await profiles.stored_profiles(session, [client_id])
+async def _stored(reader: Reader, client_id: str) -> ClientRead:
+    found = await profiles.stored_profiles(reader, [client_id])
     if client_id not in found:
         raise NotFound(f"no client with id '{client_id}'")
     return found[client_id]
 
 
 async def classify_stored(
-    session: Session, call: Call, *, client_id: str, explain: bool
+    reader: Reader, call: Call, *, client_id: str, explain: bool
 ) -> dict[str, Any]:
     """Classify a stored client and record it in the audit trail."""
-    profile = await _stored(session, client_id)
-    (result,) = call.classify([profile], explain, await strategy.histories(session, [client_id]))
-    await call.record(session, [call.audit_row(profile, result)])
+    profile = await _stored(reader, client_id)
+    (result,) = call.classify([profile], explain, await strategy.histories(reader, [client_id]))
+    await call.record([call.audit_row(profile, result)])
     return call.stamped(result, client_id)
 
 
@@ -127,7 +131,7 @@ async def classify(unit: UnitOfWork, call: Call, request: ClassifyRequest) -> di
     touching the database."""
     if request.client_id is not None:
         return await classify_stored(
-            await unit.session(), call, client_id=request.client_id, explain=request.explain
+            await unit.reads(), call, client_id=request.client_id, explain=request.explain
         )
     assert request.profile is not None  # the request model requires one of the two
     (result,) = call.classify([request.profile], request.explain)
@@ -169,11 +173,11 @@ async def classify_batch(unit: UnitOfWork, call: Call, body: BatchRequest) -> di
     ids = [p.client_id for p in parsed if isinstance(p, ClassifyItem) and p.client_id]
     if not ids:
         return _batch(call, body, parsed, {}, {})[0]
-    session = await unit.session()
-    stored = await profiles.stored_profiles(session, ids)
-    histories = await strategy.histories(session, list(stored))
+    reader = await unit.reads()
+    stored = await profiles.stored_profiles(reader, ids)
+    histories = await strategy.histories(reader, list(stored))
     answer, audit = _batch(call, body, parsed, stored, histories)
-    await call.record(session, audit)
+    await call.record(audit)
     return answer
 
 

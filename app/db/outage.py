@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import psycopg
 from sqlalchemy import event
 from sqlalchemy import exc as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,6 +18,7 @@ OUTAGE_ERRORS: tuple[type[Exception], ...] = (
     sa.OperationalError,
     sa.InterfaceError,
     sa.TimeoutError,
+    psycopg.OperationalError,  # the hot path's reads on PostgreSQL (also the pool's timeout)
 )
 
 

@@ -4,26 +4,44 @@ Services take the `Session` they are handed and never commit. The HTTP edge give
 request one `UnitOfWork`: its transaction begins when something first asks for the session
 (an inline classification never does, so it never touches the database) and is committed
 when the request's work is done, before the response is sent, so a 2xx means stored.
+
+Reads that need no transaction (classifying a stored client: its profile and its contact
+history) take the unit's `reads()` connection instead (`app.db.driver`), in autocommit: no
+BEGIN and no COMMIT around them, and no ORM on the hot path.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.driver import ReadConnection, Reader
 
 Session: TypeAlias = AsyncSession
 Sessions: TypeAlias = async_sessionmaker[AsyncSession]
 
 
 class UnitOfWork:
-    """One transaction, begun on first use."""
+    """One transaction, begun on first use; and a connection for reads, taken on first use."""
 
-    def __init__(self, sessions: Sessions) -> None:
+    def __init__(self, sessions: Sessions, reads: ReadConnection | None = None) -> None:
         self._sessions = sessions
         self._session: AsyncSession | None = None
+        self._connect = reads
+        self._reads: tuple[AbstractAsyncContextManager[Reader], Reader] | None = None
+
+    async def reads(self) -> Reader:
+        """Autocommit reads, each statement seeing what is committed when it runs (the
+        unit's session when it was given no read connection)."""
+        if self._connect is None:
+            return await self.session()
+        if self._reads is None:
+            held = self._connect()
+            self._reads = (held, await held.__aenter__())
+        return self._reads[1]
 
     async def session(self) -> Session:
         if self._session is None:
@@ -34,6 +52,9 @@ class UnitOfWork:
 
     async def finish(self, *, commit: bool) -> None:
         """Commit (or roll back) and close, if the transaction was begun."""
+        reads, self._reads = self._reads, None
+        if reads is not None:
+            await reads[0].__aexit__(None, None, None)
         session, self._session = self._session, None
         if session is None:
             return

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -64,7 +64,16 @@ def read_from(
     )
 
 
-def to_read(client: Client, personal: ClientPersonal | None) -> ClientRead:
+class StoredClient(Protocol):
+    """A stored client as the repository reads it: the ORM object or a Core row."""
+
+    client_id: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+def to_read(client: Client | StoredClient, personal: ClientPersonal | None) -> ClientRead:
     data: dict[str, Any] = {name: getattr(client, name) for name in PROFILE_FIELDS}
     if personal is not None:
         data["personal"] = Personal.model_construct(

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from app.db.driver import Reader
 from app.db.unit import Session
 from app.errors import NotFound, PreconditionFailed, ValidationFailed
 from app.paging import decode_cursor, encode_cursor
@@ -169,11 +170,11 @@ async def list_clients(
     return ClientPage(items=items, next_cursor=next_cursor)
 
 
-async def stored_profiles(session: Session, client_ids: Sequence[str]) -> dict[str, ClientRead]:
+async def stored_profiles(reader: Reader, client_ids: Sequence[str]) -> dict[str, ClientRead]:
     """The stored profiles of those ids that exist, without their personal data."""
     if not client_ids:
         return {}
-    return {c.client_id: to_read(c, None) for c in await repository.clients(session, client_ids)}
+    return {c.client_id: to_read(c, None) for c in await repository.clients(reader, client_ids)}
 
 
 async def book_page(session: Session, *, after: str | None, limit: int) -> list[ClientRead]:

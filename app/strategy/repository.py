@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import JSON_DOCUMENT, as_utc
+from app.db.driver import Reader, driver_rows, is_driver
 from app.strategy.policy import Contact, History
 from app.strategy.rates import Counts, Key
 from app.strategy.report import Offer, offers_of, success
@@ -36,6 +37,10 @@ _CALLS = table(
     column("action_code", String),
     column("result", String),
     column("recorded_at", DateTime(timezone=True)),
+)
+_HISTORIES_SQL = (  # the twin of `histories`' query, for the driver
+    "SELECT client_id, action_code, result, recorded_at FROM call_outcome"
+    " WHERE client_id = ANY(%s) ORDER BY outcome_id"
 )
 _AUDIT = table(
     "classification_audit",
@@ -86,7 +91,7 @@ async def counts(session: AsyncSession) -> dict[Key, Counts]:
     return {(code, segment): Counts(int(n), int(a or 0)) for code, segment, n, a in rows}
 
 
-async def histories(session: AsyncSession, client_ids: Sequence[str]) -> dict[str, History]:
+async def histories(reader: Reader, client_ids: Sequence[str]) -> dict[str, History]:
     """The recorded call outcomes of each client, oldest first (every client named gets one,
     empty when it has none)."""
     ids = sorted(set(client_ids))
@@ -94,10 +99,15 @@ async def histories(session: AsyncSession, client_ids: Sequence[str]) -> dict[st
     if not ids:
         return {}
     c = _CALLS.c
-    rows = await session.execute(
-        select(c.client_id, c.action_code, c.result, c.recorded_at)
-        .where(c.client_id.in_(ids))
-        .order_by(c.outcome_id)
+    # The hot path of classifying a stored client: on PostgreSQL through the driver.
+    rows = (
+        await driver_rows(reader, _HISTORIES_SQL, (ids,))
+        if is_driver(reader)
+        else await reader.execute(
+            select(c.client_id, c.action_code, c.result, c.recorded_at)
+            .where(c.client_id.in_(ids))
+            .order_by(c.outcome_id)
+        )
     )
     for client_id, code, result, at in rows:
         found[client_id].append(Contact(code, result, as_utc(at).date()))

@@ -1,0 +1,170 @@
+"""The hot path's database work: reads through the driver, audit rows in group commits.
+
+The reads of a stored client and of its contact history are written twice (SQLAlchemy, and
+SQL for psycopg on PostgreSQL): these tests hold the twins equal. The audit trail's writer
+commits the rows of concurrent requests together, and a bad row fails only its own request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from app.classification.audit import AuditTrail
+from app.db.driver import HotReads, Reader, is_driver
+from app.db.engine import create_engine_for, create_sessionmaker
+from app.db.unit import Sessions
+from app.demo.repository import load_book
+from app.demo.synthetic import generate_book
+from app.profiles import service as profiles
+from app.settings import Settings
+from app.strategy import repository as strategy
+from tests.conftest import sync_engine
+
+AS_OF = date(2026, 6, 30)
+
+
+def _stored_book(url: str, clients: int = 40) -> list[str]:
+    book = generate_book(clients, 5, as_of=AS_OF)
+    load_book(url, book, observed_at=AS_OF)
+    ids: list[str] = list(book.profiles["client_id"])
+    engine = sync_engine(url)
+    with engine.begin() as conn:
+        for n, client_id in enumerate(ids[:6]):
+            for k in range(n % 3 + 1):
+                conn.execute(
+                    text(
+                        "INSERT INTO call_outcome (client_id, action_code, result, key_id,"
+                        " offer_request_id, model_versions, ruleset_version, recorded_at)"
+                        " VALUES (:c, :a, :r, 'k', 'req', '{}', 'rs', :at)"
+                    ),
+                    {"c": client_id, "a": f"ACT_{k}", "r": ("accepted", "declined")[k % 2],
+                     "at": datetime(2026, 6, 1 + k, 9, tzinfo=UTC)},
+                )  # fmt: skip
+    engine.dispose()
+    return ids
+
+
+def _run(work: Callable[[Settings, Sessions], Coroutine[Any, Any, Any]], url: str) -> Any:
+    async def main() -> Any:
+        settings = Settings.model_validate({"database_url": url})
+        engine = create_engine_for(settings)
+        try:
+            return await work(settings, create_sessionmaker(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+async def _reads(reader: Reader, ids: list[str]) -> tuple[Any, Any]:
+    return await profiles.stored_profiles(reader, ids), await strategy.histories(reader, ids)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
+def test_the_driver_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
+    ids = _stored_book(db_url)
+    asked = [*ids[:10], "NO-SUCH-CLIENT", ids[3]]
+
+    async def work(settings: Settings, sessions: Sessions) -> None:
+        engine = sessions.kw["bind"]
+        hot = HotReads(settings, engine, on_connect=lambda: None)
+        await hot.open()
+        try:
+            async with hot.connection() as driver:
+                assert is_driver(driver)
+                through_driver = await _reads(driver, asked)
+            async with sessions() as session:
+                through_orm_session = await _reads(session, asked)
+            async with engine.connect() as connection:
+                through_core = await _reads(connection, asked)
+        finally:
+            await hot.close()
+        assert through_driver == through_orm_session == through_core
+        found, histories = through_driver
+        assert sorted(found) == sorted(ids[:10])
+        assert sum(len(h.contacts) for h in histories.values()) == 1 + 2 + 3 + 1 + 2 + 3
+        # Every field read back as the same Python value and type.
+        for client_id, read in found.items():
+            assert read.model_dump() == through_core[0][client_id].model_dump()
+
+    _run(work, db_url)
+
+
+def _row(client_id: str, n: int) -> dict[str, Any]:
+    return {
+        "client_id": client_id,
+        "client_version": 1,
+        "key_id": "k",
+        "request_id": f"r-{n}",
+        "input_fingerprint": "f" * 64,
+        "versions": {"models": {}, "ruleset": "rs"},
+        "result": {"n": n},
+        "classified_at": datetime(2026, 6, 30, 12, tzinfo=UTC),
+    }
+
+
+def _count(url: str) -> int:
+    engine = sync_engine(url)
+    with engine.connect() as conn:
+        count = int(conn.execute(text("SELECT count(*) FROM classification_audit")).scalar_one())
+    engine.dispose()
+    return count
+
+
+def test_concurrent_requests_share_one_commit(db_url: str) -> None:
+    ids = _stored_book(db_url, clients=5)
+
+    async def work(_settings: Settings, sessions: Sessions) -> int:
+        trail = AuditTrail(sessions)
+        trail.start()
+        try:
+            # Queued before the writer runs: all 40 go in one transaction.
+            await asyncio.gather(*(trail.write([_row(ids[n % 5], n)]) for n in range(40)))
+            return trail.transactions
+        finally:
+            await trail.stop()
+
+    assert _run(work, db_url) == 1
+    assert _count(db_url) == 40
+
+
+def test_a_bad_row_fails_only_its_own_request(db_url: str) -> None:
+    ids = _stored_book(db_url, clients=3)
+
+    async def work(_settings: Settings, sessions: Sessions) -> list[Any]:
+        trail = AuditTrail(sessions)
+        trail.start()
+        try:
+            writes = [trail.write([_row(ids[n % 3], n)]) for n in range(9)]
+            writes.insert(4, trail.write([_row("ERASED-MEANWHILE", 99)]))  # no such client
+            return await asyncio.gather(*writes, return_exceptions=True)
+        finally:
+            await trail.stop()
+
+    outcomes = _run(work, db_url)
+    assert [type(o) for o in outcomes].count(IntegrityError) == 1
+    assert isinstance(outcomes[4], IntegrityError)
+    assert outcomes[:4] + outcomes[5:] == [None] * 9
+    assert _count(db_url) == 9
+
+
+def test_a_stopped_trail_still_writes_and_commits(db_url: str) -> None:
+    ids = _stored_book(db_url, clients=2)
+
+    async def work(_settings: Settings, sessions: Sessions) -> None:
+        trail = AuditTrail(sessions)
+        trail.start()
+        await trail.write([_row(ids[0], 1)])
+        await trail.stop()
+        await trail.write([_row(ids[1], 2), _row(ids[0], 3)])  # a transaction of its own
+
+    _run(work, db_url)
+    assert _count(db_url) == 3
