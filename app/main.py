@@ -22,8 +22,8 @@ from app.api import profiles as profiles
 from app.api import rules as rules_router
 from app.api import strategy as strategy_router
 from app.api.body import document_bodies
+from app.api.edge import Edge, hot_routes
 from app.api.limits import BodyLimit
-from app.api.request_id import RequestId
 from app.api.state import AppState
 from app.auth.service import KeyVerifier
 from app.classification.audit import AuditTrail
@@ -174,8 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router.router)
     app.include_router(book_router.router)
     document_bodies(app, [ClassifyRequest])  # read by its route itself (app.api.body)
-    app.add_middleware(
-        BodyLimit,
+    limit = BodyLimit(
         default=settings.max_body_bytes,
         # A full batch of 1,000 inline profiles is about 1 MB of JSON.
         per_path={
@@ -183,6 +182,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             classification.BATCH_PATH: 8 * settings.max_body_bytes,
         },
     )
-    app.add_middleware(RequestId)
-    app.add_middleware(RequestTelemetry, metrics=metrics)  # outermost: sees every final status
+    app.add_middleware(
+        Edge,  # the one middleware: it sees every final status
+        fastapi=app,
+        telemetry=RequestTelemetry(metrics),
+        limit=limit,
+        hot=hot_routes(app, [("POST", classification.CLASSIFY_PATH)]),
+    )
     return app

@@ -43,6 +43,7 @@ from app.profiles.identifiers import CLIENT_ID
 router = APIRouter(
     prefix="/v1", tags=["classification"], responses=ERROR_RESPONSES | NO_SUCH_CLIENT
 )
+CLASSIFY_PATH = "/v1/classify"
 BATCH_PATH = "/v1/classify:batch"
 
 ClientIdPath = Annotated[

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope
 
 from app.api.problems import problem_response
 from app.errors import PayloadTooLarge
@@ -12,27 +13,29 @@ from app.errors import PayloadTooLarge
 class BodyLimit:
     """Refuses bodies over `default` bytes (`per_path` overrides it for bulk endpoints) with 413."""
 
-    def __init__(self, app: ASGIApp, *, default: int, per_path: dict[str, int]) -> None:
-        self.app = app
+    def __init__(self, *, default: int, per_path: dict[str, int]) -> None:
         self.default = default
         self.per_path = per_path
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def refusal(self, scope: Scope) -> Response | None:
+        """The 413 for a body whose declared length is over the limit, before reading it."""
         limit = self.per_path.get(scope["path"], self.default)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            response = problem_response(
-                status=413,
-                code=PayloadTooLarge.code,
-                title=PayloadTooLarge.title,
-                detail=f"the body is {int(declared)} bytes; this endpoint takes at most {limit}",
-                instance=scope["path"],
-            )
-            await response(scope, receive, send)
-            return
+        if declared is None or not declared.isdigit() or int(declared) <= limit:
+            return None
+        return problem_response(
+            status=413,
+            code=PayloadTooLarge.code,
+            title=PayloadTooLarge.title,
+            detail=f"the body is {int(declared)} bytes; this endpoint takes at most {limit}",
+            instance=scope["path"],
+        )
+
+    def counting(self, scope: Scope, receive: Receive) -> Receive:
+        """`receive`, raising 413 once a body of undeclared length passes the limit."""
+        if b"content-length" in dict(scope["headers"]):
+            return receive  # declared, and within the limit (`refusal`)
+        limit = self.per_path.get(scope["path"], self.default)
         received = 0
 
         async def counting_receive() -> Message:
@@ -47,4 +50,4 @@ class BodyLimit:
                     raise HTTPException(413, detail)
             return message
 
-        await self.app(scope, receive if declared is not None else counting_receive, send)
+        return counting_receive

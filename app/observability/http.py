@@ -1,7 +1,7 @@
 """Every HTTP request measured and logged once, as it leaves the service.
 
-Outermost middleware: it sees the final status, the matched route's template (never the raw
-path, which holds client ids), the request id the `RequestId` middleware settled, the
+Called by the outermost layer (`app.api.edge`): it sees the final status, the matched route's
+template (never the raw path, which holds client ids), the request id it settled, the
 caller's key id and the versions a classification used, which the routes leave in the
 request state.
 """
@@ -9,10 +9,9 @@ request state.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from app.observability.logging import FIELDS
 from app.observability.metrics import ServiceMetrics
@@ -22,34 +21,17 @@ UNMATCHED = "unmatched"  # one label for every path no route serves
 
 
 class RequestTelemetry:
-    """ASGI middleware: each HTTP request counted, timed and logged as one JSON line."""
+    """Each HTTP request counted, timed and logged as one JSON line (by `app.api.edge`)."""
 
-    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
-        self.app = app
+    def __init__(self, metrics: ServiceMetrics) -> None:
         self.metrics = metrics
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500  # what the client gets if the app raises before answering
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
+    def started(self) -> None:
         self.metrics.http_in_progress.inc()
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            self.metrics.http_in_progress.dec()
-            self._done(scope, status, time.perf_counter() - started)
 
-    def _done(self, scope: Scope, status: int, seconds: float) -> None:
+    def done(self, scope: Scope, status: int, seconds: float) -> None:
+        self.metrics.http_in_progress.dec()
         route = getattr(scope.get("route"), "path", None) or UNMATCHED
         key = (route, scope["method"], str(status))
         children = self._children.get(key)
