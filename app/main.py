@@ -21,7 +21,7 @@ from app.api import outcomes as outcomes
 from app.api import profiles as profiles
 from app.api import rules as rules_router
 from app.api import strategy as strategy_router
-from app.api.body import document_bodies
+from app.api.declared import document_declared
 from app.api.edge import Edge, hot_routes
 from app.api.limits import BodyLimit
 from app.api.state import AppState
@@ -29,7 +29,6 @@ from app.auth.service import KeyVerifier
 from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
-from app.classification.schemas import ClassifyRequest
 from app.db.driver import HotReads
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.db.outage import OutageLog, is_outage
@@ -173,7 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(strategy_router.router)
     app.include_router(metrics_router.router)
     app.include_router(book_router.router)
-    document_bodies(app, [ClassifyRequest])  # read by its route itself (app.api.body)
+    document_declared(app, classification.HOT)
     limit = BodyLimit(
         default=settings.max_body_bytes,
         # A full batch of 1,000 inline profiles is about 1 MB of JSON.
@@ -187,6 +186,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fastapi=app,
         telemetry=RequestTelemetry(metrics),
         limit=limit,
-        hot=hot_routes(app, [("POST", classification.CLASSIFY_PATH)]),
+        hot=hot_routes(app, list(classification.HOT)),
     )
     return app

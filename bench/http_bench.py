@@ -6,6 +6,8 @@ each with wrk (16 connections, 20 s after a 5 s warm-up) in one run on one machi
     (a)  clientscore POST /v1/classify, inline profile, explain=false
     (a') the same with reasons, explain=true
     (b)  clientscore POST /v1/classify by client_id with reasons (Postgres read, audit write)
+    (e)  clientscore GET /v1/clients/{id}/classification, the same by the call-center's route
+    (f)  clientscore's desk card GET /desk/clients/{id}, signed in as an agent
     (c)  MLServer 1.7 with its LightGBM runtime serving the lapse model alone (the peer)
     (d)  a bare FastAPI `async def` app returning Booster.predict (the framework's ceiling)
 
@@ -79,25 +81,36 @@ class Bench:
     def measure(self, case: cases.Case) -> Measured:
         print(f"measuring ({case.key}) {case.label} ...", flush=True)
         result = run_wrk(
-            self.wrk, case.url, case.bodies, self.load, authorization=case.authorization
+            self.wrk,
+            case.url,
+            case.bodies,
+            self.load,
+            authorization=case.authorization,
+            cookie=case.cookie,
         )
         return Measured(case.key, case.label, result)
 
     def clientscore(self) -> tuple[list[Measured], Memory]:
-        """(a), (a'), (b) on one `clientscore serve` over a Postgres demo book; its RSS."""
+        """(a), (a'), (b), (e), (f) on one `clientscore serve` over a Postgres demo book; its
+        RSS."""
         with scratch_database() as url:
             load_demo_book(url, clients=self.args.clients, seed=DEMO_SEED)
             with serving(url) as served:
-                # With one worker uvicorn serves in its own process: that is the worker.
-                if child_pids(served.pid):
+                # With one worker uvicorn serves in its own process: that is the worker. (Its
+                # one child is the model prober, app.serving.probe, which never serves.)
+                if any(b"multiprocessing" in _cmdline(pid) for pid in child_pids(served.pid)):
                     raise SystemExit("clientscore serve --workers 1 forked: no single worker")
                 ready_mb, _ = rss_mb(served.pid)
                 ids = cases.stored_client_ids(served.base_url, served.token, self.args.clients)
+                cookie = cases.desk_cookie(served.base_url, served.token)
                 runs = cases.clientscore_cases(
-                    served.base_url, served.token, self.book, ids, self.work
+                    served.base_url, served.token, cookie, self.book, ids, self.work
                 )
                 for case in runs:
-                    cases.check_classifications(case, explain=case.key != "a")
+                    if case.key == "f":
+                        cases.check_card(case)
+                    else:
+                        cases.check_classifications(case, explain=case.key != "a")
                 measured = [self.measure(case) for case in runs]
                 after_mb, peak_mb = rss_mb(served.pid)
         return measured, Memory(served.pid, ready_mb, after_mb, peak_mb)
@@ -120,6 +133,10 @@ class Bench:
             self.prediction_gaps["d"] = cases.check_predictions(bare, expected)
             measured.append(self.measure(bare))
         return measured
+
+
+def _cmdline(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/cmdline").read_bytes()
 
 
 def _lapse_champion() -> tuple[LoadedModel, Path]:

@@ -8,6 +8,7 @@ model's encoded feature rows of the same synthetic book (peers).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +34,8 @@ LABELS = {
     "a": "clientscore POST /v1/classify, inline profile, explain=false",
     "a'": "clientscore POST /v1/classify, inline profile, explain=true",
     "b": "clientscore POST /v1/classify, client_id, explain=true (Postgres, audit)",
+    "e": "clientscore GET /v1/clients/{id}/classification (Postgres, audit)",
+    "f": "clientscore desk card GET /desk/clients/{id} (Postgres, audit, page)",
     "c": "MLServer 1.7.1, LightGBM runtime, lapse model only (V2 infer)",
     "d": "bare FastAPI async def + Booster.predict, lapse model only",
 }
@@ -45,19 +48,50 @@ class Case:
     url: str
     bodies: Path
     authorization: str = ""
+    cookie: str = ""
 
 
 def clientscore_cases(
-    base_url: str, token: str, book: SyntheticBook, client_ids: Sequence[str], folder: Path
+    base_url: str,
+    token: str,
+    desk_cookie: str,
+    book: SyntheticBook,
+    client_ids: Sequence[str],
+    folder: Path,
 ) -> list[Case]:
-    """(a), (a') and (b), their bodies written to `folder`."""
+    """(a), (a'), (b), (e) and (f), their bodies written to `folder`."""
     url = f"{base_url}{CLASSIFY_PATH}"
     bodies = {
         "a": inline_bodies(book, folder / "a.ndjson", explain=False),
         "a'": inline_bodies(book, folder / "a-explain.ndjson", explain=True),
         "b": stored_bodies(client_ids, folder / "b.ndjson"),
     }
-    return [Case(key, LABELS[key], url, path, f"Bearer {token}") for key, path in bodies.items()]
+    cases = [Case(key, LABELS[key], url, path, f"Bearer {token}") for key, path in bodies.items()]
+    api = write_lines_raw(
+        folder / "e.txt", (f"GET /v1/clients/{c}/classification" for c in client_ids)
+    )
+    cases.append(Case("e", LABELS["e"], base_url, api, f"Bearer {token}"))
+    desk = write_lines_raw(folder / "f.txt", (f"GET /desk/clients/{c}" for c in client_ids))
+    cases.append(Case("f", LABELS["f"], base_url, desk, cookie=desk_cookie))
+    return cases
+
+
+def write_lines_raw(path: Path, lines: Iterable[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def desk_cookie(base_url: str, key: str) -> str:
+    """The session cookie of a desk sign-in with `key`, as an agent's browser would get it."""
+    with httpx.Client(base_url=base_url) as http:
+        page = http.get("/desk/sign-in").raise_for_status().text
+        found = re.search(r'name="csrf" value="([^"]+)"', page)
+        if found is None:
+            raise SystemExit("the desk's sign-in page has no csrf field")
+        signed = http.post("/desk/sign-in", data={"key": key, "csrf": found.group(1)})
+        if signed.status_code != 303 or "desk_session" not in http.cookies:
+            raise SystemExit(f"desk sign-in failed: {signed.status_code} {signed.text[:300]}")
+        return f"desk_session={http.cookies['desk_session']}"
 
 
 def write_lines(path: Path, documents: Iterable[Any]) -> Path:
@@ -115,14 +149,33 @@ def _first_bodies(case: Case) -> list[bytes]:
         return [next(lines).rstrip(b"\n") for _ in range(CHECKED_BODIES)]
 
 
-def _post(case: Case, body: bytes) -> Any:
+def _send(case: Case, body: bytes) -> httpx.Response:
     headers = {"Content-Type": "application/json"}
     if case.authorization:
         headers["Authorization"] = case.authorization
-    response = httpx.post(case.url, content=body, headers=headers, timeout=30)
+    if case.cookie:
+        headers["Cookie"] = case.cookie
+    if body.startswith(b"GET "):
+        url = case.url + body.removeprefix(b"GET ").decode()
+        response = httpx.get(url, headers=headers, timeout=30)
+    else:
+        response = httpx.post(case.url, content=body, headers=headers, timeout=30)
     if response.status_code != 200:
         raise SystemExit(f"({case.key}) answered {response.status_code}: {response.text[:500]}")
-    return response.json()
+    return response
+
+
+def _post(case: Case, body: bytes) -> Any:
+    return _send(case, body).json()
+
+
+def check_card(case: Case) -> None:
+    """The first desk cards are pages of the clients asked for."""
+    for body in _first_bodies(case):
+        page = _send(case, body).text
+        client_id = body.decode().rsplit("/", 1)[-1]
+        if client_id not in page or "<html" not in page:
+            raise SystemExit(f"({case.key}) is not the card of {client_id}: {page[:300]}")
 
 
 def check_classifications(case: Case, *, explain: bool) -> None:

@@ -8,17 +8,16 @@ A body the one pass refuses is read again exactly the way FastAPI reads it, so t
 gets the same problem, in the same order against the key checks: a body that is not JSON
 before them, a body that breaks a rule after them. `tests/integration/test_json_body.py`
 holds the two ways equal on bodies good and bad. The OpenAPI document describes the body
-from the same model (`openapi_body`, `document_bodies`).
+from a declaration of the route with the body model (`app.api.declared`).
 """
 
 from __future__ import annotations
 
 import email.message
 import json
-from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException
@@ -101,44 +100,3 @@ def _decoded(raw: bytes, content_type: str | None) -> Any:
         raise RequestValidationError([error], body=exc.doc) from exc
     except Exception as exc:  # e.g. bytes that are not UTF-8
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
-
-
-def openapi_body(model: type[BaseModel], examples: dict[str, Any]) -> dict[str, Any]:
-    """The `openapi_extra` of a route reading `model` with `JsonBody`: the request body as
-    FastAPI would describe it (`document_bodies` adds the model to the components)."""
-    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
-    content = {"application/json": {"schema": schema, "examples": examples}}
-    return {"requestBody": {"content": content, "required": True}}
-
-
-def document_bodies(app: FastAPI, models: list[type[BaseModel]]) -> None:
-    """Adds the schemas of bodies read with `JsonBody` to the app's OpenAPI components, as
-    FastAPI itself writes them (taken from an app whose routes declare those bodies)."""
-    generate: Callable[[], dict[str, Any]] = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is not None:
-            return app.openapi_schema
-        document = generate()
-        components = document.setdefault("components", {}).setdefault("schemas", {})
-        for name, schema in _body_schemas(models).items():
-            if components.setdefault(name, schema) != schema:
-                raise RuntimeError(f"two different schemas are named {name}")
-        document["components"]["schemas"] = dict(sorted(components.items()))
-        app.openapi_schema = document
-        return document
-
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _body_schemas(models: list[type[BaseModel]]) -> dict[str, Any]:
-    probe = FastAPI()
-    for model in models:
-
-        async def declared(body: Any) -> None:
-            """Never called: its signature makes FastAPI describe `model` as a body."""
-
-        declared.__annotations__ = {"body": model, "return": None}
-        probe.post(f"/{model.__name__}")(declared)
-    schemas: dict[str, Any] = probe.openapi()["components"]["schemas"]
-    return {name: schema for name, schema in schemas.items() if "ValidationError" not in name}

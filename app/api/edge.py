@@ -14,6 +14,7 @@ answered by the app's own exception handlers, as FastAPI would answer them.
 from __future__ import annotations
 
 import inspect
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -34,10 +35,20 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 @dataclass(frozen=True)
 class HotRoute:
-    """A route served by the edge: its template (for the metrics and the log) and endpoint."""
+    """A route served by the edge: its template (for the metrics and the log), its endpoint,
+    and the routes declared before it that would take a path first."""
 
     path: str
     endpoint: Endpoint
+    regex: re.Pattern[str]
+    earlier: tuple[Callable[[str], bool], ...] = ()
+
+    def params(self, path: str) -> dict[str, str] | None:
+        """The path's parameters if this route is the one FastAPI would route `path` to."""
+        found = self.regex.match(path)
+        if found is None or any(claims(path) for claims in self.earlier):
+            return None
+        return found.groupdict()
 
 
 class Edge:
@@ -50,13 +61,13 @@ class Edge:
         fastapi: FastAPI,
         telemetry: RequestTelemetry,
         limit: BodyLimit,
-        hot: Mapping[tuple[str, str], HotRoute],
+        hot: Mapping[str, list[HotRoute]],
     ) -> None:
         self.app = app
         self.fastapi = fastapi
         self.telemetry = telemetry
         self.limit = limit
-        self.hot = dict(hot)
+        self.hot = dict(hot)  # by method
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,18 +92,21 @@ class Edge:
                 await refusal(scope, receive, answer)
                 return
             receive = self.limit.counting(scope, receive)
-            route = self.hot.get((scope["method"], scope["path"]))
-            if route is None:
-                await self.app(scope, receive, answer)
-            else:
-                await self._serve(route, scope, receive, answer)
+            for route in self.hot.get(scope["method"], ()):
+                params = route.params(scope["path"])
+                if params is not None:
+                    await self._serve(route, params, scope, receive, answer)
+                    return
+            await self.app(scope, receive, answer)
         finally:
             self.telemetry.done(scope, status, time.perf_counter() - started)
 
-    async def _serve(self, route: HotRoute, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _serve(
+        self, route: HotRoute, params: dict[str, str], scope: Scope, receive: Receive, send: Send
+    ) -> None:
         scope["route"] = route
         scope["endpoint"] = route.endpoint
-        scope["path_params"] = {}
+        scope["path_params"] = params
         request = Request(scope, receive)
         try:
             response = await route.endpoint(request)
@@ -116,24 +130,40 @@ async def _response(answer: Response | Awaitable[Response]) -> Response:
     return await answer if inspect.isawaitable(answer) else answer
 
 
-def hot_routes(app: FastAPI, wanted: list[tuple[str, str]]) -> dict[tuple[str, str], HotRoute]:
-    """The app's routes of those (method, path): each must exist, take only the request, and
-    be the first route to match its path (so nothing declared before it is bypassed)."""
-    routes = list(iter_route_contexts(app.routes))
-    found: dict[tuple[str, str], HotRoute] = {}
+def hot_routes(app: FastAPI, wanted: list[tuple[str, str]]) -> dict[str, list[HotRoute]]:
+    """The app's routes of those (method, path template), by method. Each must exist and
+    take only the request; a request goes to it only when no route declared before it
+    would take the request's path first, as FastAPI's router decides."""
+    routes = [r for r in iter_route_contexts(app.routes) if r.path]
+    found: dict[str, list[HotRoute]] = {}
     for method, path in wanted:
-        first = next(r for r in routes if r.path and _matches(r, path))
-        if first.path != path or method not in (first.methods or ()):
-            raise RuntimeError(f"{method} {path} is not the first route of its path")
-        endpoint = first.endpoint
+        at = next(
+            (i for i, r in enumerate(routes) if r.path == path and method in (r.methods or ())),
+            None,
+        )
+        if at is None:
+            raise RuntimeError(f"no route {method} {path}")
+        endpoint = routes[at].endpoint
         if endpoint is None or list(inspect.signature(endpoint).parameters) != ["request"]:
             raise RuntimeError(f"{method} {path}: a hot route takes only the request")
-        found[(method, path)] = HotRoute(first.path, endpoint)
+        regex, _, _ = compile_path(path)
+        earlier = [_claims(r) for r in routes[:at] if _takes(r, method)]
+        if not regex.groupindex:  # one path only: check now which earlier route takes it
+            if any(claims(path) for claims in earlier):
+                raise RuntimeError(f"{method} {path}: a route declared before it takes it")
+            earlier = []
+        found.setdefault(method, []).append(HotRoute(path, endpoint, regex, tuple(earlier)))
     return found
 
 
-def _matches(route: RouteContext, path: str) -> bool:
+def _takes(route: RouteContext, method: str) -> bool:
+    return isinstance(route.route, Mount) or method in (route.methods or ())
+
+
+def _claims(route: RouteContext) -> Callable[[str], bool]:
     assert route.path is not None
     if isinstance(route.route, Mount):
-        return path.startswith(route.path.rstrip("/") + "/")
-    return compile_path(route.path)[0].match(path) is not None
+        prefix = route.path.rstrip("/") + "/"
+        return lambda path: path.startswith(prefix)
+    regex = compile_path(route.path)[0]
+    return lambda path: regex.match(path) is not None

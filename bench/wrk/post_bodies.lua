@@ -1,7 +1,8 @@
 -- POSTs the JSON documents of a file, one a line, in turn: every request carries another
--- client, so no single cached body is what gets measured.
+-- client, so no single cached body is what gets measured. A line `GET /path` is a GET of
+-- that path instead (the by-id reads, each of another client).
 --
---   wrk -c16 -d20s -s bench/wrk/post_bodies.lua URL -- BODIES_FILE [AUTHORIZATION]
+--   wrk -c16 -d20s -s bench/wrk/post_bodies.lua URL -- BODIES_FILE [AUTHORIZATION [COOKIE]]
 --
 -- done() prints one line, `wrk-result {...}` (JSON), that bench/wrk/runner.py reads.
 
@@ -30,11 +31,17 @@ function init(args)
   if args[2] and #args[2] > 0 then
     wrk.headers["Authorization"] = args[2]
   end
+  if args[3] and #args[3] > 0 then
+    wrk.headers["Cookie"] = args[3]
+  end
 end
 
 function request()
   local body = bodies[position]
   position = position % #bodies + 1
+  if body:sub(1, 4) == "GET " then
+    return wrk.format("GET", body:sub(5), nil, nil)
+  end
   return wrk.format(nil, nil, nil, body)
 end
 

@@ -74,15 +74,17 @@ def ensure_wrk() -> str:
     return found
 
 
-def run_wrk(wrk: str, url: str, bodies: Path, load: Load, *, authorization: str = "") -> WrkResult:
+def run_wrk(
+    wrk: str, url: str, bodies: Path, load: Load, *, authorization: str = "", cookie: str = ""
+) -> WrkResult:
     """Warms the server up for `load.warmup_s`, then measures for `load.duration_s`."""
     if load.warmup_s > 0:
-        _once(wrk, url, bodies, load, load.warmup_s, authorization)
-    return _once(wrk, url, bodies, load, load.duration_s, authorization)
+        _once(wrk, url, bodies, load, load.warmup_s, authorization, cookie)
+    return _once(wrk, url, bodies, load, load.duration_s, authorization, cookie)
 
 
 def _once(
-    wrk: str, url: str, bodies: Path, load: Load, seconds: int, authorization: str
+    wrk: str, url: str, bodies: Path, load: Load, seconds: int, authorization: str, cookie: str
 ) -> WrkResult:
     command = [
         wrk,
@@ -95,6 +97,7 @@ def _once(
         "--",
         str(bodies),
         authorization,
+        cookie,
     ]
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     for line in done.stdout.splitlines():
