@@ -127,6 +127,7 @@ class KeyVerifier:
     cache_seconds: float
     grace_seconds: float = 0.0
     _cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)  # verified at, caller
+    _signed_in: dict[str, tuple[float, Caller | None]] = field(default_factory=dict)
 
     async def verify(self, sessions: Sessions, token: str | None) -> Caller:
         """The caller of `token`; the database is asked only when the cache has no answer."""
@@ -147,6 +148,21 @@ class KeyVerifier:
             if len(self._cache) > 10_000:
                 self._cache.clear()
             self._cache[token] = (now, caller)
+        return caller
+
+    async def signed_in(self, sessions: Sessions, key_id: str) -> Caller | None:
+        """The caller of a key id verified at a desk sign-in, None if revoked; remembered
+        like a token (a revocation reaches a signed-in desk within `cache_seconds`)."""
+        cached = self._signed_in.get(key_id)
+        now = time.monotonic()
+        if cached and now - cached[0] < self.cache_seconds:
+            return cached[1]
+        async with sessions() as session:
+            caller = await key_caller(session, key_id)
+        if self.cache_seconds > 0:
+            if len(self._signed_in) > 10_000:
+                self._signed_in.clear()
+            self._signed_in[key_id] = (now, caller)
         return caller
 
     async def _lookup(self, session: Session, token: str) -> Caller:

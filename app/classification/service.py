@@ -120,7 +120,15 @@ async def classify_stored(
     reader: Reader, call: Call, *, client_id: str, explain: bool
 ) -> dict[str, Any]:
     """Classify a stored client and record it in the audit trail."""
-    profile = await _stored(reader, client_id)
+    return await classify_read(reader, call, await _stored(reader, client_id), explain=explain)
+
+
+async def classify_read(
+    reader: Reader, call: Call, profile: ClientRead, *, explain: bool
+) -> dict[str, Any]:
+    """Classify a stored client already read (the desk's card reads it with its personal
+    data, which classification never looks at) and record it in the audit trail."""
+    client_id = profile.client_id
     (result,) = call.classify([profile], explain, await strategy.histories(reader, [client_id]))
     await call.record([call.audit_row(profile, result)])
     return call.stamped(result, client_id)

@@ -71,7 +71,11 @@ def create_engine_for(settings: Settings) -> AsyncEngine:
     if is_sqlite(url):
         ensure_sqlite_folder(url)
         engine = create_async_engine(
-            url, connect_args={"timeout": 10}, hide_parameters=True, json_serializer=json_text
+            url,
+            connect_args={"timeout": 10},
+            hide_parameters=True,
+            json_serializer=json_text,
+            json_deserializer=orjson.loads,
         )
         add_sqlite_pragmas(engine.sync_engine)
         return engine
@@ -84,6 +88,7 @@ def create_engine_for(settings: Settings) -> AsyncEngine:
         # Errors would otherwise quote the statement's values, personal data included.
         hide_parameters=True,
         json_serializer=json_text,
+        json_deserializer=orjson.loads,  # the audit trail's results, read back on the desk
         connect_args={"connect_timeout": max(1, int(settings.database_timeout_seconds))},
     )
 

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from app.api.classification import call_for
 from app.api.deps import SessionDep, StateDep
-from app.auth.service import Caller, Scope, key_caller
+from app.auth.service import Caller, Scope
 from app.classification import service as classification
 from app.desk import card as cards
 from app.desk.i18n import LANGS, Lang, lang_of, t
@@ -101,8 +101,7 @@ async def _agent(request: Request, state: StateDep) -> Agent:
     desk = _sessions(request).read(cookie)
     caller = None
     if desk is not None:
-        async with state.sessions() as session:
-            caller = await key_caller(session, desk.key_id)
+        caller = await state.verifier.signed_in(state.sessions, desk.key_id)
     if desk is None or caller is None:
         raise SignInRequired(_here(request), expired=cookie is not None)
     caller.require_any(Scope.desk)
@@ -244,7 +243,7 @@ async def _card(
 ) -> HTMLResponse:
     profile = await profiles.get_client(session, client_id=client_id)
     call = call_for(request, state, agent.caller)
-    result = await classification.classify_stored(session, call, client_id=client_id, explain=True)
+    result = await classification.classify_read(session, call, profile, explain=True)
     catalogue = {spec.code: spec for spec in call.pinned.ruleset.document.actions}
     card = cards.build(
         lang, profile=profile, result=result, catalogue=catalogue, today=date.today()

@@ -106,3 +106,32 @@ def test_keys_are_stored_only_as_hashes(api: Api) -> None:
     secret = token.split("_", 2)[2]
     assert stored
     assert all(secret not in row.secret_sha256 for row in stored)
+
+
+def test_a_signed_in_desk_sees_a_revocation_once_its_cache_expires(db_url: str) -> None:
+    settings = Settings.model_validate({"database_url": db_url})
+
+    async def work() -> list[bool]:
+        engine = create_engine_for(settings)
+        sessions = create_sessionmaker(engine)
+        try:
+            async with sessions() as session, session.begin():
+                issued = await keys.create_key(session, name="agent", scopes=["desk"])
+            remembering = keys.KeyVerifier(cache_seconds=3600)
+            asking = keys.KeyVerifier(cache_seconds=0)
+            seen = [
+                await remembering.signed_in(sessions, issued.key_id) is not None,
+                await asking.signed_in(sessions, issued.key_id) is not None,
+            ]
+            async with sessions() as session, session.begin():
+                assert await keys.revoke_key(session, key_id=issued.key_id)
+            seen += [
+                await remembering.signed_in(sessions, issued.key_id) is not None,
+                await asking.signed_in(sessions, issued.key_id) is not None,
+            ]
+            return seen
+        finally:
+            await engine.dispose()
+
+    # Remembered for its cache time, like a token; asked again every time without one.
+    assert asyncio.run(work()) == [True, True, True, False]
