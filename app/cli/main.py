@@ -148,7 +148,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     os.environ.setdefault("CLIENTSCORE_DESK_SESSION_SECRET", secrets.token_urlsafe(32))
     prepare(settings.metrics_dir or Path(tempfile.mkdtemp(prefix="clientscore-metrics-")))
     uvicorn.run(
-        "app.main:create_app",
+        "app.worker:create_app",
         factory=True,
         host=args.host,
         port=args.port,
