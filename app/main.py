@@ -29,7 +29,7 @@ from app.auth.service import KeyVerifier
 from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
-from app.db.driver import HotReads
+from app.db.driver import HotPath
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.db.outage import OutageLog, is_outage
 from app.desk import router as desk
@@ -72,10 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         monitor = Monitor(metrics, drift_window=settings.drift_window_scores)
         monitor.sync_versions(registry, rules)
         sessions = create_sessionmaker(engine)
-        reads = HotReads(settings, engine, on_connect=outages.up)
+        reads = HotPath(settings, engine, on_connect=outages.up)
         await reads.open()
         learned = Learned()
-        audit = AuditTrail(sessions)
+        audit = AuditTrail(reads)
         audit.start()
         app.state.services = AppState(
             settings=settings,

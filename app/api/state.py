@@ -10,7 +10,7 @@ from app.auth.service import KeyVerifier
 from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import Monitor
-from app.db.driver import HotReads
+from app.db.driver import HotPath
 from app.rules.store import ActiveRuleset
 from app.serving.registry import ModelRegistry
 from app.settings import Settings
@@ -21,7 +21,7 @@ from app.strategy.learned import Learned
 class AppState:
     settings: Settings
     engine: AsyncEngine
-    reads: HotReads
+    reads: HotPath
     sessions: async_sessionmaker[AsyncSession]
     verifier: KeyVerifier
     registry: ModelRegistry

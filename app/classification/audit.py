@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.classification import repository
+from app.db.driver import HotPath
 from app.db.outage import is_outage
-from app.db.unit import Sessions, transaction
 
 logger = logging.getLogger(__name__)
 # Rows per transaction at most: a large batch of stored clients stays one transaction of its
@@ -40,7 +40,7 @@ class _Pending:
 class AuditTrail:
     """Writes audit rows in group commits; `write` returns once its rows are committed."""
 
-    sessions: Sessions
+    hot: HotPath
     max_rows: int = MAX_ROWS
     _queue: list[_Pending] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -67,8 +67,8 @@ class AuditTrail:
             return
         if self._task is None or self._task.done():
             # Not started (a command) or stopping: write in a transaction of its own.
-            async with transaction(self.sessions) as session:
-                await repository.record(session, rows)
+            async with self.hot.transaction() as connection:
+                await repository.record(connection, rows)
             return
         pending = _Pending(rows, asyncio.get_running_loop().create_future())
         self._queue.append(pending)
@@ -101,8 +101,9 @@ class AuditTrail:
 
     async def _commit(self, batch: list[_Pending]) -> None:
         try:
-            async with transaction(self.sessions) as session:
-                await repository.record(session, [row for item in batch for row in item.rows])
+            async with self.hot.transaction() as connection:
+                rows = [row for item in batch for row in item.rows]
+                await repository.record(connection, rows)
         except Exception as exc:  # answered to the waiting requests, never lost
             if len(batch) == 1 or is_outage(exc):
                 for item in batch:

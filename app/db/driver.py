@@ -1,4 +1,4 @@
-"""Reads that need no transaction, on a connection of their own: the hot path's reads.
+"""The hot path's database work: reads that need no transaction, and the audit trail's inserts.
 
 Classifying a stored client (the API's by-id call, the desk's card) reads the client's
 profile and contact history and nothing else from the database. On PostgreSQL those reads go
@@ -8,23 +8,26 @@ hops, result metadata, a pooled connection's reset), through psycopg about 0.25 
 of those statements is written twice in its repository, once for SQLAlchemy (SQLite, the
 embedded default, and any session) and once as SQL for the driver, and
 `tests/integration/test_hot_reads.py` holds each pair equal. On SQLite the reads take an
-autocommit SQLAlchemy connection.
+autocommit SQLAlchemy connection. The audit trail's writer inserts its rows the same way, in
+a transaction (`HotPath.transaction`): through psycopg on PostgreSQL, through SQLAlchemy Core
+on SQLite.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeAlias
 
 from psycopg import AsyncConnection as DriverConnection
 from psycopg.rows import namedtuple_row
+from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from typing_extensions import TypeIs
 
-from app.db.engine import is_sqlite
+from app.db.engine import is_sqlite, json_text
 from app.settings import Settings
 
 Reader: TypeAlias = AsyncSession | AsyncConnection | DriverConnection[Any]
@@ -35,22 +38,37 @@ def is_driver(reader: Reader) -> TypeIs[DriverConnection[Any]]:
     return isinstance(reader, DriverConnection)
 
 
+def driver_json(value: Any) -> Jsonb:
+    """A JSON document for a driver statement's parameter, written with orjson."""
+    return Jsonb(value, dumps=json_text)
+
+
+async def driver_insert(
+    connection: DriverConnection[Any], into: str, rows: Sequence[Sequence[Any]]
+) -> None:
+    """`INSERT INTO {into} VALUES (...), (...)`: every row in one statement, one round trip."""
+    one = f"({', '.join(['%s'] * len(rows[0]))})"
+    sql = f"INSERT INTO {into} VALUES {', '.join([one] * len(rows))}"
+    await connection.execute(sql, [value for row in rows for value in row])
+
+
 async def driver_rows(reader: DriverConnection[Any], sql: str, params: Sequence[Any]) -> list[Any]:
     """The rows of a statement run on a driver connection, as named tuples."""
     cursor = await reader.execute(sql, params, prepare=True)
     return await cursor.fetchall()
 
 
-class HotReads:
-    """Where `UnitOfWork.reads()` takes its connection: a psycopg pool on PostgreSQL, the
-    engine's own pool in autocommit on SQLite."""
+class HotPath:
+    """Where `UnitOfWork.reads()` takes its connection and the audit trail its transactions:
+    a psycopg pool on PostgreSQL, the engine's own pool on SQLite."""
 
     def __init__(
         self, settings: Settings, engine: AsyncEngine, on_connect: Callable[[], None]
     ) -> None:
         url = settings.database_url_value()
         self._pool: AsyncConnectionPool[DriverConnection[Any]] | None = None
-        self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         if not is_sqlite(url):
 
             async def configure(_connection: DriverConnection[Any]) -> None:
@@ -80,4 +98,14 @@ class HotReads:
     def connection(self) -> AbstractAsyncContextManager[Reader]:
         if self._pool is not None:
             return self._pool.connection()
-        return self._engine.connect()
+        return self._autocommit.connect()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Reader]:
+        """A connection in a transaction, committed if the block ends normally."""
+        if self._pool is None:
+            async with self._engine.begin() as connection:
+                yield connection
+            return
+        async with self._pool.connection() as driver, driver.transaction():
+            yield driver

@@ -8,16 +8,19 @@ commits the rows of concurrent requests together, and a bad row fails only its o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from app.classification import repository as audit_repository
 from app.classification.audit import AuditTrail
-from app.db.driver import HotReads, Reader, is_driver
+from app.db.driver import HotPath, Reader, is_driver
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.db.unit import Sessions
 from app.demo.repository import load_book
@@ -75,7 +78,7 @@ def test_the_driver_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
 
     async def work(settings: Settings, sessions: Sessions) -> None:
         engine = sessions.kw["bind"]
-        hot = HotReads(settings, engine, on_connect=lambda: None)
+        hot = HotPath(settings, engine, on_connect=lambda: None)
         await hot.open()
         try:
             async with hot.connection() as driver:
@@ -111,6 +114,19 @@ def _row(client_id: str, n: int) -> dict[str, Any]:
     }
 
 
+@asynccontextmanager
+async def _trail(settings: Settings, sessions: Sessions) -> AsyncIterator[AuditTrail]:
+    hot = HotPath(settings, sessions.kw["bind"], on_connect=lambda: None)
+    await hot.open()
+    trail = AuditTrail(hot)
+    trail.start()
+    try:
+        yield trail
+    finally:
+        await trail.stop()
+        await hot.close()
+
+
 def _count(url: str) -> int:
     engine = sync_engine(url)
     with engine.connect() as conn:
@@ -122,15 +138,11 @@ def _count(url: str) -> int:
 def test_concurrent_requests_share_one_commit(db_url: str) -> None:
     ids = _stored_book(db_url, clients=5)
 
-    async def work(_settings: Settings, sessions: Sessions) -> int:
-        trail = AuditTrail(sessions)
-        trail.start()
-        try:
+    async def work(settings: Settings, sessions: Sessions) -> int:
+        async with _trail(settings, sessions) as trail:
             # Queued before the writer runs: all 40 go in one transaction.
             await asyncio.gather(*(trail.write([_row(ids[n % 5], n)]) for n in range(40)))
             return trail.transactions
-        finally:
-            await trail.stop()
 
     assert _run(work, db_url) == 1
     assert _count(db_url) == 40
@@ -139,19 +151,17 @@ def test_concurrent_requests_share_one_commit(db_url: str) -> None:
 def test_a_bad_row_fails_only_its_own_request(db_url: str) -> None:
     ids = _stored_book(db_url, clients=3)
 
-    async def work(_settings: Settings, sessions: Sessions) -> list[Any]:
-        trail = AuditTrail(sessions)
-        trail.start()
-        try:
+    async def work(settings: Settings, sessions: Sessions) -> list[Any]:
+        async with _trail(settings, sessions) as trail:
             writes = [trail.write([_row(ids[n % 3], n)]) for n in range(9)]
             writes.insert(4, trail.write([_row("ERASED-MEANWHILE", 99)]))  # no such client
             return await asyncio.gather(*writes, return_exceptions=True)
-        finally:
-            await trail.stop()
 
     outcomes = _run(work, db_url)
-    assert [type(o) for o in outcomes].count(IntegrityError) == 1
-    assert isinstance(outcomes[4], IntegrityError)
+    # SQLAlchemy's IntegrityError on SQLite, the driver's own on PostgreSQL.
+    refused = (IntegrityError, psycopg.errors.ForeignKeyViolation)
+    assert [isinstance(o, refused) for o in outcomes].count(True) == 1
+    assert isinstance(outcomes[4], refused)
     assert outcomes[:4] + outcomes[5:] == [None] * 9
     assert _count(db_url) == 9
 
@@ -159,12 +169,47 @@ def test_a_bad_row_fails_only_its_own_request(db_url: str) -> None:
 def test_a_stopped_trail_still_writes_and_commits(db_url: str) -> None:
     ids = _stored_book(db_url, clients=2)
 
-    async def work(_settings: Settings, sessions: Sessions) -> None:
-        trail = AuditTrail(sessions)
-        trail.start()
-        await trail.write([_row(ids[0], 1)])
-        await trail.stop()
-        await trail.write([_row(ids[1], 2), _row(ids[0], 3)])  # a transaction of its own
+    async def work(settings: Settings, sessions: Sessions) -> None:
+        async with _trail(settings, sessions) as trail:
+            await trail.write([_row(ids[0], 1)])
+            await trail.stop()
+            await trail.write([_row(ids[1], 2), _row(ids[0], 3)])  # a transaction of its own
 
     _run(work, db_url)
     assert _count(db_url) == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
+def test_the_driver_writes_the_audit_row_sqlalchemy_writes(db_url: str) -> None:
+    ids = _stored_book(db_url, clients=1)
+    row = _row(ids[0], 1) | {
+        "result": {"value": {"clv": 1234.5, "tier": "high"}, "when": "2026-06-30", "n": [1, None]},
+        "input_fingerprint": None,
+    }
+
+    async def work(settings: Settings, sessions: Sessions) -> None:
+        engine = sessions.kw["bind"]
+        hot = HotPath(settings, engine, on_connect=lambda: None)
+        await hot.open()
+        try:
+            async with hot.transaction() as driver:
+                assert is_driver(driver)
+                await audit_repository.record(driver, [row | {"request_id": "driver"}])
+            async with engine.begin() as connection:
+                await audit_repository.record(connection, [row | {"request_id": "core"}])
+        finally:
+            await hot.close()
+
+    _run(work, db_url)
+    engine = sync_engine(db_url)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text(
+                "SELECT request_id, client_id, client_version, key_id, input_fingerprint,"
+                " versions, result, classified_at FROM classification_audit ORDER BY request_id"
+            )
+        ).all()
+    engine.dispose()
+    assert [r[0] for r in stored] == ["core", "driver"]
+    assert stored[0][1:] == stored[1][1:]
