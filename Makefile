@@ -9,7 +9,7 @@ PORT ?= 8000
 CLIENTSCORE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CLIENTSCORE_TEST_POSTGRES_URL
 
-.PHONY: run test lint typecheck unit reproduce screenshots bench bench-import bench-classify bench-book soak \
+.PHONY: run test pytest lint typecheck unit reproduce screenshots bench bench-import bench-classify bench-book soak \
 	bench-strategy clean
 
 $(STAMP): pyproject.toml
@@ -31,8 +31,13 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 # Every test but the `slow` ones (pyproject.toml deselects them): `make reproduce` runs those.
-test: lint typecheck
-	$(BIN)/pytest -n 2
+# The checks run beside the tests, whose three workers take whole files (a file's started
+# servers serve all its tests) in the order collected, the end-to-end files first.
+test: $(STAMP)
+	$(MAKE) --no-print-directory --output-sync=target -j3 lint typecheck pytest
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder
 
 unit: $(STAMP)
 	$(BIN)/pytest -n 2 tests/unit

@@ -8,24 +8,15 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from app.auth import repository
+from app.auth.scopes import Scope as Scope  # where the API and the desk import it from
 from app.auth.tables import ApiKey
 from app.db.outage import OUTAGE_ERRORS, is_outage
 from app.db.unit import Session, Sessions
 from app.errors import Forbidden, Unauthorized, ValidationFailed
 
 KEY_PREFIX = "cs"
-
-
-class Scope(StrEnum):
-    classify = "classify"
-    profiles_read = "profiles:read"
-    profiles_write = "profiles:write"
-    admin = "admin"
-    desk = "desk"
-    analyst = "analyst"  # the portfolio report
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,11 +14,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pyarrow.parquet as pq
 
@@ -64,13 +59,25 @@ def write_report(results: Path, out: Path) -> Path:
 # --- plots ---------------------------------------------------------------------------------
 
 
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the Agg backend, loaded when a report is drawn: the service
+    serves reports (and names their file) but never draws one."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _save(fig: Any, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
+    _pyplot().close(fig)
 
 
 def _plots(f: Figures, out: Path) -> None:
+    plt = _pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     for ax, (dimension, rows) in zip(axes.flat, f.mix.items(), strict=True):
         names = [str(row[dimension]) for row in rows]

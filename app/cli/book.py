@@ -7,13 +7,14 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.book.bundle import Bundle
-from app.book.run import Cluster, Embedded, classify_book
-from app.book.sources import DatabaseSource, FileSource, Source
 from app.errors import ServiceError
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.book.bundle import Bundle
+    from app.book.sources import Source
+    from app.settings import Settings
 
 DEFAULT_OUT = Path("var/book/results")
 
@@ -47,6 +48,10 @@ def register(commands: Any) -> None:
 
 
 def cmd_book_classify(settings: Settings, args: argparse.Namespace) -> None:
+    from app.book.bundle import Bundle
+    from app.book.run import Cluster, Embedded, classify_book
+    from app.book.sources import DatabaseSource, FileSource
+
     if not 1_000 <= args.partition_rows <= 2_000_000:
         raise ServiceError("--partition-rows must be between 1,000 and 2,000,000")
     if args.workers is not None and not 1 <= args.workers <= 512:

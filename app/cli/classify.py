@@ -16,19 +16,15 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-import orjson
-from pydantic import ValidationError
-
 from app.errors import ServiceError
-from app.profiles.importer import CsvRecords, LineRejected, ndjson_record
-from app.profiles.schemas import ClientProfile
-from app.profiles.validation import field_name
-from app.settings import Settings
 
 if TYPE_CHECKING:
     from app.classification.classifier import Pinned
+    from app.profiles.importer import LineRejected
+    from app.profiles.schemas import ClientProfile
+    from app.settings import Settings
 
-Numbered = tuple[int, dict[str, Any] | LineRejected]
+    Numbered = tuple[int, dict[str, Any] | LineRejected]
 
 
 def register(commands: Any) -> None:
@@ -78,7 +74,10 @@ def _write(
     explain: bool,
     counts: list[int],
 ) -> None:
+    import orjson
+
     from app.classification.results import Subject  # with the classifier, when used
+    from app.profiles.importer import LineRejected
 
     valid: list[tuple[int, str | None, ClientProfile]] = []
     lines: dict[int, dict[str, Any]] = {}
@@ -107,6 +106,12 @@ def _write(
 def _profile(
     record: dict[str, Any] | LineRejected,
 ) -> tuple[str | None, ClientProfile] | LineRejected:
+    from pydantic import ValidationError
+
+    from app.profiles.importer import LineRejected
+    from app.profiles.schemas import ClientProfile
+    from app.profiles.validation import field_name
+
     if isinstance(record, LineRejected):
         return record
     client_id = record.pop("client_id", None)
@@ -119,6 +124,8 @@ def _profile(
 
 
 def _read(path: Path) -> Iterator[Numbered]:
+    from app.profiles.importer import CsvRecords, LineRejected, ndjson_record
+
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         yield from _parquet(path)

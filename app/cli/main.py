@@ -3,38 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
-import secrets
-import socket
 import sys
-import time
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError
-
-from app.auth import service as keys
-from app.auth.service import Scope
+from app.auth.scopes import Scope
 from app.cli import book as book_cli
 from app.cli import classify as classification_cli
-from app.cli import demo_folders as scratch
 from app.cli import models as registry_cli
 from app.cli import rules as rules_cli
 from app.cli import strategy as strategy_cli
 from app.cli import training as training_cli
-from app.db import location
-from app.db.engine import create_engine_for, create_sessionmaker
-from app.db.migrate import current_revision, downgrade, schema_tables, upgrade
-from app.demo.repository import BookLoad, load_book
-from app.demo.synthetic import generate_book
 from app.errors import ServiceError
-from app.profiles import repository as profile_store
-from app.profiles import service as profile_service
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.auth.service import IssuedKey
+    from app.demo.repository import BookLoad
+    from app.settings import Settings
+
+# The parser is built from argparse alone, and each command imports what it uses when it
+# runs: `clientscore --help` or `keys list` load no LightGBM, pandas, scikit-learn or Dask
+# (tests/unit/test_cli_imports.py holds this).
 
 DEMO_KEY_NAME = "demo"
 DEMO_DESK_KEY_NAME = "demo-desk"
@@ -48,6 +40,10 @@ T = TypeVar("T")
 
 
 def _run_in_session(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
+    import asyncio
+
+    from app.db.engine import create_engine_for, create_sessionmaker
+
     async def main() -> T:
         engine = create_engine_for(settings)
         try:
@@ -60,6 +56,8 @@ def _run_in_session(settings: Settings, work: Callable[[Any], Coroutine[Any, Any
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
+    from app.db.migrate import downgrade
+
     if args.downgrade:
         downgrade(settings.database_url_value(), args.downgrade)
         print(f"database downgraded to {args.downgrade}")
@@ -69,6 +67,9 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
 
 def migrate_to_head(url: str) -> str:
     """Bring the schema up to date and say what changed."""
+    from app.db import location
+    from app.db.migrate import current_revision, schema_tables, upgrade
+
     before = current_revision(url)
     upgrade(url)
     after = current_revision(url)
@@ -82,6 +83,8 @@ def migrate_to_head(url: str) -> str:
 
 
 def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> None:
+    from app.auth import service as keys
+
     scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
     issued = _run_in_session(settings, lambda s: keys.create_key(s, name=args.name, scopes=scopes))
     print(f"key id: {issued.key_id}  name: {issued.name}  scopes: {','.join(issued.scopes)}")
@@ -90,6 +93,8 @@ def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_keys_list(settings: Settings, _args: argparse.Namespace) -> None:
+    from app.auth import service as keys
+
     rows = _run_in_session(settings, keys.list_keys)
     print(f"{'key id':<14}{'name':<24}{'scopes':<44}{'created':<22}revoked")
     for key in rows:
@@ -99,6 +104,8 @@ def cmd_keys_list(settings: Settings, _args: argparse.Namespace) -> None:
 
 
 def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> None:
+    from app.auth import service as keys
+
     if (args.key_id is None) == (args.name is None):
         raise ServiceError("name the key: its id, or --name NAME for every active key so named")
     if args.name is not None:
@@ -114,6 +121,8 @@ def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> None:
 
 def ensure_port_free(host: str, port: int) -> None:
     """Fail before anything is changed when the server could not listen on `host:port`."""
+    import socket
+
     if not 0 <= port <= 65535:
         raise ServiceError(f"--port {port} is not a port number (1-65535)")
     try:
@@ -135,6 +144,7 @@ def ensure_port_free(host: str, port: int) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
+    import secrets
     import tempfile
     from pathlib import Path
 
@@ -165,13 +175,18 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     )
 
 
-async def _demo_key(session: Any) -> keys.IssuedKey:
+async def _demo_key(session: Any) -> IssuedKey:
+    from app.auth import service as keys
+
     await keys.revoke_keys_named(session, name=DEMO_KEY_NAME)
     return await keys.create_key(session, name=DEMO_KEY_NAME, scopes=[s.value for s in Scope])
 
 
-async def _demo_desk(session: Any) -> tuple[keys.IssuedKey, str | None]:
+async def _demo_desk(session: Any) -> tuple[IssuedKey, str | None]:
     """A desk-only key for the demo, and a client's phone number to look up with it."""
+    from app.auth import service as keys
+    from app.profiles import service as profile_service
+
     await keys.revoke_keys_named(session, name=DEMO_DESK_KEY_NAME)
     issued = await keys.create_key(session, name=DEMO_DESK_KEY_NAME, scopes=[Scope.desk.value])
     page = await profile_service.list_clients(session, cursor=None, limit=50)
@@ -182,6 +197,11 @@ async def _demo_desk(session: Any) -> tuple[keys.IssuedKey, str | None]:
 def _load_book(
     settings: Settings, *, clients: int, seed: int, as_of: date, id_prefix: str = DEMO_ID_PREFIX
 ) -> None:
+    import time
+
+    from app.demo.repository import load_book
+    from app.demo.synthetic import generate_book
+
     started = time.perf_counter()
     book = generate_book(clients, seed, as_of=as_of, id_prefix=id_prefix)
     ids = book.profiles["client_id"]
@@ -217,6 +237,9 @@ def cmd_demo_data(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    from app.cli import demo_folders as scratch
+    from app.profiles import repository as profile_store
+
     print(migrate_to_head(settings.database_url_value()))
     if _run_in_session(settings, profile_store.count) == 0:
         _load_book(settings, clients=args.clients, seed=DEMO_SEED, as_of=date.today())
@@ -248,6 +271,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
 def check_database(settings: Settings, use: str | None) -> None:
     """An embedded database is made only by the commands that make the schema, and they say
     where; the others refuse to start on one that does not exist."""
+    from app.db import location
+
     missing = location.missing_sqlite_file(settings.database_url_value())
     if use is None or missing is None:
         return
@@ -341,6 +366,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # After parsing: `--help` and a misspelt command need neither pydantic nor SQLAlchemy.
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError
+
+    from app.settings import Settings
+
     try:
         settings = Settings()
     except ValidationError as exc:

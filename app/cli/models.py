@@ -12,17 +12,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.classification.retention import RETENTION_FILE
 from app.errors import ModelInvalid, NotFound, ServiceError
-from app.serving.metadata import FeatureSpec, ModelMetadata
-from app.settings import Settings
 
 if TYPE_CHECKING:
+    from app.serving.metadata import FeatureSpec, ModelMetadata
     from app.serving.repository import ModelRepository
+    from app.settings import Settings
 
 # The first of these the model section has is the one-figure summary in `models list`.
 HEADLINE_METRICS = ("auc", "gini", "d2", "poisson_deviance", "log_loss")
-Command = Callable[[Settings, argparse.Namespace], None]
+Command = Callable[["Settings", argparse.Namespace], None]
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -201,6 +200,8 @@ def _champion(repository: ModelRepository, name: str) -> str:
 
 
 def _headline(repository: ModelRepository, name: str, version: str) -> str:
+    from app.classification.retention import RETENTION_FILE
+
     if version == "-" or version.startswith("("):
         return ""
     if (repository.root / name / version / RETENTION_FILE).is_file():

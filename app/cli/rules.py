@@ -9,17 +9,14 @@ import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cli import whatif as whatif_cli
-from app.db.engine import create_engine_for, create_sessionmaker
-from app.demo.synthetic import generate_book
-from app.profiles import service as profiles
-from app.profiles.schemas import ClientRead
-from app.rules.clv_grid import CALIBRATION_FILE, BookCalibration
-from app.rules.ruleset import Ruleset, read_ruleset_files
-from app.rules.store import RulesetStore
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.profiles.schemas import ClientRead
+    from app.rules.clv_grid import BookCalibration
+    from app.settings import Settings
 
 PAGE = 10_000
 SYNTHETIC_CLIENTS = 20_000
@@ -28,6 +25,8 @@ SYNTHETIC_SEED = 7
 
 def cmd_rules_validate(settings: Settings, args: argparse.Namespace) -> None:
     """Load the ruleset and run its example cases; `RulesetRefused` lists every problem."""
+    from app.rules.ruleset import Ruleset
+
     path = Path(args.path or settings.rules_dir)
     ruleset = Ruleset.load(path)
     rows = sum(ruleset.rows.values())
@@ -43,6 +42,9 @@ def cmd_rules_validate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 async def _stored_book(settings: Settings) -> list[list[ClientRead]]:
+    from app.db.engine import create_engine_for, create_sessionmaker
+    from app.profiles import service as profiles
+
     engine = create_engine_for(settings)
     pages: list[list[ClientRead]] = []
     try:
@@ -63,6 +65,8 @@ def _chunks(settings: Settings, as_of: date) -> tuple[Iterator[dict[str, Any]], 
         from app.classification.batch import profile_columns
 
         return (profile_columns(page) for page in pages), f"stored book ({clients:,} profiles)"
+    from app.demo.synthetic import generate_book
+
     book = generate_book(SYNTHETIC_CLIENTS, SYNTHETIC_SEED, as_of=as_of)
     source = (
         f"synthetic book ({SYNTHETIC_CLIENTS:,} profiles, seed {SYNTHETIC_SEED}): "
@@ -74,6 +78,9 @@ def _chunks(settings: Settings, as_of: date) -> tuple[Iterator[dict[str, Any]], 
 def cmd_rules_calibrate(settings: Settings, args: argparse.Namespace) -> None:
     """Score the stored book (a synthetic one when the store is empty) and write its CLV
     quantiles into the ruleset folder: a new ruleset version."""
+    from app.rules.ruleset import Ruleset
+    from app.rules.store import RulesetStore
+
     path = Path(args.path or settings.rules_dir)
     ruleset = Ruleset.load(path)
     as_of = date.today()
@@ -97,12 +104,17 @@ def cmd_rules_calibrate(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def write_calibration(folder: Path, calibration: BookCalibration) -> None:
+    from app.rules.clv_grid import CALIBRATION_FILE
+
     text = calibration.model_dump_json(indent=1)
     (folder / CALIBRATION_FILE).write_text(text + "\n", encoding="utf-8")
 
 
 def cmd_rules_activate(settings: Settings, args: argparse.Namespace) -> None:
     """Check a ruleset folder and make it the one every worker serves."""
+    from app.rules.ruleset import read_ruleset_files
+    from app.rules.store import RulesetStore
+
     store = RulesetStore(settings.rules_dir)
     files = read_ruleset_files(Path(args.path))
     ruleset = store.activate(files, by=f"cli:{getpass.getuser()}", source=args.path)

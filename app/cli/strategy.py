@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from app.db.engine import create_engine_for, create_sessionmaker
-from app.db.unit import transaction
-from app.settings import Settings
-from app.strategy import service
-from app.strategy.report import ReportRow, text
+if TYPE_CHECKING:
+    from app.settings import Settings
+    from app.strategy.report import ReportRow
 
 
 def cmd_strategy_report(settings: Settings, args: argparse.Namespace) -> None:
+    from app.db.engine import create_engine_for, create_sessionmaker
+    from app.db.unit import transaction
+    from app.strategy import service
+    from app.strategy.report import text
+
     since: datetime | None = args.since
 
     async def work() -> list[ReportRow]:

@@ -8,10 +8,12 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.errors import ServiceError
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.settings import Settings
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

@@ -7,16 +7,13 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.book.run import RUN_FILE
-from app.book.sources import DatabaseSource, FileSource, Source
-from app.book.whatif import sample_partitions, simulate
 from app.errors import ServiceError
-from app.rules.ruleset import read_ruleset_files
-from app.rules.store import RulesetStore, check_candidate
-from app.serving.registry import load_champions
-from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.book.sources import Source
+    from app.settings import Settings
 
 DEFAULT_SAMPLE = 20_000
 SAMPLE_SEED = 7
@@ -37,6 +34,9 @@ def register(rule_commands: Any) -> None:
 
 
 def _book(settings: Settings, results: Path) -> Source:
+    from app.book.run import RUN_FILE
+    from app.book.sources import DatabaseSource, FileSource
+
     run_file = results / RUN_FILE
     if not run_file.is_file():
         raise ServiceError(f"{results} holds no book run ({RUN_FILE} is missing)")
@@ -47,6 +47,11 @@ def _book(settings: Settings, results: Path) -> Source:
 
 
 def cmd_rules_whatif(settings: Settings, args: argparse.Namespace) -> None:
+    from app.book.whatif import sample_partitions, simulate
+    from app.rules.ruleset import read_ruleset_files
+    from app.rules.store import RulesetStore, check_candidate
+    from app.serving.registry import load_champions
+
     candidate = check_candidate(read_ruleset_files(args.candidate), source=str(args.candidate))
     active = RulesetStore(settings.rules_dir).load_active()
     champions = load_champions(settings.models_dir)

@@ -50,7 +50,7 @@ DEMO_PORT = "localhost:8000"
 # A block that trains a model takes a minute on a loaded 2-core machine; a hung one still ends.
 BLOCK_SECONDS = 600
 # `make run` loads 20,000 clients; a smaller book serves every example as well, sooner.
-DEMO_CLIENTS = 5_000
+DEMO_CLIENTS = 2_000
 pytestmark = pytest.mark.e2e
 
 _FENCE = re.compile(r"^```(sh|bash)\s*$")

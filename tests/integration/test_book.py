@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import importlib
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from app.book.bundle import Bundle
-from app.book.run import Cluster, Embedded, Summary, classify_book
+from app.book.partition import Options, Outcome, classify_partition
+from app.book.run import Cluster, Summary, classify_book
 from app.book.sources import DatabaseSource, FileSource
 from app.book.synthetic import profile_table
 from app.demo.repository import load_book
@@ -38,6 +41,27 @@ def book_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@dataclass
+class InProcess:
+    """The run's partitions classified one at a time in the test's own process: what a worker
+    process does, without the seconds of starting one. The command test below runs the
+    process pool (`--workers 2`), and the cluster test a Dask cluster of two processes."""
+
+    bundle: Bundle
+    slots: int = 1
+
+    def submit(self, index: int, table: Any, options: Options) -> cf.Future[Outcome]:
+        done: cf.Future[Outcome] = cf.Future()
+        try:
+            done.set_result(classify_partition(self.bundle, index, table, options))
+        except Exception as exc:  # raised again by the run, as a worker's error is
+            done.set_exception(exc)
+        return done
+
+    def close(self) -> None:
+        pass
+
+
 def run(
     source: Any, out: Path, models: Path, rules: Path, *, workers: Any = None, **options: Any
 ) -> Summary:
@@ -50,7 +74,7 @@ def run(
         pin=pin,
         as_of=TODAY,
         partition_rows=PARTITION,
-        workers=workers or (lambda bundle: Embedded(bundle, 2)),
+        workers=workers or InProcess,
         progress=False,
         **options,
     )
