@@ -27,9 +27,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from typing_extensions import TypeIs
 
-from app.db.engine import is_sqlite, json_text
+from app.db.engine import create_engine_for, is_sqlite, json_text
 from app.settings import Settings
 
+# The audit trail commits one batch at a time: one connection, and one to replace it.
+WRITER_CONNECTIONS = 2
 Reader: TypeAlias = AsyncSession | AsyncConnection | DriverConnection[Any]
 ReadConnection: TypeAlias = Callable[[], AbstractAsyncContextManager[Reader]]
 
@@ -60,40 +62,55 @@ async def driver_rows(reader: DriverConnection[Any], sql: str, params: Sequence[
 
 class HotPath:
     """Where `UnitOfWork.reads()` takes its connection and the audit trail its transactions:
-    a psycopg pool on PostgreSQL, the engine's own pool on SQLite."""
+    psycopg pools on PostgreSQL, SQLAlchemy pools on SQLite.
+
+    The audit trail's writer has connections of its own (`WRITER_CONNECTIONS`): requests
+    wait for it while they hold their read connections, so on a shared pool a burst of
+    requests could take every connection and leave the writer none."""
 
     def __init__(
         self, settings: Settings, engine: AsyncEngine, on_connect: Callable[[], None]
     ) -> None:
         url = settings.database_url_value()
         self._pool: AsyncConnectionPool[DriverConnection[Any]] | None = None
-        self._engine = engine
+        self._writer: AsyncConnectionPool[DriverConnection[Any]] | None = None
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        if not is_sqlite(url):
+        self._writer_engine: AsyncEngine | None = None
+        if is_sqlite(url):
+            self._writer_engine = create_engine_for(settings)
+            return
 
-            async def configure(_connection: DriverConnection[Any]) -> None:
-                on_connect()
+        async def configure(_connection: DriverConnection[Any]) -> None:
+            on_connect()
 
-            self._pool = AsyncConnectionPool(
+        def pool(name: str, size: int) -> AsyncConnectionPool[DriverConnection[Any]]:
+            return AsyncConnectionPool(
                 make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
                 min_size=1,
-                max_size=settings.database_pool_size,
+                max_size=size,
                 timeout=settings.database_timeout_seconds,
                 kwargs={"autocommit": True, "row_factory": namedtuple_row},
                 configure=configure,
                 open=False,
-                name="hot-reads",
+                name=name,
             )
 
+        self._pool = pool("hot-reads", settings.database_pool_size)
+        self._writer = pool("audit-writer", WRITER_CONNECTIONS)
+
     async def open(self) -> None:
-        if self._pool is not None:
-            # Not waiting: a server that is down at start makes the first reads fail (503),
-            # not the service.
-            await self._pool.open(wait=False)
+        # Not waiting: a server that is down at start makes the first reads fail (503), not
+        # the service.
+        for pool in (self._pool, self._writer):
+            if pool is not None:
+                await pool.open(wait=False)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.close()
+        for pool in (self._pool, self._writer):
+            if pool is not None:
+                await pool.close()
+        if self._writer_engine is not None:
+            await self._writer_engine.dispose()
 
     def connection(self) -> AbstractAsyncContextManager[Reader]:
         if self._pool is not None:
@@ -103,9 +120,10 @@ class HotPath:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Reader]:
         """A connection in a transaction, committed if the block ends normally."""
-        if self._pool is None:
-            async with self._engine.begin() as connection:
+        if self._writer_engine is not None:
+            async with self._writer_engine.begin() as connection:
                 yield connection
             return
-        async with self._pool.connection() as driver, driver.transaction():
+        assert self._writer is not None
+        async with self._writer.connection() as driver, driver.transaction():
             yield driver

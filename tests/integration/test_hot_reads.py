@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -213,3 +213,21 @@ def test_the_driver_writes_the_audit_row_sqlalchemy_writes(db_url: str) -> None:
     engine.dispose()
     assert [r[0] for r in stored] == ["core", "driver"]
     assert stored[0][1:] == stored[1][1:]
+
+
+def test_the_writer_commits_while_requests_hold_every_read_connection(db_url: str) -> None:
+    ids = _stored_book(db_url, clients=2)
+
+    async def work(_settings: Settings, sessions: Sessions) -> None:
+        settings = Settings.model_validate(
+            {"database_url": db_url, "database_pool_size": 2, "database_max_overflow": 0}
+        )
+        async with _trail(settings, sessions) as trail, AsyncExitStack() as held:
+            readers = [await held.enter_async_context(trail.hot.connection()) for _ in range(2)]
+            # Requests waiting on the audit trail still hold their read connections.
+            for reader in readers:
+                await profiles.stored_profiles(reader, ids)
+            await asyncio.wait_for(trail.write([_row(ids[0], 1), _row(ids[1], 2)]), timeout=10)
+
+    _run(work, db_url)
+    assert _count(db_url) == 2
