@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from scipy.stats import beta
-
 from app.rules.parameters import ActionSpec
 
 Key = tuple[str, str]  # (action code, segment)
@@ -50,6 +48,9 @@ class Rates:
         return posterior_mean(spec, seen)
 
     def rate(self, spec: ActionSpec, segment: str) -> Rate:
+        # scipy.stats takes most of a second to import: only the reports ask for intervals.
+        from scipy.stats import beta
+
         seen = self.of(spec.code, segment)
         a, b = _posterior(spec, seen)
         low, high = (

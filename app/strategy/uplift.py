@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.stats import norm
-
 
 @dataclass(frozen=True, slots=True)
 class Uplift:
@@ -43,6 +41,8 @@ def uplift(
     # when a side is small or all one answer.
     a1, a0 = (treated_hits + 1) / (treated + 2), (control_hits + 1) / (control + 2)
     se = math.sqrt(a1 * (1 - a1) / (treated + 2) + a0 * (1 - a0) / (control + 2))
+    from scipy.stats import norm  # most of a second to import: only reports come here
+
     z = float(norm.ppf(0.5 + level / 2))
     centre = a1 - a0
     return Uplift(treated, p1, control, p0, p1 - p0, centre - z * se, centre + z * se)
