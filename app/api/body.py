@@ -6,7 +6,7 @@ dependency solver), which costs several times the `model_validate_json` that doe
 in one pass. `POST /v1/classify`, the busiest route, reads its body with `JsonBody` instead.
 A body the one pass refuses is read again exactly the way FastAPI reads it, so the caller
 gets the same problem, in the same order against the key checks: a body that is not JSON
-before them, a body that breaks a rule after them. `tests/integration/test_json_body.py`
+before them, a body that breaks a rule after them. `tests/unit/test_json_body.py`
 holds the two ways equal on bodies good and bad. The OpenAPI document describes the body
 from a declaration of the route with the body model (`app.api.declared`).
 """

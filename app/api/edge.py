@@ -4,11 +4,12 @@ Every HTTP request passes here once: its request id is settled (`app.api.request
 body held to the size limit (`app.api.limits`), and when it is answered it is counted, timed
 and logged (`app.observability.http`). One layer instead of three middlewares.
 
-The hot routes (`POST /v1/classify`) are served right here: their FastAPI endpoint is called
-with the request, without FastAPI's router, exception middleware and dependency solver in
-between, which cost about a third of an inline classification. The route stays declared on
-FastAPI as any other (its OpenAPI entry, and the same endpoint function), and its errors are
-answered by the app's own exception handlers, as FastAPI would answer them.
+The hot routes (`POST /v1/classify`, `GET /v1/clients/{id}/classification`) are served right
+here: their FastAPI endpoint is called with the request, without FastAPI's router, exception
+middleware and dependency solver in between, which cost about a third of an inline
+classification. Each route stays declared on FastAPI as any other (its OpenAPI entry, and the
+same endpoint function), and its errors are answered by the app's own exception handlers, as
+FastAPI would answer them.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ meanwhile) fails only that request. A database outage fails the whole batch at o
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -24,7 +23,6 @@ from app.classification import repository
 from app.db.driver import HotPath
 from app.db.outage import is_outage
 
-logger = logging.getLogger(__name__)
 # Rows per transaction at most: a large batch of stored clients stays one transaction of its
 # own, and a burst of single requests is cut into commits of this size.
 MAX_ROWS = 1000

@@ -27,17 +27,14 @@ Sessions: TypeAlias = async_sessionmaker[AsyncSession]
 class UnitOfWork:
     """One transaction, begun on first use; and a connection for reads, taken on first use."""
 
-    def __init__(self, sessions: Sessions, reads: ReadConnection | None = None) -> None:
+    def __init__(self, sessions: Sessions, reads: ReadConnection) -> None:
         self._sessions = sessions
         self._session: AsyncSession | None = None
         self._connect = reads
         self._reads: tuple[AbstractAsyncContextManager[Reader], Reader] | None = None
 
     async def reads(self) -> Reader:
-        """Autocommit reads, each statement seeing what is committed when it runs (the
-        unit's session when it was given no read connection)."""
-        if self._connect is None:
-            return await self.session()
+        """Autocommit reads, each statement seeing what is committed when it runs."""
         if self._reads is None:
             held = self._connect()
             self._reads = (held, await held.__aenter__())
