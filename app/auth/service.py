@@ -8,6 +8,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 from app.auth import repository
 from app.auth.scopes import Scope as Scope  # where the API and the desk import it from
@@ -107,6 +108,36 @@ def _caller(key: ApiKey) -> Caller:
     return Caller(key.key_id, key.name, frozenset(Scope(s) for s in key.scopes))
 
 
+V = TypeVar("V")
+REMEMBERED_AT_MOST = 10_000  # entries; then the cache starts again empty
+
+
+@dataclass
+class _Remembered(Generic[V]):
+    """Values remembered with the time they were found."""
+
+    _entries: dict[str, tuple[float, V]] = field(default_factory=dict)
+
+    def get(self, key: str, seconds: float) -> V | None:
+        """The value found for `key` less than `seconds` ago, if any."""
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] >= seconds:
+            return None
+        return entry[1]
+
+    def keep(self, key: str, value: V) -> None:
+        if len(self._entries) > REMEMBERED_AT_MOST:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic(), value)
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A looked-up caller, None for a revoked key: remembered as found either way."""
+
+    caller: Caller | None
+
+
 @dataclass
 class KeyVerifier:
     """Checks bearer tokens, remembering good ones briefly so a hot path avoids a query.
@@ -117,43 +148,38 @@ class KeyVerifier:
 
     cache_seconds: float
     grace_seconds: float = 0.0
-    _cache: dict[str, tuple[float, Caller]] = field(default_factory=dict)  # verified at, caller
-    _signed_in: dict[str, tuple[float, Caller | None]] = field(default_factory=dict)
+    _tokens: _Remembered[Caller] = field(default_factory=_Remembered)
+    _signed_in: _Remembered[_Found] = field(default_factory=_Remembered)
 
     async def verify(self, sessions: Sessions, token: str | None) -> Caller:
         """The caller of `token`; the database is asked only when the cache has no answer."""
         if not token:
             raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
-        cached = self._cache.get(token)
-        now = time.monotonic()
-        if cached and now - cached[0] < self.cache_seconds:
-            return cached[1]
+        cached = self._tokens.get(token, self.cache_seconds)
+        if cached is not None:
+            return cached
         try:
             async with sessions() as session:
                 caller = await self._lookup(session, token)
         except OUTAGE_ERRORS as exc:
-            if is_outage(exc) and cached and now - cached[0] < self.grace_seconds:
-                return cached[1]
+            kept = self._tokens.get(token, self.grace_seconds)
+            if is_outage(exc) and kept is not None:
+                return kept
             raise
         if self.cache_seconds > 0 or self.grace_seconds > 0:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[token] = (now, caller)
+            self._tokens.keep(token, caller)
         return caller
 
     async def signed_in(self, sessions: Sessions, key_id: str) -> Caller | None:
         """The caller of a key id verified at a desk sign-in, None if revoked; remembered
         like a token (a revocation reaches a signed-in desk within `cache_seconds`)."""
-        cached = self._signed_in.get(key_id)
-        now = time.monotonic()
-        if cached and now - cached[0] < self.cache_seconds:
-            return cached[1]
+        cached = self._signed_in.get(key_id, self.cache_seconds)
+        if cached is not None:
+            return cached.caller
         async with sessions() as session:
             caller = await key_caller(session, key_id)
         if self.cache_seconds > 0:
-            if len(self._signed_in) > 10_000:
-                self._signed_in.clear()
-            self._signed_in[key_id] = (now, caller)
+            self._signed_in.keep(key_id, _Found(caller))
         return caller
 
     async def _lookup(self, session: Session, token: str) -> Caller:
