@@ -77,7 +77,12 @@ def store(api: Api, client_id: str, **changes: Any) -> None:
 
 
 def audit_rows(api: Api, client_id: str | None = None) -> int:
-    engine = sync_engine(api.url)
+    return audit_count(api.url, client_id)
+
+
+def audit_count(url: str, client_id: str | None = None) -> int:
+    """Rows of the audit trail in the database at `url` (of one client, if named)."""
+    engine = sync_engine(url)
     with engine.connect() as conn:
         if client_id is None:
             count = conn.execute(text("SELECT count(*) FROM classification_audit")).scalar()

@@ -29,6 +29,7 @@ from app.profiles import service as profiles
 from app.settings import Settings
 from app.strategy import repository as strategy
 from tests.conftest import sync_engine
+from tests.integration.test_classification_api import audit_count
 
 AS_OF = date(2026, 6, 30)
 
@@ -77,19 +78,13 @@ def test_the_driver_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
     asked = [*ids[:10], "NO-SUCH-CLIENT", ids[3]]
 
     async def work(settings: Settings, sessions: Sessions) -> None:
-        engine = sessions.kw["bind"]
-        hot = HotPath(settings, engine, on_connect=lambda: None)
-        await hot.open()
-        try:
-            async with hot.connection() as driver:
-                assert is_driver(driver)
-                through_driver = await _reads(driver, asked)
-            async with sessions() as session:
-                through_orm_session = await _reads(session, asked)
-            async with engine.connect() as connection:
-                through_core = await _reads(connection, asked)
-        finally:
-            await hot.close()
+        async with _hot(settings, sessions) as hot, hot.connection() as driver:
+            assert is_driver(driver)
+            through_driver = await _reads(driver, asked)
+        async with sessions() as session:
+            through_orm_session = await _reads(session, asked)
+        async with sessions.kw["bind"].connect() as connection:
+            through_core = await _reads(connection, asked)
         assert through_driver == through_orm_session == through_core
         found, histories = through_driver
         assert sorted(found) == sorted(ids[:10])
@@ -115,24 +110,25 @@ def _row(client_id: str, n: int) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def _trail(settings: Settings, sessions: Sessions) -> AsyncIterator[AuditTrail]:
+async def _hot(settings: Settings, sessions: Sessions) -> AsyncIterator[HotPath]:
+    """The hot path on the sessions' engine, open for the block."""
     hot = HotPath(settings, sessions.kw["bind"], on_connect=lambda: None)
     await hot.open()
-    trail = AuditTrail(hot)
-    trail.start()
     try:
-        yield trail
+        yield hot
     finally:
-        await trail.stop()
         await hot.close()
 
 
-def _count(url: str) -> int:
-    engine = sync_engine(url)
-    with engine.connect() as conn:
-        count = int(conn.execute(text("SELECT count(*) FROM classification_audit")).scalar_one())
-    engine.dispose()
-    return count
+@asynccontextmanager
+async def _trail(settings: Settings, sessions: Sessions) -> AsyncIterator[AuditTrail]:
+    async with _hot(settings, sessions) as hot:
+        trail = AuditTrail(hot)
+        trail.start()
+        try:
+            yield trail
+        finally:
+            await trail.stop()
 
 
 def test_concurrent_requests_share_one_commit(db_url: str) -> None:
@@ -145,7 +141,7 @@ def test_concurrent_requests_share_one_commit(db_url: str) -> None:
             return trail.transactions
 
     assert _run(work, db_url) == 1
-    assert _count(db_url) == 40
+    assert audit_count(db_url) == 40
 
 
 def test_a_bad_row_fails_only_its_own_request(db_url: str) -> None:
@@ -163,7 +159,7 @@ def test_a_bad_row_fails_only_its_own_request(db_url: str) -> None:
     assert [isinstance(o, refused) for o in outcomes].count(True) == 1
     assert isinstance(outcomes[4], refused)
     assert outcomes[:4] + outcomes[5:] == [None] * 9
-    assert _count(db_url) == 9
+    assert audit_count(db_url) == 9
 
 
 def test_a_stopped_trail_still_writes_and_commits(db_url: str) -> None:
@@ -176,7 +172,7 @@ def test_a_stopped_trail_still_writes_and_commits(db_url: str) -> None:
             await trail.write([_row(ids[1], 2), _row(ids[0], 3)])  # a transaction of its own
 
     _run(work, db_url)
-    assert _count(db_url) == 3
+    assert audit_count(db_url) == 3
 
 
 @pytest.mark.postgres
@@ -189,17 +185,11 @@ def test_the_driver_writes_the_audit_row_sqlalchemy_writes(db_url: str) -> None:
     }
 
     async def work(settings: Settings, sessions: Sessions) -> None:
-        engine = sessions.kw["bind"]
-        hot = HotPath(settings, engine, on_connect=lambda: None)
-        await hot.open()
-        try:
-            async with hot.transaction() as driver:
-                assert is_driver(driver)
-                await audit_repository.record(driver, [row | {"request_id": "driver"}])
-            async with engine.begin() as connection:
-                await audit_repository.record(connection, [row | {"request_id": "core"}])
-        finally:
-            await hot.close()
+        async with _hot(settings, sessions) as hot, hot.transaction() as driver:
+            assert is_driver(driver)
+            await audit_repository.record(driver, [row | {"request_id": "driver"}])
+        async with sessions.kw["bind"].begin() as connection:
+            await audit_repository.record(connection, [row | {"request_id": "core"}])
 
     _run(work, db_url)
     engine = sync_engine(db_url)
@@ -230,4 +220,4 @@ def test_the_writer_commits_while_requests_hold_every_read_connection(db_url: st
             await asyncio.wait_for(trail.write([_row(ids[0], 1), _row(ids[1], 2)]), timeout=10)
 
     _run(work, db_url)
-    assert _count(db_url) == 2
+    assert audit_count(db_url) == 2
