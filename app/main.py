@@ -72,15 +72,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         monitor = Monitor(metrics, drift_window=settings.drift_window_scores)
         monitor.sync_versions(registry, rules)
         sessions = create_sessionmaker(engine)
-        reads = HotPath(settings, engine, on_connect=outages.up)
-        await reads.open()
+        hot_path = HotPath(settings, engine, on_connect=outages.up)
+        await hot_path.open()
         learned = Learned()
-        audit = AuditTrail(reads)
+        audit = AuditTrail(hot_path)
         audit.start()
         app.state.services = AppState(
             settings=settings,
             engine=engine,
-            reads=reads,
+            hot_path=hot_path,
             sessions=sessions,
             verifier=KeyVerifier(
                 cache_seconds=settings.auth_cache_seconds,
@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 with suppress(asyncio.CancelledError):
                     await follower
             await audit.stop()
-            await reads.close()
+            await hot_path.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -40,7 +40,7 @@ async def unit_of_work(state: AppState) -> AsyncIterator[UnitOfWork]:
     """The request's unit of work: one transaction, begun when first used and committed when
     the route's work is done, before the response is sent (so 2xx = stored); rolled back if
     it fails."""
-    unit = UnitOfWork(state.sessions, state.reads.connection)
+    unit = UnitOfWork(state.sessions, state.hot_path.connection)
     try:
         yield unit
     except BaseException:

@@ -21,7 +21,7 @@ from app.strategy.learned import Learned
 class AppState:
     settings: Settings
     engine: AsyncEngine
-    reads: HotPath
+    hot_path: HotPath  # the hot path's reads and the audit trail's writes
     sessions: async_sessionmaker[AsyncSession]
     verifier: KeyVerifier
     registry: ModelRegistry
