@@ -31,6 +31,7 @@ REQUIRE_POSTGRES = os.environ.get("CLIENTSCORE_TEST_REQUIRE_POSTGRES") == "1" or
 )
 TABLES = (
     "offer_answer",
+    "offer_event",
     "call_outcome",
     "classification_audit",
     "client_outcome",

@@ -36,6 +36,7 @@ from app.db.unit import Session, UnitOfWork
 from app.errors import FieldError, NotFound, ServiceError, ValidationFailed
 from app.paging import decode_cursor, encode_cursor
 from app.profiles import service as profiles
+from app.profiles.enums import Consent
 from app.profiles.mapping import PROFILE_FIELDS
 from app.profiles.schemas import ClientProfile, ClientRead
 from app.profiles.validation import field_errors
@@ -43,6 +44,7 @@ from app.strategy import repository as strategy
 from app.strategy.policy import History
 
 STAMPS = ("client_id", "request_id", "classified_at")
+REFUSED = Consent.refused.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +63,9 @@ class Call:
         explain: bool,
         histories: Mapping[str, History] | None = None,
     ) -> list[dict[str, Any]]:
-        """Stored clients (`ClientRead`) are arbitrated with their contact history."""
-        subjects = [
-            Subject(p.client_id, (histories or {}).get(p.client_id))
-            if isinstance(p, ClientRead)
-            else INLINE
-            for p in profiles
-        ]
+        """Stored clients (`ClientRead`) are arbitrated with their contact history; every
+        client's refused channels are never offered an action."""
+        subjects = [_subject(p, histories or {}) for p in profiles]
         return self.pinned.classify(
             profiles, as_of=self.at.date(), explain=explain, subjects=subjects
         )
@@ -100,6 +98,16 @@ class Call:
             "result": result,
             "classified_at": self.at,
         }
+
+
+def _subject(profile: ClientProfile, histories: Mapping[str, History]) -> Subject:
+    refused = frozenset(c for c, choice in profile.contact_consent.items() if choice == REFUSED)
+    if isinstance(profile, ClientRead):
+        history = histories.get(profile.client_id)
+        if refused:
+            history = (history or History()).with_refused(refused)
+        return Subject(profile.client_id, history)
+    return Subject(None, History(refused=refused)) if refused else INLINE
 
 
 def input_fingerprint(profile: ClientProfile) -> str:

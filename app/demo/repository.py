@@ -41,7 +41,9 @@ from app.profiles.mapping import PERSONAL_FIELDS, PROFILE_FIELDS, fingerprint
 from app.profiles.tables import Client, ClientOutcome, ClientPersonal
 
 OUTCOME_FIELDS = ("lapse_12m", "claim_count_next_year", "exposure", "purchase_6m")
-_JSON_COLUMNS = frozenset({"products_held", "extra"})
+_JSON_COLUMNS = frozenset({"products_held", "extra", "contact_consent"})
+# Profile objects the synthetic book leaves empty: no extra facts, no recorded consent.
+_EMPTY = ("extra", "contact_consent")
 _TARGETS: dict[str, Table] = {
     "client": Client.__table__,  # type: ignore[dict-item]
     "client_personal": ClientPersonal.__table__,  # type: ignore[dict-item]
@@ -158,7 +160,7 @@ def _batches(book: SyntheticBook, *, observed_at: date, batch_rows: int) -> Iter
     for start in range(0, len(book), batch_rows):
         stop = min(start + batch_rows, len(book))
         columns = book.python_columns(start, stop)
-        profile = [columns[name] if name != "extra" else repeat({}) for name in PROFILE_FIELDS]
+        profile = [columns[name] if name not in _EMPTY else repeat({}) for name in PROFILE_FIELDS]
         fingerprints, has_personal = [], []
         for values, person in zip(
             zip(*profile, strict=False),
@@ -181,9 +183,9 @@ def _rows(batch: _Batch) -> dict[str, list[dict[str, Any]]]:
         batch.book.outcomes[name][batch.start : batch.stop].tolist() for name in OUTCOME_FIELDS
     ]
     for i, client_id in enumerate(ids):
-        record = {name: batch.columns[name][i] for name in PROFILE_FIELDS if name != "extra"}
+        record = {name: batch.columns[name][i] for name in PROFILE_FIELDS if name not in _EMPTY}
         clients.append(
-            {"client_id": client_id, **record, "extra": {}, **stamps}
+            {"client_id": client_id, **record, **{key: {} for key in _EMPTY}, **stamps}
             | {"fingerprint": batch.fingerprints[i]}
         )
         if batch.has_personal[i]:
@@ -207,7 +209,7 @@ def arrow_tables(batch: _Batch) -> dict[str, pa.Table]:
     for name in PROFILE_FIELDS:
         if name == "products_held":
             client[name] = pa.array(_json_lists(profiles[name][rows]), type=pa.string())
-        elif name == "extra":
+        elif name in _EMPTY:
             client[name] = pa.array(["{}"] * n, type=pa.string())
         else:
             client[name] = _arrow(profiles[name][rows], name)

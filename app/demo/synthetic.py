@@ -30,7 +30,9 @@ from app.profiles.schemas import ClientProfile
 Column = npt.NDArray[Any]
 
 PROFILE_COLUMNS = tuple(
-    name for name in ClientProfile.model_fields if name not in {"personal", "extra"}
+    name
+    for name in ClientProfile.model_fields
+    if name not in {"personal", "extra", "contact_consent"}  # none recorded in the book
 )
 PERSONAL_COLUMNS = ("name", "phone", "national_id")
 # Integer and boolean fields that may be missing are floats with NaN for missing, the form

@@ -14,6 +14,7 @@ from typing import Any
 from app.classification.schemas import AuditRecord
 from app.desk.i18n import Lang, day, moment, money, number, t, word
 from app.outcomes.schemas import OutcomeRead
+from app.profiles.enums import Consent, ContactChannel
 from app.profiles.schemas import ClientRead
 from app.rules.parameters import ActionSpec
 
@@ -36,6 +37,14 @@ class ActionView:
     title: str
     reason: str
     script: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """An eligible action the contact policy or the client's consent keeps from the call."""
+
+    title: str
+    why: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +73,8 @@ class Card:
     summary: str
     actions: list[ActionView]
     reasons: dict[str, list[str]]
+    consent: str = ""
+    held_back: list[HeldBack] = field(default_factory=list)
     classifications: list[HistoryRow] = field(default_factory=list)
     outcomes: list[OutcomeRow] = field(default_factory=list)
     request_id: str = ""
@@ -221,6 +232,10 @@ def build(
         )
     personal = profile.personal
     products = [word(lang, str(p)) for p in profile.products_held]
+    held_back = [
+        HeldBack(_title(lang, catalogue, quiet["code"]), str(quiet["why"]))
+        for quiet in (result.get("arbitration") or {}).get("suppressed", [])
+    ]
     return Card(
         client_id=profile.client_id,
         name=(personal.name if personal and personal.name else profile.client_id),
@@ -231,8 +246,28 @@ def build(
         summary=_summary(lang, result, actions),
         actions=actions,
         reasons=_reasons(lang, result),
+        consent=_consent(lang, profile.contact_consent),
+        held_back=held_back,
         request_id=str(result["request_id"]),
     )
+
+
+def _title(lang: Lang, catalogue: Mapping[str, ActionSpec], code: str) -> str:
+    spec = catalogue.get(code)
+    return (spec.zh if lang == "zh" else spec.en) if spec else code
+
+
+def _consent(lang: Lang, consent: Mapping[ContactChannel, Consent]) -> str:
+    """The client's contact choices in words: do-not-call first, then each channel."""
+    if not consent:
+        return t(lang, "consent_none")
+    parts = [t(lang, "do_not_call")] if consent.get(ContactChannel.call) == "refused" else []
+    parts += [
+        t(lang, f"consent_{choice}", channel=t(lang, f"channel_{channel}"))
+        for channel, choice in sorted(consent.items())
+        if not (channel == "call" and choice == "refused")
+    ]
+    return t(lang, "list_separator").join(parts)
 
 
 __all__ = ["Card", "build", "day", "history_rows", "outcome_rows"]

@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from app.profiles.enums import ContactChannel
 
 MAX_NOTE = 2000
 
@@ -21,6 +23,8 @@ class CallResult(StrEnum):
 
 
 ANSWERS = frozenset({CallResult.accepted, CallResult.declined})  # an offer's final answer
+# What the client said to an action put to it on the call: the action was presented.
+PRESENTED = frozenset({CallResult.accepted, CallResult.declined, CallResult.call_back})
 
 
 class OutcomeCreate(BaseModel):
@@ -72,5 +76,57 @@ OUTCOME_EXAMPLES = {
             "result": "accepted",
             "note": "Wants the renewal quote by e-mail.",
         }
+    }
+}
+
+
+class OfferCreate(BaseModel):
+    """Body of `POST /v1/clients/{client_id}/offers`: one action presented to the client by a
+    channel system (CRM, app, mail)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    action_code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = Field(
+        description="An action of the classification that chose the offer (`strategy[].code`)."
+    )
+    channel: ContactChannel = Field(description="The channel the offer went out on.")
+    offered_at: AwareDatetime | None = Field(
+        default=None,
+        description="When the client was presented the offer (RFC 3339 with an offset); now "
+        "when omitted. Not before the classification that chose it, not in the future.",
+    )
+    offer_request_id: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = Field(
+        default=None,
+        description="The `request_id` of the classification that chose the offer; the "
+        "client's latest recorded classification when omitted.",
+    )
+
+
+class OfferRead(BaseModel):
+    offer_id: int
+    client_id: str
+    action_code: str
+    channel: ContactChannel
+    offer_request_id: str = Field(description="The classification that chose the offer.")
+    segment: str = Field(description="The client's segment when the offer was chosen.")
+    period: str = Field(description="The first day of the contact period of the offer.")
+    offered_at: datetime
+    recorded_by: str = Field(description="The API key id that recorded it.")
+    recorded_at: datetime
+
+
+class OfferPage(BaseModel):
+    items: list[OfferRead]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page.")
+
+
+OFFER_EXAMPLES = {
+    "app": {
+        "summary": "an offer shown in the mobile app",
+        "value": {
+            "action_code": "personalised_recommendation",
+            "channel": "app",
+            "offered_at": "2026-12-07T09:30:00+08:00",
+        },
     }
 }

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.classification import repository as audit
 from app.db.base import as_utc
 from app.db.unit import Session
-from app.errors import Conflict, FieldError, NotFound, ValidationFailed
-from app.outcomes import repository
-from app.outcomes.schemas import ANSWERS, CallResult, OutcomeCreate, OutcomePage, OutcomeRead
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.outcomes import offers, repository
+from app.outcomes.schemas import (
+    ANSWERS,
+    PRESENTED,
+    CallResult,
+    OutcomeCreate,
+    OutcomePage,
+    OutcomeRead,
+)
 from app.outcomes.tables import CallOutcome
 from app.paging import decode_cursor, encode_cursor
 from app.profiles import repository as profiles
@@ -19,10 +25,6 @@ from app.strategy import repository as strategy_answers
 async def _exists(session: Session, client_id: str) -> None:
     if await profiles.get(session, client_id) is None:
         raise NotFound(f"no client with id '{client_id}'")
-
-
-def _refused(field: str, rule: str, detail: str, title: str) -> ValidationFailed:
-    return ValidationFailed(title, errors=[FieldError(field, rule, detail)])
 
 
 def _read(row: CallOutcome) -> OutcomeRead:
@@ -42,7 +44,7 @@ def _read(row: CallOutcome) -> OutcomeRead:
 
 
 def _answered(action_code: str, request_id: str) -> ValidationFailed:
-    return _refused(
+    return offers.refused(
         "action_code",
         "already_answered",
         f"the offer of '{action_code}' by classification {request_id} already has its answer",
@@ -53,50 +55,14 @@ def _answered(action_code: str, request_id: str) -> ValidationFailed:
 async def record(
     session: Session, *, client_id: str, body: OutcomeCreate, key_id: str, at: datetime
 ) -> OutcomeRead:
-    """Store the answer to an action of a recorded classification of the client; an
+    """Store the answer to an action of a recorded classification of the client. An answer
+    given on the call (accepted, declined, call back) means the action was presented: its
+    offer is recorded (once per classification and action) on the action's channel; an
     accepted or declined offer is also an answer the strategy learns from (once per offer)."""
-    if await profiles.get(session, client_id) is None:
-        raise ValidationFailed(
-            f"no client with id '{client_id}'",
-            errors=[FieldError("client_id", "unknown_client", "no such client", "path")],
-        )
-    offer = await audit.offer(session, client_id=client_id, request_id=body.offer_request_id)
-    if offer is None and body.offer_request_id is not None:
-        raise ValidationFailed(
-            "no classification of this client has that request id",
-            errors=[
-                FieldError(
-                    "offer_request_id",
-                    "unknown_offer",
-                    "not the request id of a recorded classification of this client",
-                )
-            ],
-        )
-    if offer is None:
-        raise Conflict(
-            f"client '{client_id}' has no recorded classification to answer: classify it "
-            f"first (GET /v1/clients/{client_id}/classification)"
-        )
-    strategy = {action["code"]: action for action in offer.result.get("strategy", [])}
-    offered = [code for code, action in strategy.items() if not action.get("held_out")]
-    if body.action_code in strategy and body.action_code not in offered:
-        raise _refused(
-            "action_code",
-            "held_out",
-            "the client is in this action's control group: it was not offered",
-            f"action '{body.action_code}' was held out, not offered",
-        )
-    if body.action_code not in offered:
-        raise ValidationFailed(
-            f"action '{body.action_code}' was not offered",
-            errors=[
-                FieldError(
-                    "action_code",
-                    "not_in_offer",
-                    f"use one of the actions offered: {', '.join(offered) or 'none'}",
-                )
-            ],
-        )
+    offer = await offers.classification_of(
+        session, client_id=client_id, request_id=body.offer_request_id, never=Conflict
+    )
+    entry = offers.offered_actions(offer, body.action_code)
     values = {
         "client_id": client_id,
         "action_code": body.action_code,
@@ -113,6 +79,18 @@ async def record(
         session, request_id=offer.request_id, action_code=body.action_code
     ):
         raise _answered(body.action_code, offer.request_id)
+    if body.result in PRESENTED:
+        await strategy_answers.add_offers(
+            session,
+            offers.event_rows(
+                offer,
+                action_code=body.action_code,
+                channel=str(entry["channel"]),
+                offered_at=at,
+                key_id=key_id,
+                at=at,
+            ),
+        )
     outcome_id = await repository.add(session, values)
     arbitration = offer.result.get("arbitration")
     if answer and arbitration is not None:

@@ -34,6 +34,24 @@ class Channel(StrEnum):
     branch = "branch"
 
 
+class ContactChannel(StrEnum):
+    """A channel the insurer reaches a client on (the action catalogue's channels)."""
+
+    call = "call"
+    visit = "visit"
+    sms = "sms"
+    app = "app"
+    mail = "mail"
+
+
+class Consent(StrEnum):
+    """The client's choice about being contacted on a channel; `refused` on `call` is
+    do-not-call."""
+
+    granted = "granted"
+    refused = "refused"
+
+
 class Industry(StrEnum):
     """Industry, split as China's 2011 SME classification standard needs it for size thresholds."""
 

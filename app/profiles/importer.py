@@ -145,6 +145,8 @@ class CsvRecords:
                 record[name] = cell.split(LIST_SEPARATOR)
             elif name == "extra":
                 record[name] = _json_cell(name, cell)
+            elif name == "contact_consent":
+                record[name] = _consent_cell(cell)
             elif name in CSV_JSON_SCALARS:
                 record[name] = _scalar_cell(cell)
             else:
@@ -159,6 +161,19 @@ def _json_cell(name: str, cell: str) -> Any:
         return orjson.loads(cell)
     except orjson.JSONDecodeError:
         raise LineRejected(None, [(name, "json_invalid", "must be a JSON object")]) from None
+
+
+def _consent_cell(cell: str) -> dict[str, str]:
+    """`call:refused|sms:granted`: the channel and the client's choice, pairs separated by
+    `|` (validation checks the channels and choices)."""
+    consent: dict[str, str] = {}
+    for pair in cell.split(LIST_SEPARATOR):
+        channel, colon, choice = pair.partition(":")
+        if not colon or channel.strip() in consent:
+            detail = "write channel:choice pairs separated by |, each channel once"
+            raise LineRejected(None, [("contact_consent", "consent_format", detail)])
+        consent[channel.strip()] = choice.strip()
+    return consent
 
 
 def _scalar_cell(cell: str) -> Any:

@@ -22,6 +22,8 @@ from pydantic_core import PydanticCustomError
 from app.profiles.enums import (
     Channel,
     ClientKind,
+    Consent,
+    ContactChannel,
     Gender,
     Industry,
     Ownership,
@@ -155,6 +157,12 @@ class ClientProfile(BaseModel):
     typhoon_zone: Flag | None = None
     property_condition: PropertyCondition | None = None
     property_value: Money | None = None
+    contact_consent: dict[ContactChannel, Consent] = Field(
+        default_factory=dict,
+        description="The client's choice per contact channel (`call`, `visit`, `sms`, `app`, "
+        "`mail`): `granted` or `refused`; `call: refused` is do-not-call. No action is offered "
+        "on a refused channel; a channel not named has no recorded choice.",
+    )
     personal: Personal | None = None
     extra: Annotated[dict[str, JsonValue], AfterValidator(_finite)] = Field(
         default_factory=dict, max_length=100

@@ -61,6 +61,8 @@ class Client(Base):
     property_condition: Mapped[str | None] = mapped_column(String(8))
     property_value: Mapped[float | None] = mapped_column(Double)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
+    # Channel -> "granted" or "refused"; a channel not named has no recorded choice.
+    contact_consent: Mapped[dict[str, str]] = mapped_column(JSON_DOCUMENT, server_default="{}")
     # sha256 of the canonical profile: a write that changes nothing keeps the version.
     fingerprint: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer)

@@ -2,8 +2,10 @@
 12-month retention (or purchase) of the treated over the control group, with the value it
 implies.
 
-An offer is an action in a stored client's recorded strategy, counted once per client,
-action and period; it is treated when offered, control when held out. The success is the
+An offer is an action presented to a client (recorded by the desk or a channel system),
+counted once per client, action and period: the treated. The control group are the clients
+held out of the action by the classification whose offers were presented, so both sides
+were contacted on the same occasion and only the hash split them. The success is the
 client's next state as recorded in `client_outcome`: a client retained 12 months on
 (`lapse_12m` = 0), or for a prospect a purchase (`purchase_6m` = 1). Clients without it
 count as offers but not in the uplift. The implied value is the uplift x the treated
@@ -75,29 +77,6 @@ def success(lapse_12m: float | None, purchase_6m: float | None) -> bool | None:
     if lapse_12m is not None:
         return lapse_12m < 0.5
     return purchase_6m >= 0.5 if purchase_6m is not None else None
-
-
-def offers_of(client_id: str, result: Mapping[str, object], hit: bool | None) -> list[Offer]:
-    """The offers one recorded classification made (none for a record made before actions
-    were arbitrated)."""
-    arbitration = result.get("arbitration")
-    if not isinstance(arbitration, dict):
-        return []
-    value = result.get("value")
-    clv = value.get("clv") if isinstance(value, dict) else None
-    strategy = result.get("strategy")
-    return [
-        Offer(
-            client_id,
-            str(entry["code"]),
-            str(arbitration["segment"]),
-            str(arbitration["period"]),
-            bool(entry.get("held_out")),
-            float(clv or 0.0),
-            hit,
-        )
-        for entry in (strategy if isinstance(strategy, list) else [])
-    ]
 
 
 def build(offers: Iterable[Offer], answers: Mapping[Key, Counts]) -> list[ReportRow]:

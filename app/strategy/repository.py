@@ -1,9 +1,9 @@
-"""All SQL of the strategy: the answers it learns from."""
+"""All SQL of the strategy: the offers presented, their answers, the contact histories."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -15,21 +15,23 @@ from sqlalchemy import (
     column,
     func,
     insert,
+    null,
     select,
     table,
+    union_all,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.base import JSON_DOCUMENT, as_utc
+from app.db.base import as_utc
 from app.db.driver import Reader, driver_rows, is_driver
-from app.strategy.policy import Contact, History
+from app.strategy.policy import Contact, History, Presented
 from app.strategy.rates import Counts, Key
-from app.strategy.report import Offer, offers_of, success
-from app.strategy.tables import OfferAnswer
+from app.strategy.report import Offer, success
+from app.strategy.tables import OfferAnswer, OfferEvent
 
 # The columns of other packages' tables the strategy reads: the call outcomes (the contact
-# policy), the audit trail (the offers made) and the clients' next state (their retention).
+# policy) and the clients' next state (their retention).
 _CALLS = table(
     "call_outcome",
     column("outcome_id", Integer),
@@ -38,23 +40,39 @@ _CALLS = table(
     column("result", String),
     column("recorded_at", DateTime(timezone=True)),
 )
-_HISTORIES_SQL = (  # the twin of `histories`' query, for the driver
-    "SELECT client_id, action_code, result, recorded_at FROM call_outcome"
-    " WHERE client_id = ANY(%s) ORDER BY outcome_id"
-)
-_AUDIT = table(
-    "classification_audit",
-    column("audit_id", Integer),
-    column("client_id", String),
-    column("result", JSON_DOCUMENT),
-    column("classified_at", DateTime(timezone=True)),
-)
 _NEXT = table(
     "client_outcome",
     column("client_id", String),
     column("lapse_12m", Double),
     column("purchase_6m", Double),
 )
+_OFFERS = OfferEvent.__table__
+# A client's contacts, one query: the answers recorded on calls (no channel) and the offers
+# presented (held-out ones are never presented), in the order they happened.
+_HISTORIES_SQL = (  # the twin of `_histories_query`, for the driver
+    "SELECT client_id, action_code, result, NULL AS channel, recorded_at AS at, outcome_id AS n"
+    " FROM call_outcome WHERE client_id = ANY(%s)"
+    " UNION ALL SELECT client_id, action_code, NULL, channel, offered_at, offer_id"
+    " FROM offer_event WHERE client_id = ANY(%s) AND NOT held_out"
+    " ORDER BY at, n"
+)
+
+
+def _histories_query(ids: Sequence[str]) -> Any:
+    c, o = _CALLS.c, OfferEvent
+    calls = select(
+        c.client_id,
+        c.action_code,
+        c.result,
+        null().label("channel"),
+        c.recorded_at.label("at"),
+        c.outcome_id.label("n"),
+    ).where(c.client_id.in_(ids))
+    offers = select(o.client_id, o.action_code, null(), o.channel, o.offered_at, o.offer_id).where(
+        o.client_id.in_(ids), o.held_out.is_(False)
+    )
+    both = union_all(calls, offers).subquery()
+    return select(both).order_by(both.c.at, both.c.n)
 
 
 async def answered(session: AsyncSession, *, request_id: str, action_code: str) -> bool:
@@ -92,41 +110,98 @@ async def counts(session: AsyncSession) -> dict[Key, Counts]:
 
 
 async def histories(reader: Reader, client_ids: Sequence[str]) -> dict[str, History]:
-    """The recorded call outcomes of each client, oldest first (every client named gets one,
-    empty when it has none)."""
+    """Each client's recorded answers and the offers presented to it, oldest first (every
+    client named gets one, empty when it has none), in one query."""
     ids = sorted(set(client_ids))
-    found: dict[str, list[Contact]] = {client_id: [] for client_id in ids}
     if not ids:
         return {}
-    c = _CALLS.c
+    answers: dict[str, list[Contact]] = {client_id: [] for client_id in ids}
+    offers: dict[str, list[Presented]] = {client_id: [] for client_id in ids}
     # The hot path of classifying a stored client: on PostgreSQL through the driver.
     rows = (
-        await driver_rows(reader, _HISTORIES_SQL, (ids,))
+        await driver_rows(reader, _HISTORIES_SQL, (ids, ids))
         if is_driver(reader)
-        else await reader.execute(
-            select(c.client_id, c.action_code, c.result, c.recorded_at)
-            .where(c.client_id.in_(ids))
-            .order_by(c.outcome_id)
+        else await reader.execute(_histories_query(ids))
+    )
+    for client_id, code, result, channel, at, _n in rows:
+        day = as_utc(at).date() if isinstance(at, datetime) else _day(at)
+        if result is None:
+            offers[client_id].append(Presented(code, channel, day))
+        else:
+            answers[client_id].append(Contact(code, result, day))
+    return {
+        client_id: History(tuple(answers[client_id]), tuple(offers[client_id])) for client_id in ids
+    }
+
+
+def _day(text: str) -> date:
+    """A time SQLite hands back as text from a union (no column type to convert it)."""
+    return as_utc(datetime.fromisoformat(text)).date()
+
+
+async def offer_of(
+    session: AsyncSession, *, request_id: str, action_code: str
+) -> OfferEvent | None:
+    """The offer (or hold-out) of `action_code` by classification `request_id`."""
+    found = await session.scalars(
+        select(OfferEvent).where(
+            OfferEvent.offer_request_id == request_id, OfferEvent.action_code == action_code
         )
     )
-    for client_id, code, result, at in rows:
-        found[client_id].append(Contact(code, result, as_utc(at).date()))
-    return {client_id: History(tuple(contacts)) for client_id, contacts in found.items()}
+    return found.first()
+
+
+async def add_offers(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Store offers (and hold-outs) not stored yet: a classification's action is one row,
+    however often it is reported."""
+    for values in rows:
+        if await offer_of(
+            session, request_id=values["offer_request_id"], action_code=values["action_code"]
+        ):
+            continue
+        try:
+            async with session.begin_nested():
+                await session.execute(insert(OfferEvent).values(values))
+        except IntegrityError:
+            continue  # stored by a concurrent request meanwhile
+
+
+async def offers_page(
+    session: AsyncSession, *, client_id: str, before_id: int | None, limit: int
+) -> list[OfferEvent]:
+    """A client's offers presented, newest first."""
+    query = (
+        select(OfferEvent)
+        .where(OfferEvent.client_id == client_id, OfferEvent.held_out.is_(False))
+        .order_by(OfferEvent.offer_id.desc())
+        .limit(limit)
+    )
+    if before_id is not None:
+        query = query.where(OfferEvent.offer_id < before_id)
+    return list(await session.scalars(query))
 
 
 async def recorded_offers(session: AsyncSession, *, since: datetime | None) -> list[Offer]:
-    """The offers of the stored clients' recorded classifications (since a time), each with
-    the client's recorded success (retained, or a prospect's purchase) when known."""
-    a, n = _AUDIT.c, _NEXT.c
+    """The offers presented and the hold-outs recorded (since a time), each with the
+    client's recorded success (retained, or a prospect's purchase) when known."""
+    o, n = OfferEvent, _NEXT.c
     query = (
-        select(a.client_id, a.result, n.lapse_12m, n.purchase_6m)
-        .select_from(_AUDIT.outerjoin(_NEXT, a.client_id == n.client_id))
-        .where(a.client_id.is_not(None))
-        .order_by(a.audit_id)
+        select(
+            o.client_id,
+            o.action_code,
+            o.segment,
+            o.period,
+            o.held_out,
+            o.clv,
+            n.lapse_12m,
+            n.purchase_6m,
+        )
+        .select_from(_OFFERS.outerjoin(_NEXT, o.client_id == n.client_id))
+        .order_by(o.offer_id)
     )
     if since is not None:
-        query = query.where(a.classified_at >= since)
-    offers: list[Offer] = []
-    for client_id, result, lapse, purchase in await session.execute(query):
-        offers.extend(offers_of(client_id, result, success(lapse, purchase)))
-    return offers
+        query = query.where(o.offered_at >= since)
+    return [
+        Offer(client_id, code, segment, period, bool(held), float(clv), success(lapse, buy))
+        for client_id, code, segment, period, held, clv, lapse, buy in await session.execute(query)
+    ]

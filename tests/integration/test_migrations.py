@@ -21,6 +21,7 @@ TABLES = {
     "classification_audit",
     "call_outcome",
     "offer_answer",
+    "offer_event",
 }
 
 

@@ -202,14 +202,15 @@ def test_the_strategy_report_counts_offers_answers_and_the_control_group(
     cmd_strategy_report(api.settings, argparse.Namespace(since=None))
     printed = capsys.readouterr().out
     (line,) = [row for row in printed.splitlines() if row.startswith(code) and " all " in row]
-    assert line.split()[2:5] == ["5", "0", "4"]  # offers, held out, answered
+    # C-probe was classified, never contacted: not an offer. Offers, held out, answered:
+    assert line.split()[2:5] == ["4", "0", "4"]
     assert "100.0%" in line
     read = api.client.get(
         "/v1/strategy/report", params={"since": "2020-01-01"}, headers=api.auth("profiles:read")
     )
     assert read.status_code == 200, read.text
     (row,) = [r for r in read.json()["rows"] if (r["action_code"], r["segment"]) == (code, "all")]
-    assert (row["offers"], row["answered"], row["accepted"], row["acceptance"]) == (5, 4, 4, 1.0)
+    assert (row["offers"], row["answered"], row["accepted"], row["acceptance"]) == (4, 4, 4, 1.0)
     assert row["uplift"]["estimate"] is None  # no recorded 12-month outcome yet
     bad = api.client.get(
         "/v1/strategy/report", params={"since": "soon"}, headers=api.auth("profiles:read")

@@ -16,7 +16,7 @@ from app.rules.outcome import Action, RuleOutcome
 from app.rules.ruleset import DEFAULT_RULESET_DIR, Ruleset, read_ruleset_files
 from app.strategy.arbitrate import Arbiter, catalogue
 from app.strategy.control import held_out, period_of
-from app.strategy.policy import Contact, History
+from app.strategy.policy import Contact, History, Presented
 from app.strategy.rates import Counts, Rates
 
 TODAY = date(2026, 12, 1)
@@ -176,10 +176,29 @@ def test_the_contact_policy_suppresses_with_a_reason(ruleset: Ruleset) -> None:
     long_ago = History((Contact("retention_offer", "declined", date(2026, 1, 1)),))
     assert arbitrate(arbiter, *codes, history=long_ago)[1]["suppressed"] == []
     period = date.fromisoformat(arbiter.period)
-    offered = History((Contact("care_activities", "call_back", period),))
+    offered = History(offers=(Presented("care_activities", "sms", period),))
     (capped,) = arbitrate(arbiter, *codes, history=offered)[1]["suppressed"]
     assert capped["code"] == "care_activities"
-    assert "by sms this period (at most 1)" in capped["why"]
+    assert capped["why"] == "offered 1 time(s) by sms this period (at most 1)"
+    # Another channel's offer is not this channel's contact; a classification is none.
+    elsewhere = History(offers=(Presented("care_activities", "app", period),))
+    assert arbitrate(arbiter, *codes, history=elsewhere)[1]["suppressed"] == []
+    # A callback asked for keeps the action until it is done.
+    pending = History((Contact("care_activities", "call_back", period),), offered.offers)
+    assert arbitrate(arbiter, *codes, history=pending)[1]["suppressed"] == []
+    done = History(
+        (*pending.contacts, Contact("care_activities", "accepted", period)), offered.offers
+    )
+    assert [s["code"] for s in arbitrate(arbiter, *codes, history=done)[1]["suppressed"]] == [
+        "care_activities"
+    ]
+    refused = History(refused=frozenset({"sms"}))
+    (closed_channel,) = arbitrate(arbiter, *codes, history=refused)[1]["suppressed"]
+    assert closed_channel == {
+        "code": "care_activities",
+        "channel": "sms",
+        "why": "the client refused contact by sms",
+    }
     complaint = History(
         (
             Contact("care_activities", "complaint", date(2026, 11, 20)),
