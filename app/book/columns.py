@@ -4,8 +4,9 @@ Profiles arrive as an Arrow table in `PROFILE_SCHEMA` (from Parquet, CSV or the 
 become the NumPy columns `classify_batch` reads, without a Python object per client: words
 are dictionary-decoded so equal texts are one shared object, nullable numbers and flags are
 floats with NaN, dates `datetime64[D]`. A classified batch (`Classified`) becomes the result
-table, each outcome's parts built once per distinct outcome and gathered by code; only the
-strategy is arbitrated client by client, as the API does it (`results.strategies`).
+table, each outcome's parts built once per distinct outcome and gathered by code; the
+strategy is arbitrated for the whole partition at once, as the API does it
+(`results.arbitrated`), and its action codes gathered into Arrow lists.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from app.classification.batch import Scored, reasons_of
-from app.classification.results import Classified, strategies
+from app.classification.results import Classified, arbitrated
 from app.strategy.arbitrate import Arbiter
 
 Column = npt.NDArray[Any]
@@ -162,11 +163,8 @@ def result_table(
         "ownership": _masked(table["ownership"].combine_chunks(), corporate),
         "industry": _masked(table["industry"].combine_chunks(), corporate),
     }
-    chosen = strategies(classified, arbiter, table["client_id"].to_pylist())
-    columns["actions"] = pa.array([[a["code"] for a in s] for s in chosen], pa.list_(words))
-    columns["held_out_actions"] = pa.array(
-        [[a["code"] for a in s if a["held_out"]] for s in chosen], pa.list_(words)
-    )
+    chosen = arbitrated(classified, arbiter, table["client_id"].to_pylist())
+    columns["actions"], columns["held_out_actions"] = chosen.action_lists()
     if reasons is not None:
         columns.update(reason_columns(reasons, len(classified)))
     n = len(classified)

@@ -239,8 +239,7 @@ def classify_columns(
         subjects = [Subject(str(c)) for c in columns["client_id"]]
     return results(
         columns,
-        classified.per_client(),
-        classified.numbers(),
+        classified,
         reasons=(lambda i: reasons_of(scored, i)) if explain else None,
         versions={"models": champions.versions(), "ruleset": ruleset.version},
         arbiter=arbiter or Arbiter.of(ruleset, as_of),

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.arrays import FloatArray
+from app.arrays import FloatArray, rounded
 from app.profiles.periods import DAYS_PER_YEAR
 from app.rules.facts import SAME_AS_PROFILE
 
@@ -23,28 +23,6 @@ Column = npt.NDArray[Any]
 DIGITS = 6  # model outputs as results show them (`results.shown`)
 FLAGS = ("renewal_intent", "flood_zone", "typhoon_zone")  # true, false or unknown
 WORDS = ("kind", "industry", "ownership", "channel", "property_condition")
-
-
-def rounded(values: FloatArray, digits: int = DIGITS) -> FloatArray:
-    """Python's `round(v, digits)` for each value, vectorised.
-
-    NumPy's `round` scales, rounds to an integer and scales back, and the scaling can land on
-    the wrong side of a tie: then it differs from Python's correctly rounded result in the last
-    digit, and a tier threshold must see exactly the number the caller is shown. Values whose
-    scaled form is that close to a tie, or too large to scale exactly, take Python's `round`.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    scale = 10.0**digits
-    # A value too large to scale overflows to inf here; it is rounded by Python below.
-    with np.errstate(over="ignore", invalid="ignore"):
-        scaled = values * scale
-        out = np.rint(scaled) / scale
-        near_tie = np.abs(np.abs(scaled - np.floor(scaled)) - 0.5) < 1e-6
-        doubtful = np.flatnonzero(near_tie | (np.abs(scaled) > 2.0**52))
-    for i in doubtful.tolist():
-        value = float(values[i])
-        out[i] = value if value != value else round(value, digits)
-    return out
 
 
 def _objects(values: Any) -> Column:

@@ -1,8 +1,9 @@
 """JSON-ready results of a classified batch, in the shape of `schemas.Classification`.
 
 The rows that fired are the same for every client with the same rule outcome, so they are
-built once per distinct outcome and shared; the strategy is arbitrated per client (its
-numbers, segment, contact history and control group decide it, `app.strategy.arbitrate`).
+built once per distinct outcome and shared; the strategy is arbitrated for the whole batch at
+once (each client's numbers, segment, contact history and control group decide it,
+`app.strategy.columns`), as `app.strategy.arbitrate` does it for one client.
 Numbers are read from Python lists (`tolist`) and rounded with Python's `round`,
 as the caller is shown them and as the rules saw them.
 """
@@ -16,10 +17,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from app.classification.facts_columns import rounded
+from app.arrays import rounded
 from app.rules.outcome import RuleOutcome
 from app.serving.predictor import Predictions
 from app.strategy.arbitrate import Arbiter
+from app.strategy.columns import Arbitrated, arbitrate_columns
 from app.strategy.policy import History
 
 Reasons = Callable[[int], dict[str, list[dict[str, Any]]]]
@@ -225,13 +227,36 @@ def result(
     subject: Subject = INLINE,
 ) -> dict[str, Any]:
     """One client's result, from its rule outcome and its numbers."""
-    common = _shared(outcome)
     strategy, arbitration = arbiter.arbitrate(
         outcome,
         numbers.for_formulas(),
         client_id=subject.client_id,
         history=subject.history,
     )
+    return _result(
+        outcome,
+        numbers,
+        kind=kind,
+        ownership=ownership,
+        industry=industry,
+        reasons=reasons,
+        versions=versions,
+        arbitrated=(strategy, arbitration),
+    )
+
+
+def _result(
+    outcome: RuleOutcome,
+    numbers: ClientNumbers,
+    *,
+    kind: str,
+    ownership: str | None,
+    industry: str | None,
+    reasons: dict[str, list[dict[str, Any]]] | None,
+    versions: dict[str, Any],
+    arbitrated: tuple[list[dict[str, Any]], dict[str, Any]],
+) -> dict[str, Any]:
+    common = _shared(outcome)
     client, prospect = numbers.client, numbers.prospect
     return {
         "value": {
@@ -258,37 +283,38 @@ def result(
         }
         if kind == "corporate"
         else None,
-        "strategy": strategy,
-        "arbitration": arbitration,
+        "strategy": arbitrated[0],
+        "arbitration": arbitrated[1],
         "reasons": reasons,
         "rules_fired": common.fired_client if client else common.fired_other,
         "versions": versions,
     }
 
 
-def strategies(
-    classified: Classified, arbiter: Arbiter, client_ids: Sequence[str | None]
-) -> list[list[dict[str, Any]]]:
-    """Each client's arbitrated strategy (top N, best first), as `result` gives it, for a
-    batch without contact history (a book run): eligibility, acceptance, value, weight and
-    the control group decide it, no contact policy applies."""
-    numbers = classified.numbers()
-    outcomes = classified.outcomes
-    return [
-        arbiter.arbitrate(
-            outcomes[code],
-            Classified.numbers_of(i, numbers).for_formulas(),
-            client_id=client_ids[i],
-            history=None,
-        )[0]
-        for i, code in enumerate(classified.codes.tolist())
-    ]
+def arbitrated(
+    classified: Classified,
+    arbiter: Arbiter,
+    client_ids: Sequence[str | None],
+    histories: Sequence[History | None] | None = None,
+) -> Arbitrated:
+    """The batch's arbitration (`app.strategy.columns`): per client what `result` arbitrates,
+    from the numbers as the caller is shown them; `histories` None: no contact policy."""
+    numbers = {
+        "clv": classified.clv,
+        "lapse_probability": classified.lapse,
+        "purchase_probability": classified.purchase,
+        "expected_claim_frequency": classified.claim_frequency,
+        "expected_loss_ratio": classified.loss_ratio,
+        "annual_premium": classified.premium,
+    }
+    return arbitrate_columns(
+        arbiter, classified.outcomes, classified.codes, numbers, client_ids, histories
+    )
 
 
 def results(
     columns: Mapping[str, Sequence[Any]],
-    outcomes: Sequence[RuleOutcome],
-    numbers: BatchNumbers,
+    classified: Classified,
     *,
     reasons: Reasons | None,
     versions: dict[str, Any],
@@ -297,8 +323,18 @@ def results(
 ) -> list[dict[str, Any]]:
     """One result per client; `columns` are the profile columns (kind, ownership, industry)."""
     kinds, ownership, industry = columns["kind"], columns["ownership"], columns["industry"]
+    if subjects is None:
+        chosen = arbitrated(classified, arbiter, [None] * len(classified)).entries()
+    else:
+        chosen = arbitrated(
+            classified,
+            arbiter,
+            [s.client_id for s in subjects],
+            [s.history for s in subjects],
+        ).entries()
+    numbers = classified.numbers()
     return [
-        result(
+        _result(
             outcome,
             Classified.numbers_of(i, numbers),
             kind=kinds[i],
@@ -306,8 +342,7 @@ def results(
             industry=industry[i],
             reasons=reasons(i) if reasons is not None else None,
             versions=versions,
-            arbiter=arbiter,
-            subject=subjects[i] if subjects is not None else INLINE,
+            arbitrated=chosen[i],
         )
-        for i, outcome in enumerate(outcomes)
+        for i, outcome in enumerate(classified.per_client())
     ]

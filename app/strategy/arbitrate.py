@@ -4,7 +4,8 @@ The strategy table decides which actions a client is eligible for. Each eligible
 value comes from its formula over the client's numbers as shown, its acceptance from the
 learned rate of the client's segment; the contact policy suppresses some, the control group
 holds some out. The first `top_n` are the client's strategy, the rest are listed as others.
-Ties keep the catalogue's order.
+Ties keep the catalogue's order. This is one client's arbitration; `app.strategy.columns`
+arbitrates a batch at once with the same arithmetic and gives the same results.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.rules.formula import Formula
 from app.rules.outcome import Action, RuleOutcome
 from app.rules.parameters import ActionSpec, RulesetDocument
 from app.rules.ruleset import Ruleset
 from app.strategy.control import held_out, period_of
 from app.strategy.policy import History, suppressed
 from app.strategy.rates import Rates
+from app.strategy.values import Value, known_numbers
 
 DEFAULT_TOP_N = 3
 
@@ -31,9 +32,9 @@ class Catalogue:
 
     document: RulesetDocument
     specs: Mapping[str, ActionSpec]
-    formulas: Mapping[str, Formula]
-    constants: Mapping[str, Mapping[str, float]]
+    values: Mapping[str, Value]
     channels: dict[str, str]
+    codes: tuple[str, ...]  # the catalogue's order
 
     @classmethod
     def of(cls, document: RulesetDocument) -> Catalogue:
@@ -41,16 +42,17 @@ class Catalogue:
         return cls(
             document,
             specs,
-            {code: a.formula() for code, a in specs.items()},
-            {code: a.constants() for code, a in specs.items()},
+            {code: Value.of(a) for code, a in specs.items()},
             {code: a.channel for code, a in specs.items()},
+            tuple(specs),
         )
 
     def segment(self, outcome: RuleOutcome) -> str:
         return "/".join(str(getattr(outcome, d)) for d in self.document.strategy.segment_by)
 
     def value(self, code: str, numbers: Mapping[str, Any]) -> float:
-        return float(self.formulas[code].evaluate(numbers, self.constants[code]))
+        """The action's value for one client, rounded as shown (None and NaN count as 0)."""
+        return self.values[code].client(known_numbers(numbers))
 
 
 _CATALOGUES: dict[str, Catalogue] = {}
@@ -67,6 +69,19 @@ def catalogue(ruleset: Ruleset) -> Catalogue:
 
 
 @dataclass(frozen=True, slots=True)
+class Accepted:
+    """An action's acceptance in a segment as arbitration uses it, and the text around the
+    value in the `why` it shows."""
+
+    p: float
+    before: str
+    after: str
+
+    def why(self, value: float) -> str:
+        return f"{self.before}{value:,.2f}{self.after}"
+
+
+@dataclass(frozen=True, slots=True)
 class Arbiter:
     """What one request, command or run arbitrates with: the catalogue, the learned rates as
     they were when it began, how many actions to return, and the day."""
@@ -78,7 +93,7 @@ class Arbiter:
     period: str  # the first day of the contact period `today` is in
     period_start: date
     # The acceptance of each action and segment met so far (a batch meets few segments).
-    _rates_seen: dict[tuple[str, str], float] = field(default_factory=dict)
+    _rates_seen: dict[tuple[str, str], Accepted] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -87,6 +102,11 @@ class Arbiter:
         found = catalogue(ruleset)
         period = period_of(today, found.document.strategy.period_days)
         return cls(found, rates or Rates(), today, top_n, period, date.fromisoformat(period))
+
+    @property
+    def share(self) -> float:
+        """The control group's share."""
+        return self.catalogue.document.strategy.control_share
 
     def arbitrate(
         self,
@@ -97,41 +117,34 @@ class Arbiter:
         history: History | None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The client's strategy (top N, best first) and the arbitration's other parts."""
-        doc = self.catalogue.document
+        specs, values = self.catalogue.specs, self.catalogue.values
         segment = self.catalogue.segment(outcome)
-        ranked: list[tuple[float, int, Action, float, float, float]] = []
+        known = known_numbers(numbers)
+        ranked: list[tuple[float, int, Action, Accepted, float, float]] = []
         quiet: list[dict[str, Any]] = []
         for order, action in enumerate(outcome.actions):
-            spec = self.catalogue.specs[action.code]
-            why_not = (
-                suppressed(
-                    spec,
-                    history,
-                    doc.contact_policy,
-                    today=self.today,
-                    period_start=self.period_start,
-                    channel_of=self.catalogue.channels,
-                )
-                if history is not None
-                else None
+            spec = specs[action.code]
+            if history is not None:
+                why_not = self.why_not(spec, history)
+                if why_not is not None:
+                    quiet.append({"code": action.code, "channel": spec.channel, "why": why_not})
+                    continue
+            value = values[action.code].client(known)
+            accepted = self.acceptance(action.code, segment)
+            expected = round(accepted.p * value, 2)
+            ranked.append(
+                (round(expected * spec.weight, 2), order, action, accepted, value, expected)
             )
-            if why_not is not None:
-                quiet.append({"code": action.code, "channel": spec.channel, "why": why_not})
-                continue
-            value = round(self.catalogue.value(action.code, numbers), 2)
-            p = self._acceptance(spec, segment)
-            expected = round(p * value, 2)
-            ranked.append((-round(expected * spec.weight, 2), order, action, p, value, expected))
-        ranked.sort(key=lambda item: (item[0], item[1]))
-        top = [self._entry(segment, client_id, *item) for item in ranked[: self.top_n]]
+        ranked.sort(key=lambda item: (-item[0], item[1]))
+        top = [self._entry(client_id, *item) for item in ranked[: self.top_n]]
         others = [
             {
                 "code": action.code,
                 "channel": self.catalogue.channels[action.code],
-                "priority": -negative,
+                "priority": priority,
                 "expected_value": expected,
             }
-            for negative, _, action, _, _, expected in ranked[self.top_n :]
+            for priority, _, action, _, _, expected in ranked[self.top_n :]
         ]
         return top, {
             "segment": segment,
@@ -140,44 +153,58 @@ class Arbiter:
             "suppressed": quiet,
         }
 
-    def _acceptance(self, spec: ActionSpec, segment: str) -> float:
-        key = (spec.code, segment)
+    def why_not(self, spec: ActionSpec, history: History) -> str | None:
+        """Why the contact policy does not offer `spec` to a client with `history` now."""
+        return suppressed(
+            spec,
+            history,
+            self.catalogue.document.contact_policy,
+            today=self.today,
+            period_start=self.period_start,
+            channel_of=self.catalogue.channels,
+        )
+
+    def acceptance(self, code: str, segment: str) -> Accepted:
+        key = (code, segment)
         found = self._rates_seen.get(key)
         if found is None:
-            found = self._rates_seen[key] = round(self.rates.mean(spec, segment), 6)
+            spec = self.catalogue.specs[code]
+            p = round(self.rates.mean(spec, segment), 6)
+            answered = self.rates.of(code, segment).answered
+            learned = f"{answered} recorded answers" if answered else "the starting rate"
+            found = self._rates_seen[key] = Accepted(
+                p, f"acceptance {p:.1%} ({learned}) x value ", f" yuan x weight {spec.weight:g}"
+            )
         return found
 
     def _entry(
         self,
-        segment: str,
         client_id: str | None,
-        negative: float,
+        priority: float,
         _order: int,
         action: Action,
-        p: float,
+        accepted: Accepted,
         value: float,
         expected: float,
     ) -> dict[str, Any]:
         """One action of the strategy as the caller is shown it."""
-        spec = self.catalogue.specs[action.code]
-        share = self.catalogue.document.strategy.control_share
-        answered = self.rates.of(action.code, segment).answered
-        return {
-            "code": action.code,
-            "title_zh": action.title_zh,
-            "title_en": action.title_en,
-            "reason_zh": action.reason_zh,
-            "reason_en": action.reason_en,
-            "channel": spec.channel,
-            "priority": -negative,
-            "expected_value": expected,
-            "acceptance": p,
-            "value": value,
-            "held_out": held_out(client_id, action.code, self.period, share),
-            "why": _why(p, value, spec.weight, answered),
-        }
+        entry = shown_action(action, self.catalogue.channels[action.code])
+        entry["priority"] = priority
+        entry["expected_value"] = expected
+        entry["acceptance"] = accepted.p
+        entry["value"] = value
+        entry["held_out"] = held_out(client_id, action.code, self.period, self.share)
+        entry["why"] = accepted.why(value)
+        return entry
 
 
-def _why(p: float, value: float, weight: float, answered: int) -> str:
-    learned = f"{answered} recorded answers" if answered else "the starting rate"
-    return f"acceptance {p:.1%} ({learned}) x value {value:,.2f} yuan x weight {weight:g}"
+def shown_action(action: Action, channel: str) -> dict[str, Any]:
+    """The parts of a strategy entry that are the action's own, in the order shown."""
+    return {
+        "code": action.code,
+        "title_zh": action.title_zh,
+        "title_en": action.title_en,
+        "reason_zh": action.reason_zh,
+        "reason_en": action.reason_en,
+        "channel": channel,
+    }

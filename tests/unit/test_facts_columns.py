@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from app.arrays import rounded
 from app.classification.batch import profile_columns
-from app.classification.facts_columns import facts_columns, rounded
+from app.classification.facts_columns import facts_columns
 from app.demo.synthetic import generate_book
 from app.profiles.schemas import ClientProfile
 from app.rules.facts import facts_from_profile

@@ -1,0 +1,232 @@
+"""A batch arbitrated at once: what `Arbiter.arbitrate` gives each client, column by column.
+
+The batch's clients each have a rule outcome (a code into the batch's distinct outcomes),
+whose eligible actions are its slots. Each action's value is its formula over the batch's
+columns (`app.strategy.values`), gathered into a (client, slot) matrix beside the
+acceptance and weight of the slot's action in the outcome's segment; expected value and
+priority are rounded as `round` does. The contact policy is asked only about clients with a
+history, for their eligible actions. Each client's slots are ordered by a stable sort on
+the priority, best first, so ties keep the outcome's order as the one-client path does, and
+the control group is drawn for the top N of the whole batch at once (`control`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from app.arrays import BoolArray, FloatArray, IntArray, rounded
+from app.rules.outcome import RuleOutcome
+from app.strategy.arbitrate import Accepted, Arbiter, shown_action
+from app.strategy.control import client_keys, held_out_columns, salt
+from app.strategy.policy import History
+from app.strategy.values import known_columns
+
+
+@dataclass(frozen=True, slots=True)
+class _Slots:
+    """The eligible actions of the batch's distinct outcomes, one row per outcome."""
+
+    action: IntArray  # the action's place in the catalogue, -1 past the outcome's actions
+    p: FloatArray
+    weight: FloatArray
+    accepted: list[list[Accepted]]
+    segments: list[str]
+
+
+def _slots(arbiter: Arbiter, outcomes: Sequence[RuleOutcome]) -> _Slots:
+    catalogue = arbiter.catalogue
+    place = {code: k for k, code in enumerate(catalogue.codes)}
+    width = max((len(o.actions) for o in outcomes), default=0)
+    action = np.full((len(outcomes), width), -1, dtype=np.intp)
+    p = np.zeros((len(outcomes), width))
+    weight = np.zeros((len(outcomes), width))
+    accepted: list[list[Accepted]] = []
+    segments = [catalogue.segment(o) for o in outcomes]
+    for j, outcome in enumerate(outcomes):
+        accepted.append([arbiter.acceptance(a.code, segments[j]) for a in outcome.actions])
+        for slot, a in enumerate(outcome.actions):
+            action[j, slot] = place[a.code]
+            p[j, slot] = accepted[j][slot].p
+            weight[j, slot] = catalogue.specs[a.code].weight
+    return _Slots(action, p, weight, accepted, segments)
+
+
+@dataclass(frozen=True, slots=True)
+class Arbitrated:
+    """A batch's arbitration. Per client, its ranked slots best first (`slot`, -1 past the
+    `count` the contact policy left) with their action, priority, expected value, value,
+    and whether the control group holds the client out of each of the top N."""
+
+    arbiter: Arbiter
+    outcomes: Sequence[RuleOutcome]
+    codes: IntArray  # each client's outcome
+    slots: _Slots
+    slot: IntArray
+    action: IntArray
+    count: IntArray
+    priority: FloatArray
+    expected: FloatArray
+    value: FloatArray
+    held: BoolArray  # the first min(top N, width) ranked slots
+    quiet: dict[int, list[dict[str, Any]]]
+
+    def __len__(self) -> int:
+        return int(self.codes.size)
+
+    def _top(self) -> BoolArray:
+        shown = np.minimum(self.count, self.arbiter.top_n)
+        out: BoolArray = np.arange(self.held.shape[1]) < shown[:, None]
+        return out
+
+    def action_lists(self) -> tuple[pa.Array, pa.Array]:
+        """Each client's strategy as lists of action codes, best first, and the codes of those
+        the control group holds it out of (Arrow lists of strings)."""
+        names = pa.array(self.arbiter.catalogue.codes, pa.string())
+        top = self._top()
+        chosen = self.action[:, : top.shape[1]]
+        lists = []
+        for keep in (top, top & self.held):
+            offsets = np.zeros(len(self) + 1, dtype=np.int32)
+            np.cumsum(keep.sum(axis=1), out=offsets[1:])
+            values = names.take(pa.array(chosen[keep]))
+            lists.append(pa.ListArray.from_arrays(pa.array(offsets), values))
+        return lists[0], lists[1]
+
+    def entries(self) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
+        """What `Arbiter.arbitrate` gives each client: its strategy and arbitration."""
+        arbiter, top_n, period = self.arbiter, self.arbiter.top_n, self.arbiter.period
+        channels = arbiter.catalogue.channels
+        templates = [
+            [shown_action(a, channels[a.code]) for a in outcome.actions]
+            for outcome in self.outcomes
+        ]
+        accepted = self.slots.accepted
+        segments = self.slots.segments
+        slot, count = self.slot.tolist(), self.count.tolist()
+        priority, expected = self.priority.tolist(), self.expected.tolist()
+        value, held = self.value.tolist(), self.held.tolist()
+        out: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []
+        for i, j in enumerate(self.codes.tolist()):
+            own, rates, ranked = templates[j], accepted[j], slot[i]
+            row_priority, row_expected, row_value = priority[i], expected[i], value[i]
+            strategy = []
+            for k in range(min(count[i], top_n)):
+                s, v = ranked[k], row_value[k]
+                entry = own[s].copy()
+                entry["priority"] = row_priority[k]
+                entry["expected_value"] = row_expected[k]
+                entry["acceptance"] = rates[s].p
+                entry["value"] = v
+                entry["held_out"] = held[i][k]
+                entry["why"] = rates[s].why(v)
+                strategy.append(entry)
+            others = [
+                {
+                    "code": own[ranked[k]]["code"],
+                    "channel": own[ranked[k]]["channel"],
+                    "priority": row_priority[k],
+                    "expected_value": row_expected[k],
+                }
+                for k in range(top_n, count[i])
+            ]
+            arbitration = {
+                "segment": segments[j],
+                "period": period,
+                "others": others,
+                "suppressed": self.quiet.get(i, []),
+            }
+            out.append((strategy, arbitration))
+        return out
+
+
+def arbitrate_columns(
+    arbiter: Arbiter,
+    outcomes: Sequence[RuleOutcome],
+    codes: IntArray,
+    numbers: Mapping[str, Any],
+    client_ids: Sequence[str | None],
+    histories: Sequence[History | None] | None = None,
+) -> Arbitrated:
+    """The batch's arbitration: client i has outcome `outcomes[codes[i]]`, the numbers
+    `numbers[name][i]` (the formulas' fields, NaN for not known), the id `client_ids[i]`
+    (None: inline, never held out) and the contact history `histories[i]` (None: no contact
+    policy applies)."""
+    catalogue = arbiter.catalogue
+    n = int(codes.size)
+    slots = _slots(arbiter, outcomes)
+    width = slots.action.shape[1]
+    action = slots.action[codes]
+    valid = action >= 0
+    used = sorted({int(k) for k in np.unique(slots.action) if k >= 0})
+    known = known_columns(numbers)
+    table = np.zeros((len(catalogue.codes), n))
+    for k in used:
+        table[k] = catalogue.values[catalogue.codes[k]].batch(known, n)
+    value = table[np.where(valid, action, 0), np.arange(n)[:, None]]
+    quiet = _suppress(arbiter, outcomes, codes, histories, valid)
+    expected = rounded((slots.p[codes] * value).ravel(), 2).reshape(n, width)
+    priority = rounded((expected * slots.weight[codes]).ravel(), 2).reshape(n, width)
+    # Stable: the valid slots first, then by priority descending, ties in the outcome's order.
+    order = np.lexsort((-priority, ~valid), axis=-1) if width else np.zeros((n, 0), np.intp)
+    count = valid.sum(axis=1)
+    ranked_action = np.take_along_axis(action, order, axis=1)
+    slot = np.where(np.arange(width) < count[:, None], order, -1)
+    top = min(arbiter.top_n, width)
+    salts = np.array([salt(code, arbiter.period) for code in catalogue.codes], dtype=np.uint64)
+    has_id = np.fromiter((c is not None for c in client_ids), dtype=bool, count=n)
+    held = (
+        held_out_columns(
+            client_keys(client_ids)[:, None],
+            salts[np.maximum(ranked_action[:, :top], 0)],
+            arbiter.share,
+        )
+        & has_id[:, None]
+        & (np.arange(top) < count[:, None])
+    )
+    return Arbitrated(
+        arbiter,
+        outcomes,
+        codes,
+        slots,
+        slot,
+        ranked_action,
+        count,
+        np.take_along_axis(priority, order, axis=1),
+        np.take_along_axis(expected, order, axis=1),
+        np.take_along_axis(value, order, axis=1),
+        held,
+        quiet,
+    )
+
+
+def _suppress(
+    arbiter: Arbiter,
+    outcomes: Sequence[RuleOutcome],
+    codes: IntArray,
+    histories: Sequence[History | None] | None,
+    valid: BoolArray,
+) -> dict[int, list[dict[str, Any]]]:
+    """Ask the contact policy about the eligible actions of clients with a history; clear
+    the slots it suppresses in `valid`, and give each such client's suppressed entries."""
+    quiet: dict[int, list[dict[str, Any]]] = {}
+    if histories is None:
+        return quiet
+    specs = arbiter.catalogue.specs
+    for i, history in enumerate(histories):
+        if history is None:
+            continue
+        found = []
+        for s, a in enumerate(outcomes[int(codes[i])].actions):
+            spec = specs[a.code]
+            why = arbiter.why_not(spec, history)
+            if why is not None:
+                valid[i, s] = False
+                found.append({"code": a.code, "channel": spec.channel, "why": why})
+        if found:
+            quiet[i] = found
+    return quiet
