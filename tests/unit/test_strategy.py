@@ -5,14 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 import yaml
 
+from app.profiles.enums import ContactChannel
 from app.rules.errors import RulesetRefused
 from app.rules.formula import Formula, FormulaError
 from app.rules.outcome import Action, RuleOutcome
+from app.rules.parameters import Channel
 from app.rules.ruleset import DEFAULT_RULESET_DIR, Ruleset, read_ruleset_files
 from app.strategy.arbitrate import Arbiter, catalogue
 from app.strategy.control import held_out, period_of
@@ -232,3 +234,9 @@ def test_held_out_actions_are_marked_in_the_result(ruleset: Ruleset) -> None:
         for i in range(2000)
     ]
     assert 50 < sum(marks) < 150
+
+
+def test_the_profile_s_contact_channels_are_the_catalogue_s_channels() -> None:
+    """Consent is given per channel an action goes out on: the two lists are twins (the
+    profile cannot import the rules), held equal here."""
+    assert {c.value for c in ContactChannel} == set(get_args(Channel))
