@@ -4,11 +4,14 @@ The run reads the champions' files and the active ruleset's files once, at its s
 champion promoted or a ruleset activated during the run changes nothing in it. A worker
 (another process here, or a Dask worker on another machine) rebuilds the models and the
 ruleset from those bytes with the same checks as the service (each model's sha256 and
-features, every ruleset check and example case), once per worker process and bundle.
+features, every ruleset check and example case), once per worker process and bundle. The
+learned acceptance rates, read once when the run starts, travel with them: every worker
+ranks the actions with the same snapshot.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import tempfile
 from collections.abc import Mapping
@@ -23,16 +26,19 @@ from app.rules.store import VERSIONS_DIR, RulesetStore
 from app.serving.predictor import MODELS, Champions
 from app.serving.registry import service_schemas
 from app.serving.repository import METADATA_FILE, MODEL_FILE, LoadedModel, ModelRepository
+from app.strategy.rates import NO_ANSWERS, Rates
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """The bytes of the three champions and of one ruleset, with their versions."""
+    """The bytes of the three champions and of one ruleset, with their versions, and the
+    acceptance rates the run ranks actions with."""
 
     models: dict[str, tuple[str, dict[str, bytes]]]  # name -> (version, files)
     ruleset_version: str
     ruleset_files: dict[str, bytes]
-    digest: str = field(default="", compare=False)
+    digest: str = field(default="", compare=False)  # of the models and the ruleset
+    rates: Rates = NO_ANSWERS
 
     @classmethod
     def pin(
@@ -83,7 +89,11 @@ class Bundle:
         return cls(models, ruleset_version, ruleset_files, digest.hexdigest())
 
     def with_ruleset(self, files: dict[str, bytes], version: str) -> Bundle:
-        return Bundle.of(self.models, version, files)
+        return dataclasses.replace(Bundle.of(self.models, version, files), rates=self.rates)
+
+    def with_rates(self, rates: Rates) -> Bundle:
+        """The bundle ranking with `rates` (a snapshot of the recorded answers)."""
+        return dataclasses.replace(self, rates=rates)
 
     def versions(self) -> dict[str, object]:
         return {

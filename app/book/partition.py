@@ -1,8 +1,9 @@
 """One partition of the book classified: the task a worker process or Dask worker runs.
 
 Arrow in, Arrow out: the partition's profiles are conformed and checked column by column,
-classified by `classify_batch` with the run's pinned models and ruleset, and returned as
-the result table with the problems of the rows set aside.
+classified by `classify_batch` with the run's pinned models and ruleset, arbitrated with the
+run's snapshot of the learned acceptance rates, and returned as the result table with the
+problems of the rows set aside.
 """
 
 from __future__ import annotations
@@ -61,8 +62,8 @@ def classify_partition(
         profiles,
         classified,
         versions=pinned.versions(),
-        # No contact history in a book run: the starting acceptance rates, no contact policy.
-        arbiter=Arbiter.of(loaded.ruleset, options.as_of, top_n=options.top_n),
+        # No contact history in a book run, so no contact policy; the run's learned rates.
+        arbiter=Arbiter.of(loaded.ruleset, options.as_of, pinned.rates, top_n=options.top_n),
         reasons=scored if options.explain else None,
     )
     return Outcome(index, results, rejected)

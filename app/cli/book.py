@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import time
 from datetime import date
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from app.book.bundle import Bundle
     from app.book.sources import Source
     from app.settings import Settings
+    from app.strategy.rates import Rates
 
 DEFAULT_OUT = Path("var/book/results")
 
@@ -65,8 +67,11 @@ def cmd_book_classify(settings: Settings, args: argparse.Namespace) -> None:
         FileSource.of(args.files) if args.files else DatabaseSource(settings.database_url_value())
     )
 
+    rates = learned_rates(settings, stored=not args.files)
+
     def pin(versions: dict[str, Any] | None) -> Bundle:
-        return Bundle.pin(settings.models_dir, settings.rules_dir, versions=versions)
+        bundle = Bundle.pin(settings.models_dir, settings.rules_dir, versions=versions)
+        return bundle.with_rates(rates)
 
     def workers(bundle: Bundle) -> Any:
         if args.scheduler:
@@ -94,6 +99,35 @@ def cmd_book_classify(settings: Settings, args: argparse.Namespace) -> None:
         f"in {summary.seconds:.1f} s ({rate:,.0f} clients/s); results in {args.out}",
         file=sys.stderr,
     )
+
+
+def learned_rates(settings: Settings, *, stored: bool) -> Rates:
+    """The acceptance rates a run ranks with: the recorded answers as they are when it starts,
+    read when it classifies the stored book or a database is configured; else the starting
+    rates. A file run whose configured database cannot be read says so and goes on."""
+    from app.db.engine import create_engine_for, create_sessionmaker
+    from app.db.unit import transaction
+    from app.strategy import repository
+    from app.strategy.rates import NO_ANSWERS, Rates
+
+    if not stored and "database_url" not in settings.model_fields_set:
+        return NO_ANSWERS
+
+    async def read() -> Rates:
+        engine = create_engine_for(settings)
+        try:
+            async with transaction(create_sessionmaker(engine)) as session:
+                return Rates(await repository.counts(session))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(read())
+    except Exception as exc:
+        if stored:
+            raise
+        print(f"could not read the learned acceptance ({exc}): the starting rates", file=sys.stderr)
+        return NO_ANSWERS
 
 
 def cmd_book_report(_settings: Settings, args: argparse.Namespace) -> None:

@@ -24,6 +24,8 @@ from app.book.synthetic import profile_table
 from app.demo.repository import load_book
 from app.demo.synthetic import generate_book
 from app.errors import ServiceError
+from app.rules.ruleset import Ruleset
+from app.strategy.rates import NO_ANSWERS, Counts, Rates
 from tests.integration.conftest import Api, api_for
 from tests.service_models import calibrated_rules, champions, models_dir, rules_dir
 
@@ -63,10 +65,17 @@ class InProcess:
 
 
 def run(
-    source: Any, out: Path, models: Path, rules: Path, *, workers: Any = None, **options: Any
+    source: Any,
+    out: Path,
+    models: Path,
+    rules: Path,
+    *,
+    workers: Any = None,
+    rates: Rates = NO_ANSWERS,
+    **options: Any,
 ) -> Summary:
     def pin(versions: dict[str, Any] | None) -> Bundle:
-        return Bundle.pin(models, rules, versions=versions)
+        return Bundle.pin(models, rules, versions=versions).with_rates(rates)
 
     return classify_book(
         source,
@@ -158,6 +167,51 @@ def local_cluster() -> Iterator[Any]:
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
         yield cluster
+
+
+def test_a_run_ranks_with_the_recorded_answers_it_was_given(
+    book_file: Path, models_dir: Path, rules_dir: Path, tmp_path: Path
+) -> None:
+    ruleset = Ruleset.load(rules_dir)
+    segments = {
+        f"{value}/{stage}"
+        for value in ("high", "medium", "low")
+        for stage in ("non_customer", "potential", "target", "active", "at_risk", "churned")
+    }
+    assert ruleset.document.strategy.segment_by == ["value_tier", "lifecycle_stage"]
+    plain = tmp_path / "plain"
+    run(FileSource.of([book_file]), plain, models_dir, rules_dir)
+    firsts = pq.read_table(plain, columns=["actions"])["actions"].to_pylist()
+    # The action most often eligible but seldom first: every offer of it accepted.
+    listed = [code for actions in firsts for code in actions[1:]]
+    code = max(sorted(set(listed)), key=listed.count)
+    accepted = Rates({(code, segment): Counts(5_000, 5_000) for segment in segments})
+    learned = tmp_path / "learned"
+    run(FileSource.of([book_file]), learned, models_dir, rules_dir, rates=accepted)
+    again = pq.read_table(learned, columns=["actions"])["actions"].to_pylist()
+    before = sum(bool(actions) and actions[0] == code for actions in firsts)
+    after = sum(bool(actions) and actions[0] == code for actions in again)
+    assert after > 2 * before + CLIENTS // 100
+
+
+def test_the_command_reads_the_learned_acceptance_only_with_a_database(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from app.cli.book import learned_rates
+    from app.settings import Settings
+    from app.strategy import repository
+
+    counted = {("retention_offer", "high/at_risk"): Counts(10, 9)}
+
+    async def counts(_session: Any) -> dict[tuple[str, str], Counts]:
+        return counted
+
+    monkeypatch.setattr(repository, "counts", counts)
+    monkeypatch.delenv("CLIENTSCORE_DATABASE_URL", raising=False)
+    assert learned_rates(Settings(), stored=False) is NO_ANSWERS
+    monkeypatch.setenv("CLIENTSCORE_DATABASE_URL", sqlite_url)
+    assert learned_rates(Settings(), stored=False).counts == counted
+    assert learned_rates(Settings(), stored=True).counts == counted
 
 
 def test_a_local_cluster_of_two_workers_gives_the_embedded_results(
