@@ -256,6 +256,42 @@ async def _numbered_lines(
         yield number + 1, line
 
 
+async def _csv_records(
+    lines: AsyncIterator[tuple[int, bytes | LineRejected]], max_bytes: int
+) -> AsyncIterator[tuple[int, bytes | LineRejected]]:
+    """CSV records: a line whose quoted field is not closed on it is one record with the
+    lines that follow until the quote closes (or the record reaches `max_bytes`), rejected
+    as a whole under its first line's number, so no part of it is stored."""
+    open_at: int | None = None
+    last = 0
+    size = 0
+    async for number, raw in lines:
+        if open_at is None:
+            if isinstance(raw, LineRejected) or raw.count(b'"') % 2 == 0:
+                yield number, raw
+                continue
+            open_at, last, size = number, number, len(raw)
+            continue
+        last = number
+        size += len(raw) if isinstance(raw, bytes) else max_bytes
+        closed = isinstance(raw, bytes) and raw.count(b'"') % 2 == 1
+        if closed or size > max_bytes:
+            yield open_at, _unterminated(open_at, last, closed=closed)
+            open_at = None
+    if open_at is not None:
+        yield open_at, _unterminated(open_at, last, closed=False)
+
+
+def _unterminated(first: int, last: int, *, closed: bool) -> LineRejected:
+    where = f"lines {first}-{last}" if last > first else f"line {first}"
+    end = "closes on" if closed else "is never closed; the record runs to"
+    detail = (
+        f"a quoted field opens on line {first} and {end} line {last}: each record must be on "
+        f"one line; nothing of {where} is stored"
+    )
+    return LineRejected(None, [(None, "csv_unterminated_quote", detail)])
+
+
 async def import_clients(
     sessions: Sessions,
     *,
@@ -277,12 +313,15 @@ async def import_clients(
     batch: list[tuple[int, bytes | LineRejected]] = []
     storing: asyncio.Task[None] | None = None
     lines = 0
+    numbered = _numbered_lines(stream, max_line_bytes)
+    if decode is None:
+        numbered = _csv_records(numbered, max_line_bytes)
     try:
-        async for number, raw in _numbered_lines(stream, max_line_bytes):
+        async for number, raw in numbered:
             lines += 1
             if decode is None:
                 if isinstance(raw, LineRejected):
-                    raise ValidationFailed(f"the CSV header line is over {max_line_bytes} bytes")
+                    raise ValidationFailed(f"the CSV header line is refused: {raw.problems[0][2]}")
                 decode = CsvRecords(raw)
                 continue
             batch.append((number, raw))

@@ -187,3 +187,34 @@ def test_a_line_over_the_cap_is_rejected_on_its_own(api: Api) -> None:
     [error] = report["errors"]
     assert (error["line"], error["rule"]) == (2, "line_too_long")
     assert str(api.settings.import_max_line_bytes) in error["detail"]
+
+
+def test_a_csv_record_with_an_unterminated_quote_is_rejected_whole(api: Api) -> None:
+    """A quoted field left open swallows the lines up to its closing quote: the record is
+    reported once, at its first line, and nothing of it is stored (no row cut short, no
+    continuation taken for a record of its own)."""
+    body = (
+        "client_id,kind,province,extra\n"
+        "Q-1,individual,zhejiang,\n"
+        'Q-2,individual,"zhejiang,\n'
+        "Q-3,individual,jiangsu,\n"
+        'Q-4,individual,jiangsu",\n'
+        "Q-5,corporate,guangdong,\n"
+        'Q-6,individual,"shanghai\n'
+    )
+    response = api.client.post(
+        "/v1/clients:import",
+        content=body.encode(),
+        headers=api.auth() | {"Content-Type": "text/csv"},
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["created"], report["rejected"]) == (2, 2)
+    assert [(e["line"], e["rule"]) for e in report["errors"]] == [
+        (3, "csv_unterminated_quote"),
+        (7, "csv_unterminated_quote"),
+    ]
+    assert "lines 3-5" in report["errors"][0]["detail"]
+    assert count(api.url, "client") == 2
+    for missing in ("Q-2", "Q-3", "Q-4", "Q-6"):
+        assert api.client.get(f"/v1/clients/{missing}", headers=api.auth()).status_code == 404
