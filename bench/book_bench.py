@@ -1,12 +1,15 @@
 """A book run measured against the models' own batch predict, in one run.
 
-Writes a synthetic book as Parquet, then measures: the claims model's bare
-`Booster.predict` on the book's encoded rows (the baseline, all threads); `book classify`
-embedded on every core, Parquet in and out, without and with reasons; the same run on a
-two-worker `LocalCluster` (its overhead over embedded, as a ratio); the report on
-1,000,000 results; and, with `--big N`, the peak RSS of classifying N clients.
+Writes a synthetic book as Parquet, then measures in interleaved rounds (`--rounds`, at
+least 3): the claims model's bare `Booster.predict` on the book's encoded rows (the
+baseline, all threads), `book classify` embedded on every core, Parquet in and out, and the
+same with reasons on a smaller book; each round gives one ratio per case, and the issue's
+targets are checked on the median (bench/targets.py). Then the same run on a two-worker
+`LocalCluster` (its overhead over embedded, as a ratio); the report on 1,000,000 results;
+and, with `--big N`, the peak RSS of classifying N clients.
 
-    python -m bench.book_bench [--clients 500000] [--reasons 50000] [--big 10000000]
+    python -m bench.book_bench [--rounds 3] [--clients 500000] [--reasons 50000]
+        [--big 10000000]
 """
 
 from __future__ import annotations
@@ -15,8 +18,10 @@ import argparse
 import importlib
 import resource
 import shutil
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,15 @@ from app.book.sources import FileSource
 from app.book.synthetic import write_book
 from app.serving.features import encode, profile_features
 from app.serving.registry import load_champions
+from bench.targets import (
+    BIG_BOOK_RSS,
+    BOOK,
+    BOOK_REASONS,
+    figure_line,
+    interleaved,
+    machine,
+    ratio_line,
+)
 
 TODAY = date.today()
 MODELS, RULES = Path("models"), Path("rules")
@@ -40,16 +54,21 @@ def pin(versions: dict[str, Any] | None) -> Bundle:
     return Bundle.pin(MODELS, RULES, versions=versions)
 
 
-def baseline(book: Path) -> float:
-    """Rows/s of the claims model's own batch predict on the book's encoded rows."""
+def baseline(book: Path) -> Callable[[int], float]:
+    """Rows/s of the claims model's own batch predict on the book's encoded rows (encoded
+    once, outside the timing)."""
     from app.book.columns import profile_columns
 
     table = pq.read_table(book)
     model = load_champions(MODELS).claims
     matrix = encode(profile_features(profile_columns(table), TODAY), model.metadata.features)
-    started = time.perf_counter()
-    model.booster.predict(matrix)
-    return float(matrix.shape[0]) / (time.perf_counter() - started)
+
+    def measure(_round: int) -> float:
+        started = time.perf_counter()
+        model.booster.predict(matrix)
+        return float(matrix.shape[0]) / (time.perf_counter() - started)
+
+    return measure
 
 
 def run(book: Path, out: Path, *, explain: bool = False, workers: Any = None) -> float:
@@ -91,35 +110,45 @@ def peak_rss_mb() -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds, >= 3")
     parser.add_argument("--clients", type=int, default=500_000)
     parser.add_argument("--reasons", type=int, default=50_000)
     parser.add_argument("--report-clients", type=int, default=1_000_000)
     parser.add_argument("--big", type=int, default=0, help="also classify this many (RSS)")
     args = parser.parse_args()
+    if args.rounds < 3:
+        parser.error("--rounds must be at least 3")
     work = Path(tempfile.mkdtemp(prefix="book-bench-"))
     try:
         book, small = work / "book.parquet", work / "small.parquet"
         write_book(book, args.clients, seed=1, as_of=TODAY)
         write_book(small, args.reasons, seed=2, as_of=TODAY)
-        base = baseline(book)
-        embedded = run(book, work / "out")
-        reasons = run(small, work / "reasons", explain=True)
+        rounds = interleaved(
+            {
+                "base": baseline(book),
+                "embedded": lambda _r: run(book, work / "out"),
+                "reasons": lambda _r: run(small, work / "reasons", explain=True),
+            },
+            args.rounds,
+        )
+        base, embedded = statistics.median(rounds["base"]), statistics.median(rounds["embedded"])
+        reasons = statistics.median(rounds["reasons"])
         distributed: Any = importlib.import_module("distributed")
         with distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster:
             clustered = run(book, work / "cluster", workers=lambda b: Cluster(b, cluster))
         report = report_seconds(work / "out", work, args.report_clients)
-        print(f"book of {args.clients:,} clients, Parquet in and out, this machine's cores")
+        print(
+            f"book of {args.clients:,} clients, Parquet in and out, this machine's cores; "
+            f"{machine()}; medians of {args.rounds} interleaved rounds"
+        )
         print(f"  claims model's own batch predict     {base:>12,.0f} rows/s   (baseline)")
-        print(
-            f"  book classify, embedded             {embedded:>12,.0f} clients/s "
-            f"({embedded / base:.3f} x baseline)"
-        )
-        print(
-            f"  book classify --explain ({args.reasons:,})   {reasons:>12,.0f} clients/s "
-            f"({reasons / base:.4f} x baseline)"
-        )
+        print(f"  book classify, embedded             {embedded:>12,.0f} clients/s")
+        print(f"  book classify --explain ({args.reasons:,})   {reasons:>12,.0f} clients/s")
+        for target, name in ((BOOK, "embedded"), (BOOK_REASONS, "reasons")):
+            ratios = [c / b for c, b in zip(rounds[name], rounds["base"], strict=True)]
+            print(ratio_line(target, ratios))
         print(
             f"  LocalCluster, 2 workers             {clustered:>12,.0f} clients/s "
             f"(overhead {embedded / clustered:.2f} x embedded time)"
@@ -129,10 +158,10 @@ def main() -> None:
             big = work / "big.parquet"
             write_book(big, args.big, seed=3, as_of=TODAY)
             rate = run(big, work / "big-out")
-            print(
-                f"  {args.big:,} clients: {rate:,.0f} clients/s, peak RSS of one process "
-                f"{peak_rss_mb():,.0f} MB"
-            )
+            print(f"  {args.big:,} clients: {rate:,.0f} clients/s")
+            print(figure_line(BIG_BOOK_RSS, peak_rss_mb()))
+        else:
+            print(f"  {BIG_BOOK_RSS.label}: not measured (--big 10000000)")
         print(f"  peak RSS of one process (driver or worker) {peak_rss_mb():,.0f} MB")
     finally:
         shutil.rmtree(work, ignore_errors=True)
