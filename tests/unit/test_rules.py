@@ -6,6 +6,7 @@ import argparse
 import json
 import re
 import shutil
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any, get_args
@@ -21,6 +22,7 @@ from app.profiles.schemas import ClientProfile, profile_example
 from app.rules.engine import DIMENSIONS
 from app.rules.errors import RulesetRefused
 from app.rules.facts import ClassificationFacts, facts_from_profile
+from app.rules.jdm import MAX_TABLE_ROWS
 from app.rules.outcome import LifecycleStage, RiskTier, RuleOutcome, ValueTier
 from app.rules.ruleset import DEFAULT_RULESET_DIR, Ruleset, read_ruleset_files, ruleset_version
 from app.settings import Settings
@@ -409,3 +411,40 @@ def test_every_action_has_a_call_script_in_both_languages(files: Files, ruleset:
     del document["actions"][1]["script"]["en"]
     edited = {**files, "ruleset.yaml": yaml.safe_dump(document, allow_unicode=True).encode()}
     assert "actions.1.script.en" in refusal(edited)
+
+
+def _rows_before(n: int) -> Callable[[dict[str, Any], Any], None]:
+    """`n` rows of exact claim counts put before the table's own (risk_tier, first hit)."""
+
+    def change(content: dict[str, Any], _graph: Any) -> None:
+        template = content["rules"][0]
+        made = [
+            dict.fromkeys(template, "")
+            | {"_id": f"gen-{i}", "_description": f"made {i}", "claims": str(900 + i)}
+            | {"tier": '"high"'}
+            for i in range(n)
+        ]
+        content["rules"] = made + content["rules"]
+
+    return change
+
+
+def test_a_table_of_thousands_of_rows_compiles_and_agrees_with_zen(files: Files) -> None:
+    big = Ruleset.from_files(edit_table(files, "risk_tier", _rows_before(3_000)), source="big")
+    assert big.compiled is not None
+    profile = ClientProfile.model_validate(profile_example() | {"claim_count_3y": 2_950})
+    facts = facts_from_profile(
+        profile, as_of=date(2026, 10, 22), lapse_probability=0.05,
+        expected_claim_frequency=0.1, expected_loss_ratio=0.05, purchase_probability=None,
+        clv=30000.0, clv_percentile=88.0,
+    )  # fmt: skip
+    compiled = big.compiled.classify_facts(facts)
+    assert compiled == big.engine.classify(facts)
+    assert compiled.risk_tier == "high"
+    assert [r.rule_id for r in compiled.rules_fired if r.table == "risk_tier"] == ["gen-2050"]
+
+
+def test_a_table_over_the_row_limit_is_refused_naming_it_and_the_limit(files: Files) -> None:
+    detail = refusal(edit_table(files, "risk_tier", _rows_before(MAX_TABLE_ROWS)))
+    assert "tables/risk_tier.json" in detail
+    assert f"at most {MAX_TABLE_ROWS:,} are allowed" in detail

@@ -169,10 +169,13 @@ def _table_lines(table: CompiledTable, t: int, names: Binding, result: str) -> l
         [_condition_source(cell, {**names, "$": columns[k]})[0] for k, cell in row]
         for row in table.rows
     ]
-    if table.first_hit:  # if/elif: the first row that holds ends the table
-        lines.append(f"{result} = -1")
+    if table.first_hit:
+        # The first row that holds ends the table. Flat `if`s in a loop run once, not an
+        # if/elif chain: Python's compiler nests each elif one level deeper and gives up on a
+        # table of a few thousand rows.
+        lines += [f"{result} = -1", "for _ in _ONCE:"]
         for r, row in enumerate(tests):
-            lines += [f"{'elif' if r else 'if'} {_all(row)}:", f"    {result} = {r}"]
+            lines += [f"    if {_all(row)}:", f"        {result} = {r}", "        break"]
         return lines
     # Every row of a collect table is tested, so a cell shared by rows is tested once (cells
     # have no side effects) and rows with the same cells share one test.
@@ -337,6 +340,7 @@ class CompiledRules:
             "_reject": reject,
             "_PLAIN": _PLAIN,
             "_TEXT": _TEXT,
+            "_ONCE": (None,),
         }
         for t, table in enumerate(tables):
             namespace[f"_OUT{t}"] = (*(row.get(table.name) for row in table.outputs), None)
