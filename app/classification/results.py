@@ -21,7 +21,7 @@ from app.arrays import rounded
 from app.rules.outcome import RuleOutcome
 from app.serving.predictor import Predictions
 from app.strategy.arbitrate import Arbiter
-from app.strategy.columns import Arbitrated, arbitrate_columns
+from app.strategy.columns import Arbitrated, arbitrate_columns, paused_gc
 from app.strategy.policy import History
 
 Reasons = Callable[[int], dict[str, list[dict[str, Any]]]]
@@ -322,6 +322,18 @@ def results(
     subjects: Sequence[Subject] | None = None,
 ) -> list[dict[str, Any]]:
     """One result per client; `columns` are the profile columns (kind, ownership, industry)."""
+    with paused_gc():
+        return _results(columns, classified, reasons, versions, arbiter, subjects)
+
+
+def _results(
+    columns: Mapping[str, Sequence[Any]],
+    classified: Classified,
+    reasons: Reasons | None,
+    versions: dict[str, Any],
+    arbiter: Arbiter,
+    subjects: Sequence[Subject] | None,
+) -> list[dict[str, Any]]:
     kinds, ownership, industry = columns["kind"], columns["ownership"], columns["industry"]
     if subjects is None:
         chosen = arbitrated(classified, arbiter, [None] * len(classified)).entries()

@@ -12,7 +12,10 @@ the control group is drawn for the top N of the whole batch at once (`control`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import gc
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,8 +23,8 @@ import numpy as np
 import pyarrow as pa
 
 from app.arrays import BoolArray, FloatArray, IntArray, rounded
-from app.rules.outcome import RuleOutcome
-from app.strategy.arbitrate import Accepted, Arbiter, shown_action
+from app.rules.outcome import Action, RuleOutcome
+from app.strategy.arbitrate import Accepted, Arbiter
 from app.strategy.control import client_keys, held_out_columns, salt
 from app.strategy.policy import History
 from app.strategy.values import known_columns
@@ -34,26 +37,30 @@ class _Slots:
     action: IntArray  # the action's place in the catalogue, -1 past the outcome's actions
     p: FloatArray
     weight: FloatArray
-    accepted: list[list[Accepted]]
     segments: list[str]
+    accepted: list[list[Accepted]]  # per outcome, each catalogue action's in its segment
 
 
 def _slots(arbiter: Arbiter, outcomes: Sequence[RuleOutcome]) -> _Slots:
     catalogue = arbiter.catalogue
     place = {code: k for k, code in enumerate(catalogue.codes)}
-    width = max((len(o.actions) for o in outcomes), default=0)
+    rows = [[place[a.code] for a in o.actions] for o in outcomes]
+    lengths = np.fromiter(map(len, rows), dtype=np.intp, count=len(rows))
+    width = int(lengths.max(initial=0))
     action = np.full((len(outcomes), width), -1, dtype=np.intp)
-    p = np.zeros((len(outcomes), width))
-    weight = np.zeros((len(outcomes), width))
-    accepted: list[list[Accepted]] = []
+    action[np.arange(width) < lengths[:, None]] = np.fromiter(
+        itertools.chain.from_iterable(rows), dtype=np.intp, count=int(lengths.sum())
+    )
     segments = [catalogue.segment(o) for o in outcomes]
-    for j, outcome in enumerate(outcomes):
-        accepted.append([arbiter.acceptance(a.code, segments[j]) for a in outcome.actions])
-        for slot, a in enumerate(outcome.actions):
-            action[j, slot] = place[a.code]
-            p[j, slot] = accepted[j][slot].p
-            weight[j, slot] = catalogue.specs[a.code].weight
-    return _Slots(action, p, weight, accepted, segments)
+    distinct = {segment: n for n, segment in enumerate(dict.fromkeys(segments))}
+    by_segment = [[arbiter.acceptance(code, s) for code in catalogue.codes] for s in distinct]
+    rates = np.array([[a.p for a in row] for row in by_segment]).reshape(len(distinct), -1)
+    weights = np.array([catalogue.specs[code].weight for code in catalogue.codes])
+    which = np.fromiter(map(distinct.__getitem__, segments), dtype=np.intp, count=len(segments))
+    known = np.maximum(action, 0)
+    p = np.where(action >= 0, rates[which[:, None], known], 0.0)
+    weight = np.where(action >= 0, weights[known], 0.0)
+    return _Slots(action, p, weight, segments, [by_segment[n] for n in which.tolist()])
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,49 +106,84 @@ class Arbitrated:
 
     def entries(self) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
         """What `Arbiter.arbitrate` gives each client: its strategy and arbitration."""
+        with paused_gc():
+            return self._entries()
+
+    def _entries(self) -> list[tuple[list[dict[str, Any]], dict[str, Any]]]:
         arbiter, top_n, period = self.arbiter, self.arbiter.top_n, self.arbiter.period
         channels = arbiter.catalogue.channels
-        templates = [
-            [shown_action(a, channels[a.code]) for a in outcome.actions]
-            for outcome in self.outcomes
+        # Per outcome and slot: the action's own parts, its acceptance and the why around
+        # the value (`shown_action` and `Arbiter._entry` in one tuple).
+        place = {code: k for k, code in enumerate(arbiter.catalogue.codes)}
+        parts = [
+            [(*_own(a), channels[a.code], rates[place[a.code]]) for a in outcome.actions]
+            for outcome, rates in zip(self.outcomes, self.slots.accepted, strict=True)
         ]
-        accepted = self.slots.accepted
-        segments = self.slots.segments
+        segments, quiet = self.slots.segments, self.quiet
         slot, count = self.slot.tolist(), self.count.tolist()
         priority, expected = self.priority.tolist(), self.expected.tolist()
         value, held = self.value.tolist(), self.held.tolist()
         out: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []
         for i, j in enumerate(self.codes.tolist()):
-            own, rates, ranked = templates[j], accepted[j], slot[i]
-            row_priority, row_expected, row_value = priority[i], expected[i], value[i]
+            own, ranked, n = parts[j], slot[i], count[i]
+            row_priority, row_expected, row_value, row_held = (
+                priority[i], expected[i], value[i], held[i]
+            )  # fmt: skip
             strategy = []
-            for k in range(min(count[i], top_n)):
-                s, v = ranked[k], row_value[k]
-                entry = own[s].copy()
-                entry["priority"] = row_priority[k]
-                entry["expected_value"] = row_expected[k]
-                entry["acceptance"] = rates[s].p
-                entry["value"] = v
-                entry["held_out"] = held[i][k]
-                entry["why"] = rates[s].why(v)
-                strategy.append(entry)
+            for k in range(n if n < top_n else top_n):
+                code, zh, en, why_zh, why_en, channel, accepted = own[ranked[k]]
+                v = row_value[k]
+                strategy.append(
+                    {
+                        "code": code,
+                        "title_zh": zh,
+                        "title_en": en,
+                        "reason_zh": why_zh,
+                        "reason_en": why_en,
+                        "channel": channel,
+                        "priority": row_priority[k],
+                        "expected_value": row_expected[k],
+                        "acceptance": accepted.p,
+                        "value": v,
+                        "held_out": row_held[k],
+                        "why": f"{accepted.before}{v:,.2f}{accepted.after}",
+                    }
+                )
             others = [
                 {
-                    "code": own[ranked[k]]["code"],
-                    "channel": own[ranked[k]]["channel"],
+                    "code": own[ranked[k]][0],
+                    "channel": own[ranked[k]][5],
                     "priority": row_priority[k],
                     "expected_value": row_expected[k],
                 }
-                for k in range(top_n, count[i])
+                for k in range(top_n, n)
             ]
             arbitration = {
                 "segment": segments[j],
                 "period": period,
                 "others": others,
-                "suppressed": self.quiet.get(i, []),
+                "suppressed": quiet.get(i, []),
             }
             out.append((strategy, arbitration))
         return out
+
+
+def _own(a: Action) -> tuple[str, str, str, str, str]:
+    return a.code, a.title_zh, a.title_en, a.reason_zh, a.reason_en
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """The cyclic garbage collector paused while a batch's results are built: they are
+    many small dicts and lists without cycles, and a collection triggered every few hundred
+    of them walks every object the process holds, again and again."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def arbitrate_columns(
@@ -169,8 +211,10 @@ def arbitrate_columns(
         table[k] = catalogue.values[catalogue.codes[k]].batch(known, n)
     value = table[np.where(valid, action, 0), np.arange(n)[:, None]]
     quiet = _suppress(arbiter, outcomes, codes, histories, valid)
-    expected = rounded((slots.p[codes] * value).ravel(), 2).reshape(n, width)
-    priority = rounded((expected * slots.weight[codes]).ravel(), 2).reshape(n, width)
+    # Rounded only where an action is ranked (the others stay 0).
+    expected, priority = np.zeros((n, width)), np.zeros((n, width))
+    expected[valid] = rounded(slots.p[codes][valid] * value[valid], 2)
+    priority[valid] = rounded(expected[valid] * slots.weight[codes][valid], 2)
     # Stable: the valid slots first, then by priority descending, ties in the outcome's order.
     order = np.lexsort((-priority, ~valid), axis=-1) if width else np.zeros((n, 0), np.intp)
     count = valid.sum(axis=1)
