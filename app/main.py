@@ -156,6 +156,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # served by app.api.swagger from local assets
         redoc_url=None,
+        # Starlette would answer `/path/` with an absolute redirect built from the request's
+        # Host header; the desk redirects `/desk/` itself, relatively.
+        redirect_slashes=False,
     )
     app.state.metrics = metrics
     problems.install(app)

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from app.api.deps import CallerAdmin, StateDep, require
 from app.api.docs import ERROR_RESPONSES
+from app.api.pages import page_headers
 from app.api.rules import RulesetUpload
 from app.auth.service import Caller, Scope
 from app.book.report import REPORT_FILE
@@ -45,9 +46,11 @@ async def book_report(state: StateDep, _caller: CallerAnalyst) -> HTMLResponse:
     """The latest portfolio report (scope `analyst` or `admin`)."""
     folder = state.settings.book_report_dir
     path = folder / REPORT_FILE
+    headers = page_headers(inline_styles=True)  # the report's own <style> block
     if not path.is_file():
-        return HTMLResponse(_NO_REPORT.format(folder=folder), status_code=404)
-    return HTMLResponse(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+        return HTMLResponse(_NO_REPORT.format(folder=folder), status_code=404, headers=headers)
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    return HTMLResponse(text, headers=headers)
 
 
 @router.get("/book/{name}", include_in_schema=False)

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from app.api.classification import call_for
 from app.api.deps import SessionDep, StateDep
+from app.api.pages import protect
 from app.auth.service import Caller, Scope
 from app.classification import service as classification
 from app.desk import card as cards
@@ -79,13 +80,15 @@ def _safe_next(target: str | None) -> str:
 
 def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     lang = _lang(request)
-    return templates.TemplateResponse(
+    response = templates.TemplateResponse(
         request,
         name,
         {"lang": lang, "other": "en" if lang == "zh" else "zh", "t": t, "here": _here(request),
          "max_note": MAX_NOTE, "results": [r.value for r in CallResult], **context},
         status_code=status,
     )  # fmt: skip
+    protect(response)
+    return response
 
 
 class SignInRequired(Exception):
@@ -131,13 +134,27 @@ def _cookie(request: Request, response: Response, name: str, value: str, max_age
     )
 
 
+SIGN_IN_ERRORS = frozenset({"key_refused", "no_desk_scope"})
+
+
+@router.get("/")
+async def with_slash() -> Response:
+    """`/desk/` is the desk: a relative redirect, never built from the request's Host."""
+    return RedirectResponse("/desk", status_code=308)
+
+
 @router.get("/sign-in")
 async def sign_in_page(
     request: Request, next: str | None = None, expired: bool = False, error: str | None = None
 ) -> HTMLResponse:
     token = new_token()
     response = _page(
-        request, "sign_in.html", next=_safe_next(next), csrf=token, expired=expired, error=error
+        request,
+        "sign_in.html",
+        next=_safe_next(next),
+        csrf=token,
+        expired=expired,
+        error=error if error in SIGN_IN_ERRORS else None,
     )
     _cookie(request, response, SIGN_IN_COOKIE, token, max_age=3600)
     return response
@@ -159,7 +176,9 @@ async def sign_in(
         if Scope.desk not in caller.scopes and Scope.admin not in caller.scopes:
             raise Forbidden(t(lang, "no_desk_scope"))
     except ServiceError as exc:
-        query = urlencode({"next": _safe_next(next), "error": exc.detail})
+        # A code, never text: the page says only what the desk itself words.
+        code = "no_desk_scope" if isinstance(exc, Forbidden) else "key_refused"
+        query = urlencode({"next": _safe_next(next), "error": code})
         return RedirectResponse(f"/desk/sign-in?{query}", status_code=303)
     _, cookie = _sessions(request).issue(caller.key_id)
     response = RedirectResponse(_safe_next(next), status_code=303)

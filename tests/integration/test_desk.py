@@ -170,3 +170,45 @@ def test_the_caller_lookups_are_index_hits(db_url: str, column: str) -> None:
     engine.dispose()
     shown = " ".join(str(part) for row in plan for part in row)
     assert f"ix_client_personal_{column}" in shown, shown
+
+
+def test_pages_with_personal_data_are_not_cached_framed_or_scripted_inline(api: Api) -> None:
+    store(api, "C-1")
+    sign_in(api)
+    for path in ("/desk", "/desk/clients/C-1", "/desk/sign-in", "/desk/strategy"):
+        page = api.client.get(path)
+        assert page.status_code == 200, path
+        headers = page.headers
+        assert headers["cache-control"] == "no-store"
+        assert headers["x-frame-options"] == "DENY"
+        assert headers["x-content-type-options"] == "nosniff"
+        assert headers["referrer-policy"] == "same-origin"
+        policy = headers["content-security-policy"]
+        assert "script-src 'self';" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page.text), path  # no inline script
+        assert " style=" not in page.text
+    card = api.client.get("/desk/clients/C-1")
+    search = re.search(r'<form class="find".*?</form>', card.text, re.S)
+    assert search
+    assert 'name="csrf"' not in search.group(0)  # a GET form puts its fields in the URL
+
+
+def test_redirects_never_follow_the_host_header(api: Api) -> None:
+    evil = {"Host": "evil.example"}
+    for path in ("/desk/", "/desk", "/v1/clients/", "/docs/"):
+        response = api.client.get(path, headers=evil, follow_redirects=False)
+        location = response.headers.get("location", "")
+        assert "evil.example" not in location, (path, location)
+        assert not location or location.startswith("/"), (path, location)
+    assert api.client.get("/desk/", follow_redirects=False).headers["location"] == "/desk"
+
+
+def test_the_sign_in_page_shows_no_text_from_the_query_string(api: Api) -> None:
+    page = api.client.get("/desk/sign-in", params={"error": "Your account is locked, call 110"})
+    assert page.status_code == 200
+    assert "account is locked" not in page.text.replace("%20", " ").replace("+", " ")
+    assert 'role="alert"' not in page.text
+    known = api.client.get("/desk/sign-in", params={"error": "key_refused"})
+    assert 'role="alert"' in known.text
