@@ -18,9 +18,9 @@ from typing import Any
 from app.rules.outcome import Action, RuleOutcome
 from app.rules.parameters import ActionSpec, RulesetDocument
 from app.rules.ruleset import Ruleset
-from app.strategy.control import held_out, period_of
+from app.strategy.control import held_out_key, key_of, period_of
 from app.strategy.policy import History, suppressed
-from app.strategy.rates import Rates
+from app.strategy.rates import NO_ANSWERS, Rates
 from app.strategy.values import Value, known_numbers
 
 DEFAULT_TOP_N = 3
@@ -35,6 +35,9 @@ class Catalogue:
     values: Mapping[str, Value]
     channels: dict[str, str]
     codes: tuple[str, ...]  # the catalogue's order
+    # The segment and eligible actions of outcomes met, by identity: the compiled tables
+    # hand out one object per distinct outcome, kept here with its plan.
+    _plans: dict[int, tuple[RuleOutcome, Plan]] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, document: RulesetDocument) -> Catalogue:
@@ -50,9 +53,29 @@ class Catalogue:
     def segment(self, outcome: RuleOutcome) -> str:
         return "/".join(str(getattr(outcome, d)) for d in self.document.strategy.segment_by)
 
+    def plan(self, outcome: RuleOutcome) -> Plan:
+        """The outcome's segment and its eligible actions with their specs and values."""
+        held = self._plans.get(id(outcome))
+        if held is not None and held[0] is outcome:
+            return held[1]
+        if len(self._plans) >= 8192:
+            self._plans.clear()
+        plan = Plan(
+            self.segment(outcome),
+            tuple((a, self.specs[a.code], self.values[a.code]) for a in outcome.actions),
+        )
+        self._plans[id(outcome)] = (outcome, plan)
+        return plan
+
     def value(self, code: str, numbers: Mapping[str, Any]) -> float:
         """The action's value for one client, rounded as shown (None and NaN count as 0)."""
         return self.values[code].client(known_numbers(numbers))
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    segment: str
+    actions: tuple[tuple[Action, ActionSpec, Value], ...]
 
 
 _CATALOGUES: dict[str, Catalogue] = {}
@@ -81,6 +104,9 @@ class Accepted:
         return f"{self.before}{value:,.2f}{self.after}"
 
 
+_ARBITERS: dict[tuple[str, date, int, int], Arbiter] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class Arbiter:
     """What one request, command or run arbitrates with: the catalogue, the learned rates as
@@ -99,9 +125,19 @@ class Arbiter:
     def of(
         cls, ruleset: Ruleset, today: date, rates: Rates | None = None, top_n: int = DEFAULT_TOP_N
     ) -> Arbiter:
-        found = catalogue(ruleset)
-        period = period_of(today, found.document.strategy.period_days)
-        return cls(found, rates or Rates(), today, top_n, period, date.fromisoformat(period))
+        """The arbiter of a ruleset, day, rates snapshot and top N: one per process while
+        they are the same, so each request does not work out the acceptances again."""
+        rates = NO_ANSWERS if rates is None else rates
+        key = (ruleset.version, today, id(rates), top_n)
+        found = _ARBITERS.get(key)
+        if found is not None and found.rates is rates:
+            return found
+        if len(_ARBITERS) >= 32:
+            _ARBITERS.clear()
+        known = catalogue(ruleset)
+        period = period_of(today, known.document.strategy.period_days)
+        found = _ARBITERS[key] = cls(known, rates, today, top_n, period, date.fromisoformat(period))
+        return found
 
     @property
     def share(self) -> float:
@@ -117,34 +153,58 @@ class Arbiter:
         history: History | None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The client's strategy (top N, best first) and the arbitration's other parts."""
-        specs, values = self.catalogue.specs, self.catalogue.values
-        segment = self.catalogue.segment(outcome)
+        plan = self.catalogue.plan(outcome)
+        segment = plan.segment
         known = known_numbers(numbers)
+        seen = self._rates_seen
+        # (-priority, order, ...): ties keep the outcome's order.
         ranked: list[tuple[float, int, Action, Accepted, float, float]] = []
         quiet: list[dict[str, Any]] = []
-        for order, action in enumerate(outcome.actions):
-            spec = specs[action.code]
+        for order, (action, spec, value_of) in enumerate(plan.actions):
             if history is not None:
                 why_not = self.why_not(spec, history)
                 if why_not is not None:
                     quiet.append({"code": action.code, "channel": spec.channel, "why": why_not})
                     continue
-            value = values[action.code].client(known)
-            accepted = self.acceptance(action.code, segment)
+            value = value_of.client(known)
+            accepted = seen.get((action.code, segment)) or self.acceptance(action.code, segment)
             expected = round(accepted.p * value, 2)
             ranked.append(
-                (round(expected * spec.weight, 2), order, action, accepted, value, expected)
+                (-round(expected * spec.weight, 2), order, action, accepted, value, expected)
             )
-        ranked.sort(key=lambda item: (-item[0], item[1]))
-        top = [self._entry(client_id, *item) for item in ranked[: self.top_n]]
+        ranked.sort()
+        top_n, channels, period, share = (
+            self.top_n,
+            self.catalogue.channels,
+            self.period,
+            self.share,
+        )
+        key = key_of(client_id) if client_id is not None and share > 0 and ranked else None
+        top = [
+            {
+                "code": action.code,
+                "title_zh": action.title_zh,
+                "title_en": action.title_en,
+                "reason_zh": action.reason_zh,
+                "reason_en": action.reason_en,
+                "channel": channels[action.code],
+                "priority": -negative,
+                "expected_value": expected,
+                "acceptance": accepted.p,
+                "value": value,
+                "held_out": key is not None and held_out_key(key, action.code, period, share),
+                "why": accepted.why(value),
+            }
+            for negative, _, action, accepted, value, expected in ranked[:top_n]
+        ]
         others = [
             {
                 "code": action.code,
-                "channel": self.catalogue.channels[action.code],
-                "priority": priority,
+                "channel": channels[action.code],
+                "priority": -negative,
                 "expected_value": expected,
             }
-            for priority, _, action, _, _, expected in ranked[self.top_n :]
+            for negative, _, action, _, _, expected in ranked[top_n:]
         ]
         return top, {
             "segment": segment,
@@ -176,35 +236,3 @@ class Arbiter:
                 p, f"acceptance {p:.1%} ({learned}) x value ", f" yuan x weight {spec.weight:g}"
             )
         return found
-
-    def _entry(
-        self,
-        client_id: str | None,
-        priority: float,
-        _order: int,
-        action: Action,
-        accepted: Accepted,
-        value: float,
-        expected: float,
-    ) -> dict[str, Any]:
-        """One action of the strategy as the caller is shown it."""
-        entry = shown_action(action, self.catalogue.channels[action.code])
-        entry["priority"] = priority
-        entry["expected_value"] = expected
-        entry["acceptance"] = accepted.p
-        entry["value"] = value
-        entry["held_out"] = held_out(client_id, action.code, self.period, self.share)
-        entry["why"] = accepted.why(value)
-        return entry
-
-
-def shown_action(action: Action, channel: str) -> dict[str, Any]:
-    """The parts of a strategy entry that are the action's own, in the order shown."""
-    return {
-        "code": action.code,
-        "title_zh": action.title_zh,
-        "title_en": action.title_en,
-        "reason_zh": action.reason_zh,
-        "reason_en": action.reason_en,
-        "channel": channel,
-    }

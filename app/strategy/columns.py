@@ -113,7 +113,7 @@ class Arbitrated:
         arbiter, top_n, period = self.arbiter, self.arbiter.top_n, self.arbiter.period
         channels = arbiter.catalogue.channels
         # Per outcome and slot: the action's own parts, its acceptance and the why around
-        # the value (`shown_action` and `Arbiter._entry` in one tuple).
+        # the value, in one tuple.
         place = {code: k for k, code in enumerate(arbiter.catalogue.codes)}
         parts = [
             [(*_own(a), channels[a.code], rates[place[a.code]]) for a in outcome.actions]

@@ -59,7 +59,12 @@ def salt(action: str, period: str) -> int:
 def held_out(client_id: str | None, action: str, period: str, share: float) -> bool:
     if client_id is None or share <= 0:
         return False
-    return (_mix(key_of(client_id) ^ salt(action, period)) >> 11) * _UNIT < share
+    return held_out_key(key_of(client_id), action, period, share)
+
+
+def held_out_key(key: int, action: str, period: str, share: float) -> bool:
+    """`held_out` of the client whose id has the key `key` (`key_of`)."""
+    return (_mix(key ^ salt(action, period)) >> 11) * _UNIT < share
 
 
 def _vmix(z: Keys) -> Keys:
