@@ -84,6 +84,8 @@ async def _database_problem(state: AppState) -> str | None:
         async with asyncio.timeout(state.settings.database_timeout_seconds):
             async with state.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
+            # The hot path's own pools too: a ready answer says what requests will meet.
+            await state.hot_path.probe()
     except Exception as exc:
         return f"the database does not answer: {type(exc).__name__}"
     return None

@@ -91,6 +91,11 @@ class HotPath:
                 timeout=settings.database_timeout_seconds,
                 kwargs={"autocommit": True, "row_factory": namedtuple_row},
                 configure=configure,
+                # Each connection is checked as it is handed out (one empty round trip): one
+                # the server dropped (a restart, a failover) is discarded and replaced by a
+                # fresh one before a request can fail on it, as `pool_pre_ping` does for
+                # the SQLAlchemy engine.
+                check=AsyncConnectionPool.check_connection,
                 open=False,
                 name=name,
             )
@@ -111,6 +116,18 @@ class HotPath:
                 await pool.close()
         if self._writer_engine is not None:
             await self._writer_engine.dispose()
+
+    async def probe(self) -> None:
+        """One statement on a connection of each pool requests use (what `/readyz` asks):
+        raises when the database cannot serve them."""
+        if self._pool is None:
+            async with self._autocommit.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+            return
+        for pool in (self._pool, self._writer):
+            assert pool is not None
+            async with pool.connection() as driver:
+                await driver.execute("SELECT 1")
 
     def connection(self) -> AbstractAsyncContextManager[Reader]:
         if self._pool is not None:

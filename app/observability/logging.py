@@ -48,5 +48,8 @@ def config(level: str) -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
             # Its DEBUG lines quote each statement's values: personal data, call notes.
             "aiosqlite": {"handlers": [], "level": "INFO", "propagate": True},
+            # The pools warn once per connection they lose or fail to make; an outage is
+            # said once, by the service (`app.db.outage`), when it goes and when it is back.
+            "psycopg.pool": {"handlers": [], "level": "ERROR", "propagate": True},
         },
     }
