@@ -73,10 +73,11 @@ class Arbitrated:
     outcomes: Sequence[RuleOutcome]
     codes: IntArray  # each client's outcome
     slots: _Slots
+    order: IntArray  # each client's slots, ranked
     slot: IntArray
     action: IntArray
     count: IntArray
-    priority: FloatArray
+    priority: FloatArray  # by slot, as `order` ranks them
     expected: FloatArray
     value: FloatArray
     held: BoolArray  # the first min(top N, width) ranked slots
@@ -121,8 +122,11 @@ class Arbitrated:
         ]
         segments, quiet = self.slots.segments, self.quiet
         slot, count = self.slot.tolist(), self.count.tolist()
-        priority, expected = self.priority.tolist(), self.expected.tolist()
-        value, held = self.value.tolist(), self.held.tolist()
+        priority, expected, value = (
+            np.take_along_axis(m, self.order, axis=1).tolist()
+            for m in (self.priority, self.expected, self.value)
+        )
+        held = self.held.tolist()
         out: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []
         for i, j in enumerate(self.codes.tolist()):
             own, ranked, n = parts[j], slot[i], count[i]
@@ -204,17 +208,16 @@ def arbitrate_columns(
     width = slots.action.shape[1]
     action = slots.action[codes]
     valid = action >= 0
-    used = sorted({int(k) for k in np.unique(slots.action) if k >= 0})
-    known = known_columns(numbers)
-    table = np.zeros((len(catalogue.codes), n))
-    for k in used:
-        table[k] = catalogue.values[catalogue.codes[k]].batch(known, n)
-    value = table[np.where(valid, action, 0), np.arange(n)[:, None]]
     quiet = _suppress(arbiter, outcomes, codes, histories, valid)
-    # Rounded only where an action is ranked (the others stay 0).
-    expected, priority = np.zeros((n, width)), np.zeros((n, width))
-    expected[valid] = rounded(slots.p[codes][valid] * value[valid], 2)
-    priority[valid] = rounded(expected[valid] * slots.weight[codes][valid], 2)
+    # Values, expected values and priorities where an action is ranked (elsewhere 0).
+    rows, columns = np.nonzero(valid)
+    flat = _values(arbiter, action[rows, columns], rows, known_columns(numbers))
+    flat_expected = rounded(slots.p[codes[rows], columns] * flat, 2)
+    flat_priority = rounded(flat_expected * slots.weight[codes[rows], columns], 2)
+    value, expected, priority = np.zeros((n, width)), np.zeros((n, width)), np.zeros((n, width))
+    value[rows, columns] = flat
+    expected[rows, columns] = flat_expected
+    priority[rows, columns] = flat_priority
     # Stable: the valid slots first, then by priority descending, ties in the outcome's order.
     order = np.lexsort((-priority, ~valid), axis=-1) if width else np.zeros((n, 0), np.intp)
     count = valid.sum(axis=1)
@@ -237,15 +240,33 @@ def arbitrate_columns(
         outcomes,
         codes,
         slots,
+        order,
         slot,
         ranked_action,
         count,
-        np.take_along_axis(priority, order, axis=1),
-        np.take_along_axis(expected, order, axis=1),
-        np.take_along_axis(value, order, axis=1),
+        priority,
+        expected,
+        value,
         held,
         quiet,
     )
+
+
+def _values(
+    arbiter: Arbiter, actions: IntArray, rows: IntArray, known: Mapping[str, FloatArray]
+) -> FloatArray:
+    """The value of each (client `rows[i]`, action `actions[i]`), rounded as shown: each
+    action's formula over the columns of the clients it is ranked for."""
+    catalogue = arbiter.catalogue
+    out = np.zeros(actions.size)
+    by_action = np.argsort(actions, kind="stable")
+    bounds = np.searchsorted(actions[by_action], np.arange(len(catalogue.codes) + 1))
+    for k in np.flatnonzero(np.diff(bounds)).tolist():
+        at = by_action[bounds[k] : bounds[k + 1]]
+        formula = catalogue.values[catalogue.codes[k]]
+        who = rows[at]
+        out[at] = formula.batch({name: known[name][who] for name in formula.fields}, at.size)
+    return out
 
 
 def _suppress(

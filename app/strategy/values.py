@@ -91,15 +91,16 @@ class Value:
     """An action's value formula, compiled for one client and for a batch."""
 
     text: str
+    fields: frozenset[str]  # the client's numbers it reads
     one: Callable[[Numbers], float]
     many: Callable[[Numbers], Any]
 
     @classmethod
     def of(cls, spec: ActionSpec) -> Value:
-        spec.formula()  # checked: raises `FormulaError` naming what is wrong
+        formula = spec.formula()  # checked: raises `FormulaError` naming what is wrong
         body = _source(ast.parse(spec.value.strip(), mode="eval"), spec.constants())
         code = compile(f"lambda k: {body}", f"<value of {spec.code}>", "eval")
-        return cls(spec.value, eval(code, dict(_SCALAR)), eval(code, dict(_VECTOR)))
+        return cls(spec.value, formula.fields, eval(code, dict(_SCALAR)), eval(code, dict(_VECTOR)))
 
     def client(self, known: Numbers) -> float:
         """The value for one client; `known` from `known_numbers`."""
@@ -107,7 +108,8 @@ class Value:
         return round(value if math.isfinite(value) else 0.0, 2)
 
     def batch(self, known: Numbers, n: int) -> FloatArray:
-        """The values of a batch of `n` clients; `known` from `known_columns`."""
+        """The values of a batch of `n` clients; `known` from `known_columns` (at least the
+        formula's `fields`)."""
         with np.errstate(all="ignore"):
             values = np.broadcast_to(np.asarray(self.many(known), dtype=np.float64), (n,))
         return rounded(np.where(np.isfinite(values), values, 0.0), 2)
