@@ -54,7 +54,9 @@ def _slots(arbiter: Arbiter, outcomes: Sequence[RuleOutcome]) -> _Slots:
     segments = [catalogue.segment(o) for o in outcomes]
     distinct = {segment: n for n, segment in enumerate(dict.fromkeys(segments))}
     by_segment = [[arbiter.acceptance(code, s) for code in catalogue.codes] for s in distinct]
-    rates = np.array([[a.p for a in row] for row in by_segment]).reshape(len(distinct), -1)
+    rates = np.array([[a.p for a in row] for row in by_segment]).reshape(
+        len(distinct), len(catalogue.codes)
+    )
     weights = np.array([catalogue.specs[code].weight for code in catalogue.codes])
     which = np.fromiter(map(distinct.__getitem__, segments), dtype=np.intp, count=len(segments))
     known = np.maximum(action, 0)

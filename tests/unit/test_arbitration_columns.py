@@ -155,6 +155,14 @@ def test_ties_keep_the_outcome_s_order_on_both_paths(ruleset: Ruleset) -> None:
         assert entry[0][0]["priority"] == entry[0][1]["priority"]
 
 
+def test_an_empty_batch_has_no_strategies(ruleset: Ruleset) -> None:
+    arbiter = Arbiter.of(ruleset, TODAY)
+    nothing = {f: np.zeros(0) for f in FIELDS}
+    empty = arbitrate_columns(arbiter, [], np.zeros(0, np.intp), nothing, [])
+    assert empty.entries() == []
+    assert [len(column) for column in empty.action_lists()] == [0, 0]
+
+
 def test_the_control_hash_is_fixed_arithmetic_on_the_bytes() -> None:
     # Fixed numbers: any change of the hash (or a Python `hash()` creeping in) shows here.
     assert key_of("C-000001") == 11101721515180563665
