@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# clientscore's roles (app.signin.roles): what a person signed in through the provider may do.
+RoleName = Literal["agent", "team_lead", "analyst", "admin"]
 
 
 class Settings(BaseSettings):
@@ -80,19 +83,80 @@ class Settings(BaseSettings):
         default=480,
         ge=1,
         le=7 * 24 * 60,
-        description="How long a desk sign-in lasts; then the agent signs in again.",
+        description="How long a browser sign-in lasts at most; then the person signs in again.",
     )
-    desk_session_secret: SecretStr | None = Field(
+    session_idle_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=7 * 24 * 60,
+        description="A browser session with no page for this long ends.",
+    )
+    oidc_issuer: str | None = Field(
         default=None,
-        description="Signs the desk's session cookies. `clientscore serve` makes one for its "
-        "workers when unset (sign-ins then end with a restart); set it when several "
-        "servers share the desk.",
+        description="The identity provider's issuer URL (OpenID Connect discovery is read "
+        "from <issuer>/.well-known/openid-configuration). Unset: no single sign-on.",
+    )
+    oidc_client_id: str | None = Field(default=None, description="This service's client id.")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="This service's client secret at the provider."
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="The callback URL registered at the provider, "
+        "https://<this service>/desk/sign-in/callback.",
+    )
+    oidc_scopes: str = Field(
+        default="openid profile email", description="The scopes asked for, space-separated."
+    )
+    oidc_roles_claim: str = Field(
+        default="groups",
+        description="The ID token claim holding the person's groups or roles (a dotted path "
+        "for a nested one, e.g. realm_access.roles).",
+    )
+    oidc_role_map: dict[str, RoleName] = Field(
+        default_factory=dict,
+        description="JSON: the provider's group or role -> clientscore role, e.g. "
+        '{"cc-agents": "agent", "cc-leads": "team_lead", "risk-analysts": "analyst"}.',
+    )
+    oidc_recheck_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=24 * 60,
+        description="After this long a session goes back through the provider (silently "
+        "while the person's provider session lasts), so changed groups take effect.",
+    )
+    oidc_timeout_seconds: float = Field(
+        default=5.0, gt=0, le=60, description="Each request to the identity provider."
+    )
+    desk_key_sign_in: bool | None = Field(
+        default=None,
+        description="Sign in to the desk with a desk-scope API key (the demo). Unset: on "
+        "without an OIDC issuer, off with one.",
     )
 
     book_report_dir: Path = Field(
         default=Path("var/book/report"),
         description="The portfolio report `/book` shows (`clientscore book report --out`).",
     )
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer:
+            missing = [
+                f"CLIENTSCORE_OIDC_{name.upper()}"
+                for name in ("client_id", "redirect_url")
+                if not getattr(self, f"oidc_{name}")
+            ]
+            if missing:
+                raise ValueError(f"with CLIENTSCORE_OIDC_ISSUER set, set {' and '.join(missing)}")
+        return self
+
+    @property
+    def key_sign_in(self) -> bool:
+        """Whether the desk takes an API key at sign-in."""
+        if self.desk_key_sign_in is None:
+            return not self.oidc_issuer
+        return self.desk_key_sign_in
 
     def database_url_value(self) -> str:
         return self.database_url.get_secret_value()

@@ -14,10 +14,18 @@ from app.db.engine import add_sqlite_pragmas, ensure_sqlite_folder, is_sqlite, s
 from app.outcomes import tables as outcome_tables
 from app.profiles import tables as profile_tables
 from app.settings import Settings
+from app.signin import tables as signin_tables
 from app.strategy import tables as strategy_tables
 
 # Each domain's tables, imported so that Base.metadata holds them all.
-TABLE_MODULES = (auth_tables, audit_tables, profile_tables, outcome_tables, strategy_tables)
+TABLE_MODULES = (
+    auth_tables,
+    audit_tables,
+    profile_tables,
+    outcome_tables,
+    strategy_tables,
+    signin_tables,
+)
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

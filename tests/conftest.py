@@ -38,6 +38,8 @@ TABLES = (
     "client_personal",
     "client",
     "api_key",
+    "web_session",
+    "sign_in_attempt",
 )
 
 

@@ -1,5 +1,8 @@
 """HTTP routes of the whole book: the latest portfolio report (`/book`, scope `analyst`)
-and a candidate ruleset simulated against a sample book (`POST /v1/rules:simulate`, admin)."""
+and a candidate ruleset simulated against a sample book (`POST /v1/rules:simulate`, admin).
+
+`/book` opens in a browser for an analyst or admin signed in through the identity provider
+(app.api.browser), and for a system with an `analyst` key in its Authorization header."""
 
 from __future__ import annotations
 
@@ -8,11 +11,12 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from pydantic import Field
 
-from app.api.deps import CallerAdmin, StateDep, require
+from app.api.browser import SESSION_COOKIE, visitor
+from app.api.deps import CallerAdmin, StateDep, authorized
 from app.api.docs import ERROR_RESPONSES
 from app.api.pages import page_headers
 from app.api.rules import RulesetUpload
@@ -21,9 +25,22 @@ from app.book.report import REPORT_FILE
 from app.book.whatif import sample_partitions, simulate
 from app.errors import NotFound
 from app.rules.store import check_candidate
+from app.signin.roles import ANALYSIS
 
 router = APIRouter(tags=["book"], responses=ERROR_RESPONSES)
-CallerAnalyst = Annotated[Caller, Depends(require(Scope.analyst))]
+
+
+async def _analyst(request: Request, state: StateDep) -> Caller:
+    """A Bearer key with the `analyst` scope; without one, a browser's session (a page
+    asked for by a browser, or a request with the session cookie)."""
+    browser = SESSION_COOKIE in request.cookies or "text/html" in request.headers.get("accept", "")
+    if state.settings.auth_disabled or request.headers.get("authorization") or not browser:
+        return await authorized(request, state, Scope.analyst)
+    found = await visitor(request, state, roles=ANALYSIS, scopes=(Scope.analyst,))
+    return found.caller
+
+
+CallerAnalyst = Annotated[Caller, Depends(_analyst)]
 SIMULATION_SEED = 7
 _PLOT = re.compile(r"^[a-z]{1,20}\.png$")
 _NO_REPORT = (

@@ -144,7 +144,6 @@ def ensure_port_free(host: str, port: int) -> None:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
-    import secrets
     import tempfile
     from pathlib import Path
 
@@ -153,9 +152,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> None:
     from app.observability import logging as json_logs
     from app.observability.metrics import prepare
 
-    # Before any worker starts: the workers share this folder of metric files, and the
-    # secret that signs desk sign-ins (each worker must accept the others' cookies).
-    os.environ.setdefault("CLIENTSCORE_DESK_SESSION_SECRET", secrets.token_urlsafe(32))
+    # Before any worker starts: the workers share this folder of metric files.
     prepare(settings.metrics_dir or Path(tempfile.mkdtemp(prefix="clientscore-metrics-")))
     uvicorn.run(
         "app.worker:create_app",

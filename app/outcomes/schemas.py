@@ -58,7 +58,16 @@ class OutcomeRead(BaseModel):
     action_code: str
     result: CallResult
     note: str | None
-    key_id: str = Field(description="The API key id of the agent or system that recorded it.")
+    key_id: str | None = Field(
+        description="The API key id of the agent or system that recorded it; null when a "
+        "person signed in through the identity provider did."
+    )
+    recorded_by_subject: str | None = Field(
+        default=None, description="The identity provider's subject of the person who recorded it."
+    )
+    recorded_by_name: str | None = Field(
+        default=None, description="The name of the person who recorded it, from their sign-in."
+    )
     offer_request_id: str = Field(description="The classification that made the offer.")
     versions: OfferVersions = Field(description="The models and ruleset that made the offer.")
     recorded_at: datetime

@@ -36,6 +36,8 @@ def _read(row: CallOutcome) -> OutcomeRead:
             "result": row.result,
             "note": row.note,
             "key_id": row.key_id,
+            "recorded_by_subject": row.recorded_by_subject,
+            "recorded_by_name": row.recorded_by_name,
             "offer_request_id": row.offer_request_id,
             "versions": {"models": row.model_versions, "ruleset": row.ruleset_version},
             "recorded_at": as_utc(row.recorded_at),
@@ -53,12 +55,22 @@ def _answered(action_code: str, request_id: str) -> ValidationFailed:
 
 
 async def record(
-    session: Session, *, client_id: str, body: OutcomeCreate, key_id: str, at: datetime
+    session: Session,
+    *,
+    client_id: str,
+    body: OutcomeCreate,
+    key_id: str,
+    at: datetime,
+    person: tuple[str, str] | None = None,
 ) -> OutcomeRead:
     """Store the answer to an action of a recorded classification of the client. An answer
     given on the call (accepted, declined, call back) means the action was presented: its
     offer is recorded (once per classification and action) on the action's channel; an
-    accepted or declined offer is also an answer the strategy learns from (once per offer)."""
+    accepted or declined offer is also an answer the strategy learns from (once per offer).
+
+    `person` (subject, name) is who recorded it when signed in through the identity
+    provider: the outcome keeps them instead of a key id; `key_id` is then the caller's
+    pseudonymous id the offer's `recorded_by` keeps."""
     offer = await offers.classification_of(
         session, client_id=client_id, request_id=body.offer_request_id, never=Conflict
     )
@@ -68,7 +80,9 @@ async def record(
         "action_code": body.action_code,
         "result": body.result.value,
         "note": body.note or None,
-        "key_id": key_id,
+        "key_id": None if person else key_id,
+        "recorded_by_subject": person[0] if person else None,
+        "recorded_by_name": person[1] if person else None,
         "offer_request_id": offer.request_id,
         "model_versions": offer.versions.get("models", {}),
         "ruleset_version": offer.versions.get("ruleset", ""),

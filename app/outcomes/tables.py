@@ -28,7 +28,9 @@ class CallOutcome(Base):
     action_code: Mapped[str] = mapped_column(String(64))
     result: Mapped[str] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(Text)
-    key_id: Mapped[str] = mapped_column(String(32))
+    key_id: Mapped[str | None] = mapped_column(String(32))  # None: a person recorded it
+    recorded_by_subject: Mapped[str | None] = mapped_column(String(255))
+    recorded_by_name: Mapped[str | None] = mapped_column(String(200))
     offer_request_id: Mapped[str] = mapped_column(String(64))
     model_versions: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
     ruleset_version: Mapped[str] = mapped_column(String(64))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 
+from app.auth import service as keys
+from app.db.engine import create_engine_for, create_sessionmaker
 from app.profiles.schemas import profile_example
 from tests.conftest import sync_engine
 from tests.integration.conftest import Api
@@ -54,14 +57,15 @@ def test_signed_out_pages_go_to_sign_in_keeping_the_search(api: Api) -> None:
     assert response.headers["location"].startswith("/desk/sign-in?next=%2Fdesk%3Fphone%3D")
 
 
-def test_a_desk_key_signs_in_with_a_strict_cookie_and_finds_the_caller(api: Api) -> None:
+def test_a_desk_key_signs_in_with_a_lax_httponly_cookie_and_finds_the_caller(api: Api) -> None:
     store(api, "C-1")
     signed = sign_in(api, target=f"/desk?phone={PHONE}")
     assert signed.status_code == 303
     assert signed.headers["location"] == f"/desk?phone={PHONE}"
     cookie = signed.headers["set-cookie"].lower()
     assert "httponly" in cookie
-    assert "samesite=strict" in cookie
+    assert "samesite=lax" in cookie  # docs/sign-in.md: the provider's callback needs Lax
+    assert "path=/;" in cookie  # the desk and the book
     assert "max-age=28800" in cookie
     found = api.client.get(f"/desk?phone={PHONE}", follow_redirects=False)
     assert found.headers["location"] == "/desk/clients/C-1"
@@ -138,6 +142,48 @@ def test_sign_out_ends_the_session(api: Api) -> None:
     )
     assert out.status_code == 303
     assert api.client.get("/desk", follow_redirects=False).status_code == 303
+
+
+def test_a_cookie_replayed_after_sign_out_opens_nothing(api: Api) -> None:
+    sign_in(api)
+    cookie = api.client.cookies["clientscore_session"]
+    page = api.client.get("/desk")
+    assert page.status_code == 200
+    api.client.post("/desk/sign-out", data={"csrf": csrf_of(page.text)}, follow_redirects=False)
+    api.client.cookies.set("clientscore_session", cookie)
+    replayed = api.client.get("/desk", follow_redirects=False)
+    assert replayed.status_code == 303
+    assert replayed.headers["location"].startswith("/desk/sign-in?")
+    assert rows(api, "web_session") == 0
+
+
+def test_revoking_the_key_ends_its_desk_session_at_once(api: Api) -> None:
+    sign_in(api)
+    assert api.client.get("/desk").status_code == 200
+    key_id = api.token("desk").split("_")[1]
+    assert revoke(api, key_id)  # as `clientscore keys revoke` does
+    assert api.client.get("/desk", follow_redirects=False).status_code == 303
+    assert rows(api, "web_session") == 0
+
+
+def revoke(api: Api, key_id: str) -> bool:
+    async def work() -> bool:
+        engine = create_engine_for(api.settings)
+        try:
+            async with create_sessionmaker(engine)() as session, session.begin():
+                return await keys.revoke_key(session, key_id=key_id)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(work())
+
+
+def rows(api: Api, table: str) -> int:
+    engine = sync_engine(api.url)
+    with engine.connect() as conn:
+        count = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+    engine.dispose()
+    return int(count or 0)
 
 
 def test_the_docs_load_their_assets_from_the_service(api: Api) -> None:

@@ -24,6 +24,8 @@ TABLES = {
     "call_outcome",
     "offer_answer",
     "offer_event",
+    "web_session",
+    "sign_in_attempt",
 }
 
 

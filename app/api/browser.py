@@ -1,0 +1,114 @@
+"""Who is at the browser: the server-side session behind a page's cookie, and what it may open.
+
+A person signed in through the identity provider opens what their roles allow; an API-key
+sign-in (the demo's desk) what its key's scopes allow, checked against the key on every
+page, so revoking the key ends the session at once. The page decides what it needs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from fastapi import Request
+
+from app.api.state import AppState
+from app.auth.service import Caller, Scope, key_caller
+from app.signin import sessions
+from app.signin.roles import Role
+from app.signin.sessions import Signed
+
+SESSION_COOKIE = "clientscore_session"
+COOKIE_PATH = "/"
+SIGN_IN = "/desk/sign-in"
+ROLE_SCOPES = {
+    Role.agent: Scope.desk,
+    Role.team_lead: Scope.desk,
+    Role.analyst: Scope.analyst,
+    Role.admin: Scope.admin,
+}
+
+
+class SignInRequired(Exception):
+    """No live session: the page sends the browser to sign in, keeping where it was.
+    `recheck`: the session is due to go back through the provider."""
+
+    def __init__(self, target: str, *, expired: bool, recheck: bool = False) -> None:
+        self.target = target
+        self.expired = expired
+        self.recheck = recheck
+
+
+class NotPermitted(Exception):
+    """Signed in, but the person's roles (or the key's scopes) do not open this page."""
+
+    def __init__(self, visitor: Visitor, needed: frozenset[Role]) -> None:
+        self.visitor = visitor
+        self.needed = needed
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    caller: Caller
+    session: Signed
+
+    @property
+    def person(self) -> tuple[str, str] | None:
+        """(subject, name) of a person signed in through the provider; None for a key."""
+        return (self.session.subject, self.session.name) if self.session.kind == "oidc" else None
+
+
+def person_id(subject: str) -> str:
+    """A person's id in logs and the audit trail: pseudonymous, as short as a key id."""
+    return "sso-" + hashlib.sha256(subject.encode()).hexdigest()[:12]
+
+
+def here(request: Request) -> str:
+    query = request.url.query
+    return request.url.path + (f"?{query}" if query else "")
+
+
+async def visitor(
+    request: Request, state: AppState, *, roles: frozenset[Role], scopes: tuple[Scope, ...]
+) -> Visitor:
+    """The session's visitor if it may open this page: a person holding one of `roles`, or
+    a key sign-in holding one of `scopes`. Else SignInRequired or NotPermitted."""
+    settings = state.settings
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise SignInRequired(here(request), expired=False)
+    now = datetime.now(UTC)
+    async with state.sessions() as db, db.begin():
+        signed = await sessions.current(
+            db, token, now=now, idle=timedelta(minutes=settings.session_idle_minutes)
+        )
+        caller = None
+        if signed is not None and signed.kind == "key" and signed.key_id:
+            caller = await key_caller(db, signed.key_id)  # uncached: a revocation ends it now
+            if caller is None or not settings.key_sign_in:
+                await sessions.close(db, token)
+                signed = None
+    if signed is None:
+        raise SignInRequired(here(request), expired=True)
+    if signed.kind == "oidc":
+        if not settings.oidc_issuer:  # the provider was taken out of the configuration
+            raise SignInRequired(here(request), expired=True)
+        if signed.recheck_at is not None and signed.recheck_at <= now:
+            raise SignInRequired(here(request), expired=False, recheck=True)
+        caller = Caller(
+            person_id(signed.subject),
+            signed.name,
+            frozenset(ROLE_SCOPES[role] for role in signed.roles),
+        )
+    assert caller is not None
+    request.state.caller = caller  # for the request's log line: the key or person id
+    found = Visitor(caller, signed)
+    allowed = (
+        bool(signed.roles & roles)
+        if signed.kind == "oidc"
+        else Scope.admin in caller.scopes or bool(caller.scopes.intersection(scopes))
+    )
+    if not allowed:
+        raise NotPermitted(found, roles)
+    return found

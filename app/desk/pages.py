@@ -1,0 +1,55 @@
+"""What every desk page shares: its templates, its language, and where it may send back to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.api.browser import here
+from app.api.pages import protect
+from app.desk.i18n import Lang, lang_of, t
+from app.outcomes.schemas import MAX_NOTE, CallResult
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+LANG_COOKIE = "desk_lang"
+PAGES = ("/desk", "/book")  # the pages a sign-in may go back to
+
+
+def lang(request: Request) -> Lang:
+    return lang_of(request.cookies.get(LANG_COOKIE))
+
+
+def safe_next(target: str | None) -> str:
+    # Only back into the service's pages: never an open redirect to another site.
+    if target and target.startswith(PAGES) and not target.startswith("//"):
+        return target
+    return "/desk"
+
+
+def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    chosen = lang(request)
+    response = templates.TemplateResponse(
+        request,
+        name,
+        {"lang": chosen, "other": "en" if chosen == "zh" else "zh", "t": t, "here": here(request),
+         "max_note": MAX_NOTE, "results": [r.value for r in CallResult], **context},
+        status_code=status,
+    )  # fmt: skip
+    protect(response)
+    return response
+
+
+def message(request: Request, status: int, text_key: str, **values: object) -> HTMLResponse:
+    """A page that says what went wrong, in the desk's words (never text from the URL)."""
+    chosen = lang(request)
+    return page(
+        request,
+        "message.html",
+        status,
+        title=t(chosen, "error"),
+        text=t(chosen, text_key, **values),
+    )

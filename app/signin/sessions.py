@@ -1,0 +1,158 @@
+"""Browser sessions: opened at sign-in, read on every page, ended by sign-out or by time.
+
+A session ends at the first of: sign-out (its record is deleted, so a replayed cookie opens
+nothing), `idle` without a page, and its absolute lifetime. The cookie carries a random
+token; the database keeps only the token's SHA-256, so a copy of the table opens nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from app.db.base import as_utc
+from app.db.unit import Session
+from app.signin import repository
+from app.signin.roles import Role
+from app.signin.tables import SignInAttempt, WebSession
+
+SEEN_EVERY = timedelta(minutes=1)  # a session's last page is written at most this often
+ATTEMPT_LIFETIME = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    """Who a browser session belongs to, and what it carries."""
+
+    kind: str  # "oidc": a person from the identity provider; "key": an API-key desk sign-in
+    subject: str
+    name: str
+    roles: frozenset[Role]
+    key_id: str | None
+    csrf: str
+    id_token: str | None
+    recheck_at: datetime | None
+
+    def csrf_ok(self, sent: str | None) -> bool:
+        return sent is not None and hmac.compare_digest(self.csrf, sent)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    nonce: str
+    code_verifier: str
+    next_page: str
+
+
+def _sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def _signed(row: WebSession) -> Signed:
+    return Signed(
+        kind=row.kind,
+        subject=row.subject,
+        name=row.name,
+        roles=frozenset(Role(r) for r in row.roles if r in Role.__members__),
+        key_id=row.key_id,
+        csrf=row.csrf,
+        id_token=row.id_token,
+        recheck_at=as_utc(row.recheck_at) if row.recheck_at else None,
+    )
+
+
+async def open_session(
+    session: Session,
+    *,
+    kind: str,
+    subject: str,
+    name: str,
+    roles: frozenset[Role],
+    key_id: str | None,
+    id_token: str | None,
+    now: datetime,
+    lifetime: timedelta,
+    recheck: timedelta | None,
+    idle: timedelta,
+) -> tuple[str, Signed]:
+    """A new session; (the cookie's token, the session). Ended sessions are swept first."""
+    await repository.delete_expired(session, now=now, idle_since=now - idle)
+    token = new_token()
+    row = WebSession(
+        token_sha256=_sha256(token),
+        kind=kind,
+        subject=subject[:255],
+        name=name[:200],
+        roles=sorted(r.value for r in roles),
+        key_id=key_id,
+        csrf=new_token(),
+        id_token=id_token,
+        created_at=now,
+        seen_at=now,
+        expires_at=now + lifetime,
+        recheck_at=now + recheck if recheck is not None else None,
+    )
+    await repository.add_session(
+        session, {c.name: getattr(row, c.name) for c in WebSession.__table__.columns}
+    )
+    return token, _signed(row)
+
+
+async def current(
+    session: Session, token: str | None, *, now: datetime, idle: timedelta
+) -> Signed | None:
+    """The live session of a cookie's token; None when there is none or it has ended (an
+    ended one is deleted)."""
+    if not token or len(token) > 100:
+        return None
+    key = _sha256(token)
+    row = await repository.get_session(session, key)
+    if row is None:
+        return None
+    seen = as_utc(row.seen_at)
+    if as_utc(row.expires_at) <= now or seen + idle <= now:
+        await repository.delete_session(session, key)
+        return None
+    if now - seen >= SEEN_EVERY:
+        await repository.seen(session, key, now)
+    return _signed(row)
+
+
+async def close(session: Session, token: str | None) -> bool:
+    """End the session of a cookie's token; whether there was one."""
+    if not token or len(token) > 100:
+        return False
+    return await repository.delete_session(session, _sha256(token))
+
+
+async def start_attempt(
+    session: Session, *, state: str, nonce: str, code_verifier: str, next_page: str, now: datetime
+) -> None:
+    """Record a sign-in sent to the provider with `state`, until its callback."""
+    await repository.add_attempt(
+        session,
+        {
+            "state_sha256": _sha256(state),
+            "nonce": nonce,
+            "code_verifier": code_verifier,
+            "next_page": next_page,
+            "expires_at": now + ATTEMPT_LIFETIME,
+        },
+    )
+
+
+async def take_attempt(session: Session, state: str | None, *, now: datetime) -> Attempt | None:
+    """The attempt of a callback's `state`, used up: a second callback with it gets None."""
+    if not state or len(state) > 100:
+        return None
+    row: SignInAttempt | None = await repository.take_attempt(session, _sha256(state))
+    if row is None or as_utc(row.expires_at) <= now:
+        return None
+    return Attempt(row.nonce, row.code_verifier, row.next_page)
