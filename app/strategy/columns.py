@@ -261,7 +261,8 @@ def _values(
     action's formula over the columns of the clients it is ranked for."""
     catalogue = arbiter.catalogue
     out = np.zeros(actions.size)
-    by_action = np.argsort(actions, kind="stable")
+    small = np.int16 if len(catalogue.codes) < 2**15 else np.intp  # a radix sort if int16
+    by_action = np.argsort(actions.astype(small), kind="stable")
     bounds = np.searchsorted(actions[by_action], np.arange(len(catalogue.codes) + 1))
     for k in np.flatnonzero(np.diff(bounds)).tolist():
         at = by_action[bounds[k] : bounds[k + 1]]

@@ -95,10 +95,12 @@ def test_every_column_equals_the_one_client_facts(profiles: list[ClientProfile])
             # ties and their neighbours at the 6th and 2nd digit
             st.integers(0, 10**7).map(lambda k: (k + 0.5) / 1e6),
             st.integers(0, 10**7).map(lambda k: float(np.nextafter((k + 0.5) / 1e2, 0.0))),
+            st.integers(-(10**7), 10**7).map(lambda k: k / 8),  # exact binary ties
+            st.integers(-(10**7), 10**7).map(lambda k: (k + 0.5) / 1e3),
         ),
         max_size=50,
     ),
-    st.sampled_from([2, 6]),
+    st.sampled_from([2, 3, 6]),
 )
 def test_vectorised_rounding_is_pythons_round(values: list[float], digits: int) -> None:
     got = rounded(np.array(values, dtype=np.float64), digits).tolist()
