@@ -139,10 +139,6 @@ class Classified:
     def __len__(self) -> int:
         return int(self.codes.size)
 
-    def per_client(self) -> list[RuleOutcome]:
-        """Each client's outcome (shared objects)."""
-        return [self.outcomes[code] for code in self.codes.tolist()]
-
     def numbers(self) -> BatchNumbers:
         """The numbers as Python lists, None for NaN."""
         return BatchNumbers(
@@ -155,20 +151,6 @@ class Classified:
             lapse=_listed(self.lapse),
             purchase=_listed(self.purchase),
             premium=self.premium.tolist(),
-        )
-
-    @staticmethod
-    def numbers_of(i: int, n: BatchNumbers) -> ClientNumbers:
-        return ClientNumbers(
-            n.client[i],
-            n.prospect[i],
-            n.clv[i],
-            n.percentile[i],
-            n.claim_frequency[i],
-            n.loss_ratio[i],
-            n.lapse[i],
-            n.purchase[i],
-            n.premium[i],
         )
 
 
@@ -245,7 +227,7 @@ def result(
     )
 
 
-def _result(
+def _result(  # `_results` builds the same, inlined for a batch
     outcome: RuleOutcome,
     numbers: ClientNumbers,
     *,
@@ -344,17 +326,46 @@ def _results(
             [s.client_id for s in subjects],
             [s.history for s in subjects],
         ).entries()
-    numbers = classified.numbers()
-    return [
-        _result(
-            outcome,
-            Classified.numbers_of(i, numbers),
-            kind=kinds[i],
-            ownership=ownership[i],
-            industry=industry[i],
-            reasons=reasons(i) if reasons is not None else None,
-            versions=versions,
-            arbitrated=chosen[i],
+    # `_result` for each client, inlined: the numbers read from Python lists, each distinct
+    # outcome's rows that fired built once.
+    n = classified.numbers()
+    fired = [_shared(outcome) for outcome in classified.outcomes]
+    outcomes = classified.outcomes
+    out: list[dict[str, Any]] = []
+    for i, code in enumerate(classified.codes.tolist()):
+        outcome, common, client, prospect = outcomes[code], fired[code], n.client[i], n.prospect[i]
+        strategy, arbitration = chosen[i]
+        out.append(
+            {
+                "value": {
+                    "tier": outcome.value_tier,
+                    "grade": outcome.abc_grade if client else None,
+                    "clv": n.clv[i],
+                    "percentile": n.percentile[i] if client else None,
+                },
+                "risk": {
+                    "tier": outcome.risk_tier,
+                    "expected_claim_frequency": n.claim_frequency[i],
+                    "expected_loss_ratio": n.loss_ratio[i],
+                },
+                "lifecycle": {
+                    "stage": outcome.lifecycle_stage,
+                    "lapse_probability_12m": n.lapse[i] if client else None,
+                    "purchase_probability": n.purchase[i] if prospect else None,
+                    "prospect_grade": outcome.prospect_grade if prospect else None,
+                },
+                "segment": {
+                    "scale": outcome.group_scale,
+                    "ownership": ownership[i],
+                    "industry": industry[i],
+                }
+                if kinds[i] == "corporate"
+                else None,
+                "strategy": strategy,
+                "arbitration": arbitration,
+                "reasons": reasons(i) if reasons is not None else None,
+                "rules_fired": common.fired_client if client else common.fired_other,
+                "versions": versions,
+            }
         )
-        for i, outcome in enumerate(classified.per_client())
-    ]
+    return out
