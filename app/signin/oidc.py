@@ -67,8 +67,10 @@ class Provider:
         redirect_url: str,
         scopes: str,
         timeout: float,
+        refetch_seconds: float = REFETCH_SECONDS,
     ) -> None:
         self.issuer = issuer
+        self.refetch_seconds = refetch_seconds
         self.client_id = client_id
         self._secret = client_secret
         self.redirect_url = redirect_url
@@ -121,7 +123,7 @@ class Provider:
 
     async def _key_set(self, *, refetch: bool) -> KeySet:
         async with self._lock:
-            stale = time.monotonic() - self._keys_at >= REFETCH_SECONDS
+            stale = time.monotonic() - self._keys_at >= self.refetch_seconds
             if self._keys is None or (refetch and stale):
                 meta = self._metadata or {}
                 found = await self._get(str(meta["jwks_uri"]))
