@@ -2,18 +2,24 @@
 estimate honest?
 
 A synthetic world where the true acceptance of each action depends on the client's segment
-(value tier x lifecycle stage) in a way the catalogue's starting rates get wrong. Calls come
-in; the real arbitration (`app.strategy.arbitrate`, the shipped catalogue and value formulas)
-ranks each client's eligible actions with the acceptance it has learned so far; the agent
-offers the top three except those held out (the control group); each answer is drawn from
-the true acceptance and counted, and the counts are read back every `refresh` answers, as
-the workers read them from the database. Twelve months later each client is retained or not,
-more likely when it accepted an offer, and the uplift of each action (treated over control,
-`app.strategy.uplift`) is compared with the world's true uplift.
+(value tier x lifecycle stage) in a way the catalogue's starting rates get wrong. The book is
+a population of clients who call again and again, one simulated day after another. Each
+call, the real arbitration (`app.strategy.arbitrate`, the shipped catalogue, value formulas
+and contact policy) ranks the caller's eligible actions with the acceptance learned so far
+and the client's own contact history; the agent presents the top three except those held
+out (the control group): each is an offer event. The client accepts, declines or asks to be
+called back; accepted and declined answers are counted, and the counts are read back every
+`refresh` answers, as the workers read them from the database. A callback keeps its action
+on the client's card until a later call answers it. Meanwhile a CRM batch classifies clients
+every day without contacting them: those classifications record no offer and change nothing
+the strategy learns from or the contact policy counts. Twelve months after a call the client
+is retained or not, more likely when it accepted an offer, and the uplift of each action
+(treated over control, `app.strategy.uplift`) is compared with the world's true uplift.
 
 Reported after 1k, 10k and 100k answers: the share of calls whose first action is the
-oracle's best (the one with the highest true acceptance x value x weight), the regret
-against the oracle (its expected value less the first action's, per call), and per action
+oracle's best (the one with the highest true acceptance x value x weight among the actions the
+contact policy lets through), the regret against the oracle (its expected value less the
+first action's, per call), and per action
 the uplift estimate, its 95% interval and the true uplift. Then, over seeded runs, how often
 the interval holds the true uplift.
 
@@ -26,13 +32,15 @@ import argparse
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
 from app.rules.outcome import Action, RuleOutcome
 from app.rules.ruleset import Ruleset
 from app.strategy.arbitrate import Arbiter, Catalogue, catalogue
+from app.strategy.control import held_out
+from app.strategy.policy import Contact, History, Presented
 from app.strategy.rates import Counts, Rates
 from app.strategy.uplift import Uplift, uplift
 
@@ -65,6 +73,7 @@ CLV = {"high": 60_000.0, "medium": 20_000.0, "low": 6_000.0}
 PREMIUM = {"high": 8_000.0, "medium": 4_000.0, "low": 1_500.0}
 LAPSE = {"active": (2.0, 14.0), "at_risk": (6.0, 8.0)}  # Beta parameters
 SHOWN = 3
+CALLBACK_SHARE = 0.1  # of the offers not accepted, asked to be called back instead
 
 
 def true_acceptance(code: str, tier: str, stage: str) -> float:
@@ -142,61 +151,95 @@ class Checkpoint:
 
 
 @dataclass
+class Events:
+    """What the strategy's tables would hold: each client's offers presented and answers
+    recorded, and the answers counted per action and segment."""
+
+    offers: dict[str, list[Presented]] = field(default_factory=lambda: defaultdict(list))
+    answers: dict[str, list[Contact]] = field(default_factory=lambda: defaultdict(list))
+    counts: dict[tuple[str, str], list[int]] = field(
+        default_factory=lambda: defaultdict(lambda: [0, 0])
+    )
+
+    def history(self, client_id: str) -> History:
+        return History(tuple(self.answers[client_id]), tuple(self.offers[client_id]))
+
+    def snapshot(self) -> tuple[int, int, int]:
+        """Offers, answers and counted answers: what a classification must never change."""
+        return (
+            sum(len(o) for o in self.offers.values()),
+            sum(len(a) for a in self.answers.values()),
+            sum(n for n, _ in self.counts.values()),
+        )
+
+
+@dataclass
 class Simulation:
     ruleset: Ruleset
     seed: int
     learn: bool = True
     refresh: int = 50
     control_share: float | None = None
+    population: int = 20_000
+    calls_per_day: int = 300
+    batch_per_day: int = 100  # CRM classifications without a contact
     rng: np.random.Generator = field(init=False)
-    counts: dict[tuple[str, str], list[int]] = field(
-        default_factory=lambda: defaultdict(lambda: [0, 0])
-    )
+    events: Events = field(default_factory=Events)
     arms: dict[str, Arm] = field(default_factory=lambda: defaultdict(Arm))
+    clients: list[Client] = field(init=False)
+    batch_classified: int = 0
 
     def __post_init__(self) -> None:
         self.rng = np.random.default_rng(self.seed)
+        self.clients = [draw_client(self.rng, i) for i in range(self.population)]
 
     def rates(self) -> Rates:
         if not self.learn:
             return Rates()
-        return Rates({key: Counts(n, a) for key, (n, a) in self.counts.items()})
+        return Rates({key: Counts(n, a) for key, (n, a) in self.events.counts.items()})
 
     def run(self, checkpoints: tuple[int, ...]) -> list[Checkpoint]:
         cat = catalogue(self.ruleset)
-        arbiter = Arbiter.of(self.ruleset, TODAY, self.rates(), top_n=SHOWN)
+        day = TODAY
+        arbiter = Arbiter.of(self.ruleset, day, self.rates(), top_n=SHOWN)
         answers = calls = since_refresh = window_calls = window_match = 0
         window_regret = cumulative = 0.0
         results: list[Checkpoint] = []
-        share = self.control_share
         while answers < checkpoints[-1]:
-            client = draw_client(self.rng, calls)
+            if calls and calls % self.calls_per_day == 0:
+                day += timedelta(days=1)
+                self._batch(cat, day)
+                arbiter = Arbiter.of(self.ruleset, day, self.rates(), top_n=SHOWN)
+            client = self.clients[int(self.rng.integers(self.population))]
             calls += 1
-            top, _ = arbiter.arbitrate(
-                rule_outcome(cat, client), client.numbers, client_id=client.client_id, history=None
+            top, detail = arbiter.arbitrate(
+                rule_outcome(cat, client),
+                client.numbers,
+                client_id=client.client_id,
+                history=self.events.history(client.client_id),
             )
-            if share is not None:  # a control share other than the ruleset's, for a test
-                from app.strategy.control import held_out
-
-                for entry in top:
-                    entry["held_out"] = held_out(
-                        client.client_id, entry["code"], arbiter.period, share
-                    )
-            evs = {code: true_ev(cat, code, client) for code in ELIGIBLE[client.stage]}
+            top = self._control(client, top, arbiter)
+            if not top:  # the contact policy holds every eligible action back
+                continue
+            quiet = {str(s["code"]) for s in detail["suppressed"]}
+            evs = {
+                code: true_ev(cat, code, client)
+                for code in ELIGIBLE[client.stage]
+                if code not in quiet
+            }
             best = max(evs, key=lambda c: evs[c])
-            first = top[0]["code"]
+            first = str(top[0]["code"])
             window_calls += 1
             window_match += first == best
             regret = evs[best] - evs[first]
             window_regret += regret
             cumulative += regret
-            kept_chance = self._offer(client, top)
-            answers_now = sum(1 for e in top if not e["held_out"])
+            kept_chance, answers_now = self._offer(client, top, day)
             answers += answers_now
             since_refresh += answers_now
             self._retention(client, top, kept_chance)
             if since_refresh >= self.refresh:
-                arbiter = Arbiter.of(self.ruleset, TODAY, self.rates(), top_n=SHOWN)
+                arbiter = Arbiter.of(self.ruleset, day, self.rates(), top_n=SHOWN)
                 since_refresh = 0
             if answers >= checkpoints[len(results)]:
                 results.append(
@@ -214,12 +257,43 @@ class Simulation:
                 window_regret = 0.0
         return results
 
-    def _offer(self, client: Client, top: list[dict[str, object]]) -> dict[str, float]:
-        """Offer the shown actions not held out; each answer is counted. Returns, per shown
-        action, its true chance of being accepted (0 when held out)."""
+    def _control(
+        self, client: Client, top: list[dict[str, object]], arbiter: Arbiter
+    ) -> list[dict[str, object]]:
+        """The control group drawn with a share other than the ruleset's, for a test."""
+        if self.control_share is not None:
+            for entry in top:
+                entry["held_out"] = held_out(
+                    client.client_id, str(entry["code"]), arbiter.period, self.control_share
+                )
+        return top
+
+    def _batch(self, cat: Catalogue, day: date) -> None:
+        """The CRM's daily batch: classifications with no contact, so no event. Checked: the
+        events before and after are the same."""
+        before = self.events.snapshot()
+        arbiter = Arbiter.of(self.ruleset, day, self.rates(), top_n=SHOWN)
+        for index in self.rng.integers(self.population, size=self.batch_per_day):
+            client = self.clients[int(index)]
+            arbiter.arbitrate(
+                rule_outcome(cat, client),
+                client.numbers,
+                client_id=client.client_id,
+                history=self.events.history(client.client_id),
+            )
+        self.batch_classified += self.batch_per_day
+        assert self.events.snapshot() == before, "a classification recorded an event"
+
+    def _offer(
+        self, client: Client, top: list[dict[str, object]], day: date
+    ) -> tuple[dict[str, float], int]:
+        """Present the shown actions not held out: each an offer event, answered accepted,
+        declined or call back. Returns, per shown action, its true chance of being accepted
+        (0 when held out), and how many answers were counted."""
         segment = f"{client.tier}/{client.stage}"
         accepted_chance: dict[str, float] = {}
         self._accepted: dict[str, bool] = {}
+        counted = 0
         for entry in top:
             code = str(entry["code"])
             p = true_acceptance(code, client.tier, client.stage)
@@ -227,13 +301,21 @@ class Simulation:
                 accepted_chance[code] = 0.0
                 self._accepted[code] = False
                 continue
+            self.events.offers[client.client_id].append(Presented(code, str(entry["channel"]), day))
             accepted = bool(self.rng.random() < p)
+            if not accepted and self.rng.random() < CALLBACK_SHARE:
+                result = "call_back"
+            else:
+                result = "accepted" if accepted else "declined"
+            self.events.answers[client.client_id].append(Contact(code, result, day))
             self._accepted[code] = accepted
-            accepted_chance[code] = p
-            count = self.counts[(code, segment)]
-            count[0] += 1
-            count[1] += accepted
-        return accepted_chance
+            accepted_chance[code] = p if result != "call_back" else 0.0
+            if result != "call_back":
+                count = self.events.counts[(code, segment)]
+                count[0] += 1
+                count[1] += accepted
+                counted += 1
+        return accepted_chance, counted
 
     def _retention(
         self, client: Client, top: list[dict[str, object]], chance: dict[str, float]
@@ -300,8 +382,15 @@ def main() -> None:
     args = parser.parse_args()
     ruleset = Ruleset.load()
     marks = (*tuple(m for m in (1000, 10000, 100000) if m < args.answers), args.answers)
-    learned = Simulation(ruleset, seed=args.seed).run(marks)
+    world = Simulation(ruleset, seed=args.seed)
+    learned = world.run(marks)
     fixed = Simulation(ruleset, seed=args.seed, learn=False).run(marks)
+    offers, answered, counted = world.events.snapshot()
+    print(
+        f"{world.population:,} clients calling again; {offers:,} offers presented, {answered:,} "
+        f"answers recorded ({counted:,} accepted or declined, the rest callbacks); "
+        f"{world.batch_classified:,} batch classifications without contact recorded no event"
+    )
     _print("learning (Beta-smoothed acceptance per action and segment)", learned)
     _print("starting rates only (baseline, same world and seed)", fixed)
     print(
