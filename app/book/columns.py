@@ -6,7 +6,8 @@ are dictionary-decoded so equal texts are one shared object, nullable numbers an
 floats with NaN, dates `datetime64[D]`. A classified batch (`Classified`) becomes the result
 table, each outcome's parts built once per distinct outcome and gathered by code; the
 strategy is arbitrated for the whole partition at once, as the API does it
-(`results.arbitrated`), and its action codes gathered into Arrow lists.
+(`results.arbitrated`), and its action codes gathered into Arrow lists. A book run has no
+contact history: the contact policy sees only the channels each client refused.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pyarrow.compute as pc
 from app.classification.batch import Scored, reasons_of
 from app.classification.results import Classified, arbitrated
 from app.strategy.arbitrate import Arbiter
+from app.strategy.policy import History
 
 Column = npt.NDArray[Any]
 
@@ -46,6 +48,8 @@ PROFILE_SCHEMA = pa.schema(
         pa.field("products_held", pa.list_(pa.string())),
         pa.field("campaign_target", pa.bool_()),
         *(pa.field(name, pa.bool_()) for name in FLAGS),
+        # The import's CSV cell: `call:refused|sms:granted` (null: no recorded choice).
+        pa.field("contact_consent", pa.string()),
     ]
 )
 # Not given means the profile's default: none of them, no money, not targeted.
@@ -163,7 +167,9 @@ def result_table(
         "ownership": _masked(table["ownership"].combine_chunks(), corporate),
         "industry": _masked(table["industry"].combine_chunks(), corporate),
     }
-    chosen = arbitrated(classified, arbiter, table["client_id"].to_pylist())
+    chosen = arbitrated(
+        classified, arbiter, table["client_id"].to_pylist(), consent_histories(table)
+    )
     columns["actions"], columns["held_out_actions"] = chosen.action_lists()
     if reasons is not None:
         columns.update(reason_columns(reasons, len(classified)))
@@ -172,6 +178,28 @@ def result_table(
     columns["ruleset_version"] = pa.array([versions["ruleset"]] * n, words).dictionary_encode()
     columns["model_versions"] = pa.array([models] * n, words).dictionary_encode()
     return pa.table(columns)
+
+
+def consent_text(consent: Mapping[str, str] | None) -> str | None:
+    """A stored profile's consent as the book's column holds it (None when empty)."""
+    if not consent:
+        return None
+    return "|".join(f"{channel}:{choice}" for channel, choice in sorted(consent.items()))
+
+
+def consent_histories(table: pa.Table) -> list[History | None] | None:
+    """What the contact policy knows of a book's clients: only the channels they refused
+    (a book run has no contact history). None when no client refused any."""
+    texts = table["contact_consent"]
+    if texts.null_count == len(texts) or not pc.any(pc.match_substring(texts, ":refused")).as_py():
+        return None
+    histories: list[History | None] = []
+    for text in texts.to_pylist():
+        refused = frozenset(
+            pair.split(":")[0] for pair in (text or "").split("|") if pair.endswith(":refused")
+        )
+        histories.append(History(refused=refused) if refused else None)
+    return histories
 
 
 def reason_columns(scored: Scored, n: int) -> dict[str, pa.Array]:

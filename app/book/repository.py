@@ -12,7 +12,7 @@ import pyarrow as pa
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.sql import Select
 
-from app.book.columns import PROFILE_SCHEMA
+from app.book.columns import PROFILE_SCHEMA, consent_text
 from app.db.engine import add_sqlite_pragmas, is_sqlite, sync_url
 from app.profiles.tables import Client
 
@@ -57,7 +57,11 @@ def read_range(engine: Engine, after: str | None, upto: str | None) -> pa.Table:
     """The profiles with `after` < client id <= `upto` (None: no bound), in `PROFILE_SCHEMA`."""
     with engine.connect() as conn:
         rows: Sequence[tuple[object, ...]] = conn.execute(_range(after, upto)).all()
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in _NAMES]
+    values: list[Sequence[object]] = (
+        list(zip(*rows, strict=True)) if rows else [() for _ in _NAMES]
+    )
+    consent = _NAMES.index("contact_consent")
+    values[consent] = [consent_text(c) for c in values[consent]]  # type: ignore[arg-type]
     return pa.table(
         [pa.array(list(v), type=f.type) for v, f in zip(values, PROFILE_SCHEMA, strict=True)],
         schema=PROFILE_SCHEMA,

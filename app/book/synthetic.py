@@ -34,6 +34,8 @@ def profile_table(profiles: dict[str, np.ndarray[Any, Any]], first: int | None =
             columns.append(pa.array(profiles["client_id"], pa.string()))
         elif field.name == "products_held":
             columns.append(pa.array([list(v) for v in profiles[field.name]], field.type))
+        elif field.name not in profiles:  # contact consent: none recorded in the book
+            columns.append(pa.nulls(n, field.type))
         else:
             values = profiles[field.name]
             array = pa.array(values, from_pandas=True)

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 
 from app.book.columns import COUNTS, DATES, DEFAULTS, MONEY, PROFILE_SCHEMA
 from app.errors import ServiceError
-from app.profiles.enums import ClientKind, Product
+from app.profiles.enums import ClientKind, Consent, ContactChannel, Product
 from app.profiles.schemas import COMPANY_ONLY, MAX_AGE, PERSON_ONLY
 from app.serving.features import PROFILE_LEVELS
 
@@ -34,6 +34,10 @@ RANGES = {
     **dict.fromkeys(COUNTS, (0, 1_000_000)),
     **dict.fromkeys(MONEY, (0, 1e13)),
 }
+_PAIR = "({channels}):({choices})".format(
+    channels="|".join(c.value for c in ContactChannel), choices="|".join(c.value for c in Consent)
+)
+_CONSENT = f"^{_PAIR}(\\|{_PAIR})*$"  # the import's CSV cell: call:refused|sms:granted
 REJECTED_SCHEMA = pa.schema(
     [("client_id", pa.string()), ("field", pa.string()), ("rule", pa.string())]
 )
@@ -78,6 +82,8 @@ def _problems(table: pa.Table, today: date) -> list[tuple[str, str, pa.Array]]:
     for name, (low, high) in RANGES.items():
         outside = pc.or_(pc.less(table[name], low), pc.greater(table[name], high))
         checks.append((name, "range", pc.fill_null(outside, False)))
+    consent = pc.invert(pc.match_substring_regex(table["contact_consent"], _CONSENT))
+    checks.append(("contact_consent", "consent_format", pc.fill_null(consent, False)))
     age = pc.subtract(pa.scalar(today.year), table["birth_year"])
     outside = pc.or_(pc.less(age, 0), pc.greater(age, MAX_AGE))
     checks.append(("birth_year", "age_range", pc.fill_null(outside, False)))

@@ -29,6 +29,8 @@ from app.strategy.rates import NO_ANSWERS, Counts, Rates
 from tests.integration.conftest import Api, api_for
 from tests.service_models import calibrated_rules, champions, models_dir, rules_dir
 
+READ_ONLY = ("client_id", "version", "created_at", "updated_at")
+
 __all__ = ["calibrated_rules", "champions", "models_dir", "rules_dir"]
 CLIENTS = 3_000
 PARTITION = 1_000
@@ -354,3 +356,53 @@ def test_the_commands_classify_report_and_simulate_a_book(
     printed = capsys.readouterr().out
     assert f"{CLIENTS:,} clients: active" in printed
     assert f"{CLIENTS:,} clients: active {active} -> candidate {active}; 0 moved" in printed
+
+
+def test_a_book_run_never_offers_on_a_channel_the_client_refused(
+    db_url: str, models_dir: Path, rules_dir: Path, tmp_path: Path
+) -> None:
+    load_book(db_url, generate_book(CLIENTS, 5, as_of=TODAY), observed_at=TODAY)
+    with api_for(db_url, models_dir=models_dir, rules_dir=rules_dir) as api:
+        ids = [f"S{i:07d}" for i in range(1, 41)]
+        channels = {
+            a["code"]: a["channel"]
+            for a in api.client.get("/v1/strategy/actions", headers=api.auth()).json()["actions"]
+        }
+        before = {
+            channels[a["code"]]
+            for client_id in ids
+            for a in api.client.post(
+                "/v1/classify", json={"client_id": client_id}, headers=api.auth()
+            ).json()["strategy"]
+        }
+        assert {"call", "visit"} <= before  # what the consent below must take away
+        for client_id in ids:
+            read = api.client.get(f"/v1/clients/{client_id}", headers=api.auth()).json()
+            body = {k: v for k, v in read.items() if k not in READ_ONLY}
+            body["contact_consent"] = {"call": "refused", "visit": "refused", "sms": "granted"}
+            stored = api.client.put(f"/v1/clients/{client_id}", json=body, headers=api.auth())
+            assert stored.status_code == 200, stored.text
+        run(DatabaseSource(db_url), tmp_path / "stored", models_dir, rules_dir)
+        results = {row["client_id"]: row for row in rows(tmp_path / "stored")}
+        for client_id in ids:
+            actions = results[client_id]["actions"]
+            assert not {channels[code] for code in actions} & {"call", "visit"}, client_id
+            api_strategy = api.client.get(
+                f"/v1/clients/{client_id}/classification", headers=api.auth()
+            ).json()["strategy"]
+            assert [a["code"] for a in api_strategy] == actions, client_id
+    book = generate_book(20, 3, as_of=TODAY)
+    table = profile_table(book.profiles)
+    consent = ["call:refused"] * 20
+    consent[0], consent[1] = "call:maybe", "fax:refused"
+    table = table.set_column(
+        table.schema.get_field_index("contact_consent"), "contact_consent", pa.array(consent)
+    )
+    path = tmp_path / "consent.parquet"
+    pq.write_table(table, path)
+    summary = run(FileSource.of([path]), tmp_path / "file", models_dir, rules_dir)
+    assert (summary.rows, summary.rejected) == (18, 2)
+    problems = pq.read_table(tmp_path / "file" / "_rejected").to_pylist()
+    assert {p["rule"] for p in problems} == {"consent_format"}
+    for row in rows(tmp_path / "file"):
+        assert "call" not in {channels[code] for code in row["actions"]}
