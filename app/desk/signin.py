@@ -268,13 +268,15 @@ async def sign_out(
         return message(request, 403, "csrf")
     async with state.sessions() as db, db.begin():
         await sessions.close(db, request.cookies.get(SESSION_COOKIE))
-    target = "/desk/sign-in"
+    response: Response = RedirectResponse("/desk/sign-in", status_code=303)
     provider = _provider(request)
     if provider is not None and who.session.kind == "oidc":
         back = urlsplit(provider.redirect_url)._replace(path="/desk/sign-in", query="")
         ended = await provider.end_session_url(id_token=who.session.id_token, after=back.geturl())
-        target = ended or target
-    response = RedirectResponse(target, status_code=303)
+        if ended:
+            # A page that goes on to the provider: the pages' `form-action 'self'` policy
+            # stops a form's redirect to another site, not a page's own navigation.
+            response = page(request, "signed_out.html", provider_url=ended)
     response.delete_cookie(SESSION_COOKIE, path=COOKIE_PATH)
     return response
 

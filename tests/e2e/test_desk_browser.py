@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.profiles.schemas import profile_example
 from app.settings import Settings
+from tests.conftest import empty_tables
 from tests.e2e.browser import chromium
 from tests.e2e.test_server import serving
 from tests.integration.conftest import make_key
@@ -43,8 +44,8 @@ def desk(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Desk]:
     url: str = request.getfixturevalue(f"{request.param}_url")
+    empty_tables(url)  # the worker's database, as other modules left it
     env = {**os.environ, "CLIENTSCORE_DATABASE_URL": url}
-    env.pop("CLIENTSCORE_DESK_SESSION_SECRET", None)  # `serve` makes one for its workers
     # The database is migrated by its fixture; keys are minted in-process (the command
     # would cost a Python start each).
     settings = Settings.model_validate({"database_url": url})
@@ -178,7 +179,7 @@ def test_an_expired_session_signs_in_again_keeping_the_search(browser: Browser, 
     context = browser.new_context()
     host = urlsplit(desk.base).hostname or "127.0.0.1"
     context.add_cookies(
-        [{"name": "desk_session", "value": "stale.session.cookie", "domain": host, "path": "/desk"}]
+        [{"name": "clientscore_session", "value": "stale-session", "domain": host, "path": "/"}]
     )
     page = context.new_page()
     page.goto(f"{desk.base}/desk?phone={PHONE}")

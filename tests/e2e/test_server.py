@@ -58,9 +58,12 @@ def create_key(env: dict[str, str], name: str) -> str:
 
 
 @contextmanager
-def serving(env: dict[str, str], log: Path, *, workers: int) -> Iterator[str]:
-    """A real `clientscore serve` on a free port, ready; its base URL. Stopped on exit."""
-    port = free_port()
+def serving(
+    env: dict[str, str], log: Path, *, workers: int, port: int | None = None
+) -> Iterator[str]:
+    """A real `clientscore serve` on `port` (a free one by default), ready; its base URL.
+    Stopped on exit."""
+    port = port or free_port()
     with log.open("w") as output:
         process = subprocess.Popen(
             [*CLI, "serve", "--port", str(port), "--workers", str(workers)],
