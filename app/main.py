@@ -22,6 +22,7 @@ from app.api import profiles as profiles
 from app.api import rules as rules_router
 from app.api import strategy as strategy_router
 from app.api.declared import document_declared
+from app.api.docs import document_security
 from app.api.edge import Edge, hot_routes
 from app.api.limits import BodyLimit
 from app.api.state import AppState
@@ -176,6 +177,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics_router.router)
     app.include_router(book_router.router)
     document_declared(app, classification.HOT)
+    document_security(app)
     limit = BodyLimit(
         default=settings.max_body_bytes,
         # A full batch of 1,000 inline profiles is about 1 MB of JSON.

@@ -29,7 +29,7 @@ from app.api.deps import (
     unit_of_work,
 )
 from app.api.docs import ERROR_RESPONSES, NO_SUCH_CLIENT
-from app.api.params import Param, read_params
+from app.api.params import Param, QueryBool, Timestamp, read_params
 from app.api.request_id import request_id
 from app.auth.service import Caller, Scope
 from app.classification import service
@@ -118,18 +118,24 @@ async def classify_batch(
 
     Each item gets its result or its own problem (422 invalid, 404 unknown client) under
     the same index; a bad item never fails the others. `explain` defaults to false here.
+
+    The whole body is at most `CLIENTSCORE_MAX_BODY_BYTES` (1 MiB unless configured; 413
+    above it): 1,000 stored client ids or 1,000 inline profiles of about 600 bytes fit, but
+    profiles carrying large `extra` objects may not; send fewer items per call then.
     """
     return _json(await service.classify_batch(unit, call_for(request, state, caller), body))
 
 
-async def declared_client_classification(client_id: ClientIdPath, explain: bool = True) -> None:
+async def declared_client_classification(
+    client_id: ClientIdPath, explain: QueryBool = True
+) -> None:
     """`GET /v1/clients/{client_id}/classification` as FastAPI would read it, for its OpenAPI
     description."""
 
 
 _CLASSIFICATION_PARAMS = (
     Param("client_id", "path", ClientIdPath),
-    Param("explain", "query", bool, default=True),
+    Param("explain", "query", QueryBool, default=True),
 )
 
 
@@ -163,8 +169,10 @@ async def client_classifications(
     client_id: ClientIdPath,
     session: SessionDep,
     _caller: CallerClassify,
-    since: Annotated[datetime | None, Query(description="From this time on (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    since: Annotated[
+        Timestamp | None, Query(description="From this time on (inclusive), RFC 3339.")
+    ] = None,
+    until: Annotated[Timestamp | None, Query(description="Before this time, RFC 3339.")] = None,
     cursor: Annotated[str | None, Query(max_length=200, description="From `next_cursor`.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> AuditPage:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+from fastapi import FastAPI
 
 _PROBLEM = {
     "application/problem+json": {
@@ -40,6 +43,7 @@ ERROR_RESPONSES: Responses = {
     401: {"description": "Missing or invalid API key", "content": _PROBLEM},
     403: {"description": "The key lacks the scope", "content": _PROBLEM},
     413: {"description": "Body too large", "content": _PROBLEM},
+    415: {"description": "A body sent as something other than JSON", "content": _PROBLEM},
     422: {"description": "Invalid input: each bad field and its rule", "content": _PROBLEM},
     503: {
         "description": "The database (or a model, the ruleset) is unavailable; retry after "
@@ -56,3 +60,35 @@ STALE: Responses = {412: {"description": "If-Match is stale", "content": _PROBLE
 UNSUPPORTED_MEDIA: Responses = {
     415: {"description": "The body is not of a type this operation takes", "content": _PROBLEM}
 }
+
+
+BEARER = "bearer"
+SECURITY_SCHEMES = {
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key, `cs_<key id>_<secret>` (`clientscore keys create`).",
+    }
+}
+
+
+def document_security(app: FastAPI) -> None:
+    """The document declares the API key scheme and every `/v1` operation requires it, so
+    clients and Swagger UI (its Authorize button) know how to call."""
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None and BEARER in app.openapi_schema.get(
+            "components", {}
+        ).get("securitySchemes", {}):
+            return app.openapi_schema
+        document = generate()
+        document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for path, operations in document["paths"].items():
+            if path.startswith("/v1/"):
+                for operation in operations.values():
+                    operation["security"] = [{BEARER: []}]
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,8 +1,9 @@
 """The service's one ASGI layer around FastAPI, and the hot routes served from it.
 
 Every HTTP request passes here once: its request id is settled (`app.api.request_id`), its
-body held to the size limit (`app.api.limits`), and when it is answered it is counted, timed
-and logged (`app.observability.http`). One layer instead of three middlewares.
+body held to the size limit (`app.api.limits`) and to JSON (`app.api.media`), and when it is
+answered it is counted, timed and logged (`app.observability.http`). One layer instead of
+three middlewares.
 
 The hot routes (`POST /v1/classify`, `GET /v1/clients/{id}/classification`) are served right
 here: their FastAPI endpoint is called with the request, without FastAPI's router, exception
@@ -28,6 +29,7 @@ from starlette.routing import Mount, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.limits import BodyLimit
+from app.api.media import media_refusal
 from app.api.request_id import HEADER, settle
 from app.observability.http import RequestTelemetry
 
@@ -88,7 +90,7 @@ class Edge:
 
         self.telemetry.started()
         try:
-            refusal = refusal or self.limit.refusal(scope)
+            refusal = refusal or self.limit.refusal(scope) or media_refusal(scope)
             if refusal is not None:
                 await refusal(scope, receive, answer)
                 return

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import CallerRead, SessionDep, StateDep
 from app.api.docs import ERROR_RESPONSES
+from app.api.params import Timestamp
 from app.strategy import service
 from app.strategy.schemas import ActionsRead, ReportRead
 
@@ -30,7 +30,7 @@ async def strategy_report(
     session: SessionDep,
     _caller: CallerRead,
     since: Annotated[
-        datetime | None, Query(description="Only classifications from this time on (ISO 8601).")
+        Timestamp | None, Query(description="Only offers from this time on (RFC 3339).")
     ] = None,
 ) -> ReportRead:
     """Per action and segment (and per action over all, segment `all`): offers, clients held

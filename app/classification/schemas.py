@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.profiles.schemas import ClientId, ClientProfile, profile_example
@@ -51,7 +51,7 @@ class ClassifyItem(_Request):
 class ClassifyRequest(_Request):
     """Body of `POST /v1/classify`."""
 
-    explain: bool = Field(default=True, description="Add the reasons (costs ~1 ms more).")
+    explain: StrictBool = Field(default=True, description="Add the reasons (costs ~1 ms more).")
 
 
 class BatchRequest(BaseModel):
@@ -61,7 +61,7 @@ class BatchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     items: list[dict[str, JsonValue]] = Field(min_length=1, max_length=MAX_BATCH)
-    explain: bool = Field(default=False, description="Add the reasons to every result.")
+    explain: StrictBool = Field(default=False, description="Add the reasons to every result.")
 
 
 class ValueRead(BaseModel):

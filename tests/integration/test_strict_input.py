@@ -118,3 +118,105 @@ def test_the_document_lists_what_each_operation_answers(api: Api) -> None:
     ndjson = imported["requestBody"]["content"]["application/x-ndjson"]
     assert ndjson["schema"]["format"] == "binary"
     assert "client_id" in ndjson["x-item-schema"]["allOf"][1]["required"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/v1/classify"),
+        ("POST", "/v1/classify:batch"),
+        ("PUT", "/v1/clients/S-1"),
+        ("PATCH", "/v1/clients/S-1"),
+        ("POST", "/v1/clients/S-1/outcomes"),
+        ("POST", "/v1/clients/S-1/offers"),
+    ],
+)
+@pytest.mark.parametrize("media_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_a_body_that_is_not_json_gets_415(
+    api: Api, method: str, path: str, media_type: str | None
+) -> None:
+    headers = api.auth() | ({"Content-Type": media_type} if media_type else {})
+    response = api.client.request(method, path, content=b'{"kind": "individual"}', headers=headers)
+    assert response.status_code == 415, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    (error,) = response.json()["errors"]
+    assert (error["field"], error["rule"], error["location"]) == (
+        "Content-Type",
+        "media_type",
+        "header",
+    )
+    assert api.client.get("/v1/clients/S-1", headers=api.auth()).status_code == 404
+
+
+def test_json_flavours_and_the_import_s_own_types_are_not_refused(api: Api) -> None:
+    patch = {"Content-Type": "application/merge-patch+json"}
+    assert put(api, profile_example()).status_code == 201
+    patched = api.client.patch("/v1/clients/S-1", json={"city_tier": 2}, headers=api.auth() | patch)
+    assert patched.status_code == 200, patched.text
+    csv = api.client.post(
+        "/v1/clients:import",
+        content=b"client_id,kind\nS-2,individual\n",
+        headers=api.auth() | {"Content-Type": "text/csv"},
+    )
+    assert csv.status_code == 200, csv.text
+
+
+@pytest.mark.parametrize("value", ["2026-01-01", "1700000000", "2026-01-01T00:00:00", "soon"])
+def test_since_and_until_take_rfc_3339_timestamps_only(api: Api, value: str) -> None:
+    assert put(api, profile_example()).status_code == 201
+    for name in ("since", "until"):
+        response = api.client.get(
+            "/v1/clients/S-1/classifications", params={name: value}, headers=api.auth()
+        )
+        assert response.status_code == 422, response.text
+        assert rules(response) == {name: "datetime_format"}
+    report = api.client.get("/v1/strategy/report", params={"since": value}, headers=api.auth())
+    assert report.status_code == 422
+    assert rules(report) == {"since": "datetime_format"}
+    for good in (
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T08:00:00+08:00",
+        "2026-01-01T08:00:00.5-05:00",
+    ):
+        response = api.client.get(
+            "/v1/clients/S-1/classifications", params={"since": good}, headers=api.auth()
+        )
+        assert response.status_code == 200, (good, response.text)
+
+
+@pytest.mark.parametrize("value", ["yes", "1", "on", "True"])
+def test_explain_takes_json_booleans_only(api: Api, value: str) -> None:
+    assert put(api, profile_example()).status_code == 201
+    query = api.client.get(
+        "/v1/clients/S-1/classification", params={"explain": value}, headers=api.auth()
+    )
+    assert query.status_code == 422, query.text
+    assert rules(query) == {"explain": "bool_type"}
+    body = api.client.post(
+        "/v1/classify", json={"client_id": "S-1", "explain": value}, headers=api.auth()
+    )
+    assert body.status_code == 422, body.text
+    assert rules(body) == {"explain": "bool_type"}
+    batch = api.client.post(
+        "/v1/classify:batch",
+        json={"items": [{"client_id": "S-1"}], "explain": 1},
+        headers=api.auth(),
+    )
+    assert batch.status_code == 422, batch.text
+
+
+def test_the_document_declares_the_api_key_and_the_batch_body_limit(api: Api) -> None:
+    document = api.client.get("/openapi.json").json()
+    assert document["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key, `cs_<key id>_<secret>` (`clientscore keys create`).",
+    }
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith("/v1/"):
+                assert operation["security"] == [{"bearer": []}], (method, path)
+            else:
+                assert "security" not in operation, (method, path)
+    batch = document["paths"]["/v1/classify:batch"]["post"]["description"]
+    assert "CLIENTSCORE_MAX_BODY_BYTES" in batch
