@@ -89,9 +89,9 @@ def desk_cookie(base_url: str, key: str) -> str:
         if found is None:
             raise SystemExit("the desk's sign-in page has no csrf field")
         signed = http.post("/desk/sign-in", data={"key": key, "csrf": found.group(1)})
-        if signed.status_code != 303 or "desk_session" not in http.cookies:
+        if signed.status_code != 303 or "clientscore_session" not in http.cookies:
             raise SystemExit(f"desk sign-in failed: {signed.status_code} {signed.text[:300]}")
-        return f"desk_session={http.cookies['desk_session']}"
+        return f"clientscore_session={http.cookies['clientscore_session']}"
 
 
 def write_lines(path: Path, documents: Iterable[Any]) -> Path:
