@@ -121,6 +121,10 @@ class UnsupportedMediaType(ServiceError):
     status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 
 
+class TooManyRequests(ServiceError):
+    status, code, title = 429, "too_many_requests", "Too many requests"
+
+
 class Unavailable(ServiceError):
     status, code, title = 503, "unavailable", "Service unavailable"
 

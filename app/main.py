@@ -27,6 +27,7 @@ from app.api.edge import Edge, hot_routes
 from app.api.limits import BodyLimit
 from app.api.state import AppState
 from app.auth.service import KeyVerifier
+from app.auth.throttle import Throttle
 from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
@@ -86,6 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             verifier=KeyVerifier(
                 cache_seconds=settings.auth_cache_seconds,
                 grace_seconds=settings.auth_outage_grace_seconds,
+                throttle=Throttle(
+                    settings.auth_failures_allowed,
+                    settings.auth_failure_window_seconds,
+                    on_refused=metrics.auth_refused,
+                ),
             ),
             registry=registry,
             rules=rules,

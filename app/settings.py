@@ -36,6 +36,14 @@ class Settings(BaseSettings):
         description="While the database cannot be reached, a key verified this recently is "
         "still trusted (what needs no database, inline classification, keeps answering).",
     )
+    auth_failures_allowed: int = Field(
+        default=20,
+        ge=1,
+        le=100_000,
+        description="Failed authentications allowed per client address, and per key id, "
+        "within `auth_failure_window_seconds`; past them 429 until the window moves on.",
+    )
+    auth_failure_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_import_bytes: int = Field(default=4 * 1024**3, ge=1024)
     import_batch_rows: int = Field(default=5000, ge=1, le=50_000)

@@ -77,7 +77,8 @@ async def authorized(request: Request, state: AppState, *scopes: Scope) -> Calle
     """The caller, if its key carries one of `scopes` (401 or 403 otherwise)."""
     if state.settings.auth_disabled:
         return ANONYMOUS
-    caller = await state.verifier.verify(state.sessions, _bearer(request))
+    address = request.client.host if request.client else None
+    caller = await state.verifier.verify(state.sessions, _bearer(request), address=address)
     caller.require_any(*scopes)
     request.state.caller = caller
     return caller

@@ -19,6 +19,11 @@ async def get(session: AsyncSession, key_id: str) -> ApiKey | None:
     return await session.get(ApiKey, key_id)
 
 
+async def key_ids(session: AsyncSession) -> list[str]:
+    """Every stored key id, revoked ones too."""
+    return list(await session.scalars(select(ApiKey.key_id)))
+
+
 async def list_all(session: AsyncSession) -> list[ApiKey]:
     result = await session.scalars(select(ApiKey).order_by(ApiKey.created_at, ApiKey.key_id))
     return list(result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -13,9 +14,10 @@ from typing import Generic, TypeVar
 from app.auth import repository
 from app.auth.scopes import Scope as Scope  # where the API and the desk import it from
 from app.auth.tables import ApiKey
+from app.auth.throttle import Throttle
 from app.db.outage import OUTAGE_ERRORS, is_outage
 from app.db.unit import Session, Sessions
-from app.errors import Forbidden, Unauthorized, ValidationFailed
+from app.errors import Forbidden, TooManyRequests, Unauthorized, ValidationFailed
 
 KEY_PREFIX = "cs"
 
@@ -108,6 +110,18 @@ def _caller(key: ApiKey) -> Caller:
     return Caller(key.key_id, key.name, frozenset(Scope(s) for s in key.scopes))
 
 
+# Reads of the stored key ids on a miss: a burst of 20, then 5 a second.
+KNOWN_READS_BURST = 20.0
+KNOWN_READS_PER_SECOND = 5.0
+
+
+def _key_id(token: str) -> str | None:
+    """The key id a well-formed token names (None for a malformed one)."""
+    prefix, _, rest = token.partition("_")
+    key_id, _, secret = rest.partition("_")
+    return key_id if prefix == KEY_PREFIX and key_id and secret and len(key_id) <= 32 else None
+
+
 V = TypeVar("V")
 REMEMBERED_AT_MOST = 10_000  # entries; then the cache starts again empty
 
@@ -148,27 +162,73 @@ class KeyVerifier:
 
     cache_seconds: float
     grace_seconds: float = 0.0
+    throttle: Throttle | None = None
     _tokens: _Remembered[Caller] = field(default_factory=_Remembered)
     _signed_in: _Remembered[_Found] = field(default_factory=_Remembered)
+    _known: frozenset[str] = frozenset()  # the key ids stored, as last read
+    _budget_at: float = 0.0
+    _budget: float = KNOWN_READS_BURST
 
-    async def verify(self, sessions: Sessions, token: str | None) -> Caller:
-        """The caller of `token`; the database is asked only when the cache has no answer."""
+    async def verify(
+        self, sessions: Sessions, token: str | None, *, address: str | None = None
+    ) -> Caller:
+        """The caller of `token`; the database is asked only when the cache has no answer.
+        Failures are counted per `address` (the client's) and per key id: past the
+        throttle's limit the caller gets 429 before anything is looked up."""
         if not token:
             raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
         cached = self._tokens.get(token, self.cache_seconds)
         if cached is not None:
             return cached
+        key_id = _key_id(token)
+        if self.throttle is not None:
+            wait = self.throttle.wait(address, key_id)
+            if wait is not None:
+                seconds = max(1, math.ceil(wait))
+                raise TooManyRequests(
+                    f"too many failed authentications: try again in {seconds} s",
+                    headers={"Retry-After": str(seconds)},
+                )
         try:
+            caller = await self._checked(sessions, token, key_id)
+        except Unauthorized:
+            if self.throttle is not None:
+                self.throttle.failed(address, key_id)
+            raise
+        if self.cache_seconds > 0 or self.grace_seconds > 0:
+            self._tokens.keep(token, caller)
+        return caller
+
+    async def _checked(self, sessions: Sessions, token: str, key_id: str | None) -> Caller:
+        try:
+            if key_id is not None and not await self._may_exist(sessions, key_id):
+                raise Unauthorized("the API key is not valid")
             async with sessions() as session:
-                caller = await self._lookup(session, token)
+                return await self._lookup(session, token)
         except OUTAGE_ERRORS as exc:
             kept = self._tokens.get(token, self.grace_seconds)
             if is_outage(exc) and kept is not None:
                 return kept
             raise
-        if self.cache_seconds > 0 or self.grace_seconds > 0:
-            self._tokens.keep(token, caller)
-        return caller
+
+    async def _may_exist(self, sessions: Sessions, key_id: str) -> bool:
+        """Whether a key with this id may be stored. An id not among those last read has
+        them read again, as long as the reads' budget allows (`KNOWN_READS_BURST`, then
+        `KNOWN_READS_PER_SECOND`): a key made meanwhile is found at its first use, while a
+        flood of guessed ids costs a few queries a second, not one per guess."""
+        if key_id in self._known:
+            return True
+        now = time.monotonic()
+        self._budget = min(
+            KNOWN_READS_BURST, self._budget + (now - self._budget_at) * KNOWN_READS_PER_SECOND
+        )
+        self._budget_at = now
+        if self._budget < 1:
+            return False
+        self._budget -= 1
+        async with sessions() as session:
+            self._known = frozenset(await repository.key_ids(session))
+        return key_id in self._known
 
     async def signed_in(self, sessions: Sessions, key_id: str) -> Caller | None:
         """The caller of a key id verified at a desk sign-in, None if revoked; remembered

@@ -99,6 +99,9 @@ def _forget_dead_workers(directory: Path) -> None:
 class ServiceMetrics:
     """Every metric the service exports; one instance per app."""
 
+    def auth_refused(self, by: str) -> None:
+        self.auth_throttled.labels(by=by).inc()
+
     def __init__(self) -> None:
         self.directory = multiprocess_dir()
         # In multiprocess mode the files are the registry; metrics register nowhere.
@@ -151,6 +154,13 @@ class ServiceMetrics:
         )
         self._drift_gauges(r)
         self._version_gauges(r)
+        self.auth_throttled = Counter(
+            "clientscore_auth_throttled",
+            "Authentications refused with 429 after too many failures, by what was throttled "
+            "(the client's address or the key id).",
+            ["by"],
+            registry=r,
+        )
         self.audit_failures = Counter(
             "clientscore_audit_write_failures",
             "Classifications of stored clients whose audit record could not be written.",

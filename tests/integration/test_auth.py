@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app.auth import service as keys
 from app.db.engine import create_engine_for, create_sessionmaker
@@ -135,3 +136,54 @@ def test_a_signed_in_desk_sees_a_revocation_once_its_cache_expires(db_url: str) 
 
     # Remembered for its cache time, like a token; asked again every time without one.
     assert asyncio.run(work()) == [True, True, True, False]
+
+
+def test_failed_keys_are_throttled_per_address_with_429_a_metric_and_one_log_line(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with api_for(db_url, auth_failures_allowed=5, auth_failure_window_seconds=60) as api:
+        good = {"Authorization": f"Bearer {make_key(api.settings, 'profiles:read')}"}
+        for i in range(5):
+            wrong = {"Authorization": f"Bearer cs_{i:012x}_nope"}
+            assert api.client.get("/v1/clients", headers=wrong).status_code == 401
+        with caplog.at_level("WARNING", logger="clientscore.auth"):
+            for i in range(30):
+                wrong = {"Authorization": f"Bearer cs_{i:012x}_nope"}
+                refused = api.client.get("/v1/clients", headers=wrong)
+                assert refused.status_code == 429, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["code"] == "too_many_requests"
+            assert 1 <= int(refused.headers["retry-after"]) <= 60
+            # A key not verified before waits too: the address is throttled, not the key.
+            assert api.client.get("/v1/clients", headers=good).status_code == 429
+        bursts = [r for r in caplog.records if "failed authentications" in r.getMessage()]
+        assert len(bursts) <= 1  # the burst began before the capture, or once within it
+        assert "testclient" not in caplog.text  # the address is hashed in the log
+        scraped = api.client.get("/metrics").text
+        assert 'clientscore_auth_throttled_total{by="address"}' in scraped
+
+
+def test_guessed_key_ids_cost_no_query_per_guess(db_url: str) -> None:
+    with api_for(db_url, auth_failures_allowed=10_000) as api:
+        make_key(api.settings, "profiles:read")
+        engine = api.client.app.state.services.engine  # type: ignore[attr-defined]
+        statements: list[str] = []
+
+        def count(*args: Any) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(engine.sync_engine, "before_cursor_execute", count)
+        started = time.monotonic()
+        for i in range(200):
+            wrong = {"Authorization": f"Bearer cs_{i:012x}_guess"}
+            assert api.client.get("/v1/clients", headers=wrong).status_code == 401
+        elapsed = time.monotonic() - started
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+        # The stored ids are read again on a miss only within a budget: a burst of 20,
+        # then 5 a second; never one query per guess.
+        assert len(statements) <= 20 + 5 * elapsed + 2, (len(statements), elapsed)
+        assert len(statements) < 200
+        made = make_key(api.settings, "profiles:read")  # a key made now is found at once
+        time.sleep(0.3)
+        fresh = {"Authorization": f"Bearer {made}"}
+        assert api.client.get("/v1/clients", headers=fresh).status_code == 200
