@@ -57,9 +57,7 @@ def read_range(engine: Engine, after: str | None, upto: str | None) -> pa.Table:
     """The profiles with `after` < client id <= `upto` (None: no bound), in `PROFILE_SCHEMA`."""
     with engine.connect() as conn:
         rows: Sequence[tuple[object, ...]] = conn.execute(_range(after, upto)).all()
-    values: list[Sequence[object]] = (
-        list(zip(*rows, strict=True)) if rows else [() for _ in _NAMES]
-    )
+    values: list[Sequence[object]] = list(zip(*rows, strict=True)) if rows else [() for _ in _NAMES]
     consent = _NAMES.index("contact_consent")
     values[consent] = [consent_text(c) for c in values[consent]]  # type: ignore[arg-type]
     return pa.table(
