@@ -206,7 +206,9 @@ def test_the_strategy_report_counts_offers_answers_and_the_control_group(
     assert line.split()[2:5] == ["4", "0", "4"]
     assert "100.0%" in line
     read = api.client.get(
-        "/v1/strategy/report", params={"since": "2020-01-01T00:00:00Z"}, headers=api.auth("profiles:read")
+        "/v1/strategy/report",
+        params={"since": "2020-01-01T00:00:00Z"},
+        headers=api.auth("profiles:read"),
     )
     assert read.status_code == 200, read.text
     (row,) = [r for r in read.json()["rows"] if (r["action_code"], r["segment"]) == (code, "all")]
