@@ -24,6 +24,7 @@ from app.signin.oidc import Provider, SignInRefused
 from tests.conftest import empty_tables, sync_engine
 from tests.integration.conftest import Api, api_for, stored_and_classified
 from tests.oidc.provider import (
+    ACCOUNTS,
     CLIENT_ID,
     CLIENT_SECRET,
     OTHER_CLIENT,
@@ -228,6 +229,32 @@ def test_a_session_due_for_its_recheck_goes_back_through_the_provider(sso: Api) 
     again = html(sso, "/desk?q=C-1")
     assert again.status_code == 303
     assert again.headers["location"] == "/desk/sign-in/oidc?next=%2Fdesk%3Fq%3DC-1"
+
+
+def test_a_group_removed_at_the_provider_ends_access_at_the_recheck(
+    sso: Api, provider: TestProvider
+) -> None:
+    sign_in(sso, "agent.wang")
+    assert html(sso, "/desk").status_code == 200
+    provider.accounts["agent.wang"] = {"name": "Wang Fang", "groups": ["finance"]}
+    try:
+        provider.restart()
+        engine = sync_engine(sso.url)
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE web_session SET recheck_at = created_at"))
+        engine.dispose()
+        again = html(sso, "/desk")
+        assert again.status_code == 303
+        start = sso.client.get(again.headers["location"], follow_redirects=False)
+        callback = at_provider(start.headers["location"], "agent.wang")
+        refused = sso.client.get(callback, follow_redirects=False)
+        assert refused.status_code == 403
+        assert "Wang Fang" in refused.text
+        assert rows(sso, "SELECT * FROM web_session") == []
+        assert html(sso, "/desk").status_code == 303
+    finally:
+        provider.accounts["agent.wang"] = dict(ACCOUNTS["agent.wang"])
+        provider.restart()
 
 
 def test_the_call_outcome_keeps_the_persons_subject_and_name(sso: Api) -> None:

@@ -81,6 +81,7 @@ class TestProvider:
     redirects: list[str]
     port: int = field(default_factory=free_port)
     keys: list[dict[str, Any]] = field(default_factory=lambda: [signing_key()])
+    accounts: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(ACCOUNTS))
     _process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -118,7 +119,7 @@ class TestProvider:
                 {"client_id": OTHER_CLIENT, **client},
             ],
             "jwks": {"keys": self.keys},
-            "accounts": ACCOUNTS,
+            "accounts": self.accounts,
         }
 
     def start(self) -> None:
@@ -151,6 +152,12 @@ class TestProvider:
             self._process.terminate()
             self._process.wait(timeout=10)
         self._process = None
+
+    def restart(self) -> None:
+        """Started again with its configuration as changed (accounts, keys); the people's
+        sessions at the provider are gone."""
+        self.stop()
+        self.start()
 
     def rotate(self) -> None:
         """New signing keys, the old ones retired: the provider restarted with them."""
