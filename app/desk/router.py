@@ -145,7 +145,8 @@ async def strategy_report(request: Request, session: SessionDep, agent: AnalystD
     """The strategy report: per action and segment, offers, acceptance and the uplift of the
     treated over the control group (`clientscore strategy report`, docs/strategy.md)."""
     rows = await strategy.report(session)
-    return page(request, "strategy.html", agent=agent, query="", rows=rows)
+    searches = bool({Scope.desk, Scope.admin} & agent.caller.scopes)  # not for an analyst
+    return page(request, "strategy.html", agent=agent, query="", rows=rows, searches=searches)
 
 
 @router.post("/clients/{client_id}/outcomes")

@@ -164,7 +164,9 @@ def test_an_analyst_lands_on_the_book_and_is_refused_the_desk(sso: Api) -> None:
     desk = html(sso, "/desk")
     assert desk.status_code == 403
     assert 'id="not-permitted"' in desk.text
-    assert html(sso, "/desk/strategy").status_code == 200
+    report = html(sso, "/desk/strategy")
+    assert report.status_code == 200
+    assert 'id="q"' not in report.text  # no caller search for an analyst
 
 
 def test_a_person_with_no_role_gets_a_page_saying_so_and_no_session(sso: Api) -> None:
