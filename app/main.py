@@ -28,6 +28,7 @@ from app.api.limits import BodyLimit
 from app.api.state import AppState
 from app.auth.service import KeyVerifier
 from app.auth.throttle import Throttle
+from app.book.sandbox import Sandbox
 from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
@@ -101,6 +102,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             ),
             learned=learned,
             audit=audit,
+            simulations=Sandbox(
+                settings.simulation_concurrency,
+                settings.simulation_timeout_seconds,
+                settings.simulation_memory_mb,
+            ),
         )
 
         async def learn() -> None:

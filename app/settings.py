@@ -142,6 +142,15 @@ class Settings(BaseSettings):
         "without an OIDC issuer, off with one.",
     )
 
+    simulation_concurrency: int = Field(
+        default=1,
+        ge=1,
+        le=16,
+        description="What-if simulations (`POST /v1/rules:simulate`) one worker runs at once, "
+        "each in a child process; past it 429.",
+    )
+    simulation_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    simulation_memory_mb: int = Field(default=2048, ge=64, le=1_000_000)
     book_report_dir: Path = Field(
         default=Path("var/book/report"),
         description="The portfolio report `/book` shows (`clientscore book report --out`).",

@@ -22,9 +22,8 @@ from app.api.pages import page_headers
 from app.api.rules import RulesetUpload
 from app.auth.service import Caller, Scope
 from app.book.report import REPORT_FILE
-from app.book.whatif import sample_partitions, simulate
+from app.book.sandbox import Job
 from app.errors import NotFound
-from app.rules.store import check_candidate
 from app.signin.roles import ANALYSIS
 
 router = APIRouter(tags=["book"], responses=ERROR_RESPONSES)
@@ -41,7 +40,6 @@ async def _analyst(request: Request, state: StateDep) -> Caller:
 
 
 CallerAnalyst = Annotated[Caller, Depends(_analyst)]
-SIMULATION_SEED = 7
 _PLOT = re.compile(r"^[a-z]{1,20}\.png$")
 _NO_REPORT = (
     "<!doctype html><html><head><meta charset='utf-8'><title>No portfolio report</title></head>"
@@ -88,16 +86,19 @@ async def simulate_rules(
     (422 `ruleset_refused`). The answer gives per dimension the transition matrix (from class
     -> to class, clients and premium) and how many moved, the action counts before and after,
     and 20 clients that moved with the rows that fired before and after. Nothing is activated.
+
+    It runs in a child process: at most `CLIENTSCORE_SIMULATION_CONCURRENCY` per worker
+    (429 with `Retry-After` past it), stopped past `CLIENTSCORE_SIMULATION_TIMEOUT_SECONDS`
+    or `CLIENTSCORE_SIMULATION_MEMORY_MB` (503 `simulation_limit` naming the limit).
     """
     files = {path: text.encode("utf-8") for path, text in body.files.items()}
-    candidate = await asyncio.to_thread(check_candidate, files, source="upload")
-    pinned = state.classifier.take()
-    sim = await asyncio.to_thread(
-        simulate,
-        pinned.champions,
-        pinned.ruleset,
-        candidate,
-        sample_partitions(body.sample, SIMULATION_SEED),
+    settings = state.settings
+    job = Job(
+        models_dir=settings.models_dir,
+        rules_dir=settings.rules_dir,
+        versions=state.classifier.take().versions(),
+        files=files,
+        sample=body.sample,
         as_of=date.today(),
     )
-    return sim.summary()
+    return await state.simulations.simulate(job)

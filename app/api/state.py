@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.auth.service import KeyVerifier
+from app.book.sandbox import Sandbox
 from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import Monitor
@@ -30,3 +31,4 @@ class AppState:
     classifier: Classifier
     learned: Learned
     audit: AuditTrail
+    simulations: Sandbox  # what-if simulations, in child processes of their own

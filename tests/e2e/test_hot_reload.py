@@ -8,6 +8,7 @@ while they keep serving the champion before it.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +27,9 @@ from tests.model_versions import (
     service_registry,
     write_version,
 )
+from tests.service_models import calibrated_rules, champions, models_dir
 
+__all__ = ["calibrated_rules", "champions", "models_dir"]
 pytestmark = pytest.mark.e2e
 WORKERS = 2
 
@@ -175,3 +178,81 @@ def test_workers_follow_promotions_without_failing_a_request(
     assert traffic.requests > 50
     untouched = champions["propensity"]
     assert all(m["propensity"]["served"] == untouched for m in traffic.seen.values())
+
+
+@pytest.fixture
+def simulating_server(
+    db_url: str, tmp_path: Path, models_dir: Path, calibrated_rules: Path
+) -> Iterator[tuple[str, str, dict[str, str], Path, Path]]:
+    """Two workers serving trained champions (a simulation classifies with them) and a
+    calibrated ruleset, both copies of the test's own."""
+    root, rules = tmp_path / "models", tmp_path / "rules"
+    shutil.copytree(models_dir, root)
+    shutil.copytree(calibrated_rules, rules)
+    env = {
+        **os.environ,
+        "CLIENTSCORE_DATABASE_URL": db_url,
+        "CLIENTSCORE_MODELS_DIR": str(root),
+        "CLIENTSCORE_RULES_DIR": str(rules),
+        "CLIENTSCORE_MODEL_RELOAD_SECONDS": "0.3",
+    }
+    assert run(env, "migrate").returncode == 0
+    made = run(env, "keys", "create", "--name", "operator", "--scopes", "admin")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip().splitlines()[-1]
+    with serving(env, tmp_path / "server.log", workers=WORKERS) as base:
+        yield base, token, env, root, rules
+
+
+@pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
+def test_a_promotion_reaches_every_worker_while_simulations_run(
+    simulating_server: tuple[str, str, dict[str, str], Path, Path],
+) -> None:
+    """What-if simulations run in child processes: a worker busy with one still follows a
+    promotion within seconds, and one more than its bound is refused at once."""
+    base, token, env, root, rules = simulating_server
+    files = {
+        str(path.relative_to(rules)): path.read_text()
+        for path in rules.rglob("*")
+        if path.is_file() and path.suffix in {".json", ".yaml"}
+    }
+    headers = {"Authorization": f"Bearer {token}"}
+    answers: list[int] = []
+    details: list[str] = []
+
+    def simulate() -> None:
+        response = httpx.post(
+            f"{base}/v1/rules:simulate",
+            json={"files": files, "sample": 100_000},
+            headers=headers,
+            timeout=600,
+        )
+        answers.append(response.status_code)
+        if response.status_code not in (200, 429):
+            details.append(response.text)
+
+    traffic = Traffic(base, token)
+    clients = [threading.Thread(target=traffic.run) for _ in range(2)]
+    simulations = [threading.Thread(target=simulate) for _ in range(3)]
+    for thread in (*clients, *simulations):
+        thread.start()
+    try:
+        wait_for("both workers answer", lambda: len(traffic.seen) == WORKERS, traffic, 30)
+        time.sleep(2)  # the simulations' children are at work
+        lapse = write_version(root, "lapse", service_features()["lapse"], seed=7)
+        promoted = run(env, "models", "promote", "lapse", lapse)
+        assert promoted.returncode == 0, promoted.stderr
+        traffic.forget()
+        wait_for(
+            "every worker serves the promoted lapse version while simulating",
+            lambda: traffic.every_worker(lambda m: m["lapse"]["served"] == lapse),
+            traffic,
+            10,
+        )
+    finally:
+        traffic.stop()
+        for thread in (*clients, *simulations):
+            thread.join()
+    assert traffic.failures == []
+    assert 429 in answers, answers  # three simulations, one slot on each of two workers
+    assert set(answers) <= {200, 429}, details

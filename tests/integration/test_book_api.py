@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +98,48 @@ def test_only_admin_simulates_and_analysts_read_the_book_page(
     plot = api.client.get("/book/mix.png", headers=api.auth("analyst"))
     assert (plot.status_code, plot.headers["content-type"]) == (200, "image/png")
     assert api.client.get("/book/passwd", headers=api.auth("analyst")).status_code == 404
+
+
+def _simulate(api: Api, rules_dir: Path, sample: int = 500) -> Any:
+    body = {"files": _files(rules_dir), "sample": sample}
+    return api.client.post("/v1/rules:simulate", json=body, headers=api.auth())
+
+
+def test_simulations_past_the_worker_s_bound_get_429_with_retry_after(
+    db_url: str, models_dir: Path, rules_dir: Path
+) -> None:
+    with (
+        api_for(
+            db_url, models_dir=models_dir, rules_dir=rules_dir, simulation_concurrency=1
+        ) as api,
+        ThreadPoolExecutor(max_workers=3) as pool,
+    ):
+        answers = list(pool.map(lambda _: _simulate(api, rules_dir, 2000), range(3)))
+        statuses = sorted(a.status_code for a in answers)
+        assert statuses[0] == 200, [a.text for a in answers]
+        assert 429 in statuses, statuses
+        refused = next(a for a in answers if a.status_code == 429)
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert int(refused.headers["retry-after"]) >= 1
+        assert _simulate(api, rules_dir).status_code == 200  # the slot is free again
+
+
+@pytest.mark.parametrize(
+    ("limit", "words"),
+    [
+        ({"simulation_timeout_seconds": 0.5}, "ran past 0.5 s"),
+        ({"simulation_memory_mb": 64}, "64 MB"),
+    ],
+)
+def test_a_simulation_past_its_time_or_memory_is_stopped_with_503(
+    db_url: str, models_dir: Path, rules_dir: Path, limit: dict[str, Any], words: str
+) -> None:
+    with api_for(db_url, models_dir=models_dir, rules_dir=rules_dir, **limit) as api:
+        started = time.monotonic()
+        stopped = _simulate(api, rules_dir, 50_000)
+        assert stopped.status_code == 503, stopped.text
+        assert stopped.json()["code"] == "simulation_limit"
+        assert words in stopped.json()["detail"]
+        assert time.monotonic() - started < 60
+        assert api.client.get("/readyz").status_code == 200  # the worker serves on
+    assert not [c for c in multiprocessing.active_children() if c.name != "MainProcess"]

@@ -18,7 +18,7 @@ class Clock:
 def test_an_address_or_a_key_id_past_the_limit_waits_until_the_window_moves_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock, refused = Clock(), []
+    clock, refused = Clock(), list[str]()
     throttle = Throttle(3, 60.0, on_refused=refused.append, clock=clock)
     for i in range(3):
         assert throttle.wait("10.0.0.1", f"k{i}") is None
