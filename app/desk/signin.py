@@ -39,7 +39,7 @@ from app.api.deps import StateDep
 from app.auth.service import Scope
 from app.desk.i18n import t
 from app.desk.pages import lang, message, page, safe_next
-from app.errors import ServiceError
+from app.errors import ServiceError, TooManyRequests
 from app.settings import Settings
 from app.signin import sessions
 from app.signin.oidc import Provider, ProviderUnreachable, SignInRefused
@@ -133,11 +133,16 @@ async def sign_in_with_key(
         return message(request, 403, "key_sign_in_off")
     if not same_token(request.cookies.get(SIGN_IN_COOKIE), csrf):
         return message(request, 403, "csrf")
+    address = request.client.host if request.client else None
     try:
-        caller = await state.verifier.verify(state.sessions, key.strip())
+        caller = await state.verifier.verify(state.sessions, key.strip(), address=address)
         code = None
         if Scope.desk not in caller.scopes and Scope.admin not in caller.scopes:
             code = "no_desk_scope"
+    except TooManyRequests as exc:
+        refused = message(request, 429, "too_many_attempts")
+        refused.headers.update(exc.headers)
+        return refused
     except ServiceError:
         code = "key_refused"  # a code, never text: the page says only what the desk words
     if code is not None:

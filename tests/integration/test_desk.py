@@ -13,7 +13,7 @@ from app.auth import service as keys
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.profiles.schemas import profile_example
 from tests.conftest import sync_engine
-from tests.integration.conftest import Api
+from tests.integration.conftest import Api, api_for
 from tests.integration.test_outcomes_api import api, calibrated_rules, champions, models_dir
 
 __all__ = ["api", "calibrated_rules", "champions", "models_dir"]
@@ -258,3 +258,23 @@ def test_the_sign_in_page_shows_no_text_from_the_query_string(api: Api) -> None:
     assert 'role="alert"' not in page.text
     known = api.client.get("/desk/sign-in", params={"error": "key_refused"})
     assert 'role="alert"' in known.text
+
+
+def test_wrong_desk_sign_ins_are_throttled_with_429(db_url: str) -> None:
+    with api_for(db_url, auth_failures_allowed=5) as api:
+        page = api.client.get("/desk/sign-in")
+        for i in range(5):
+            wrong = api.client.post(
+                "/desk/sign-in",
+                data={"key": f"cs_{i:012x}_nope", "csrf": csrf_of(page.text)},
+                follow_redirects=False,
+            )
+            assert wrong.status_code == 303
+        refused = api.client.post(
+            "/desk/sign-in",
+            data={"key": api.token("desk"), "csrf": csrf_of(page.text)},
+            follow_redirects=False,
+        )
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "Too many failed sign-ins" in refused.text or "登录失败次数过多" in refused.text
