@@ -6,7 +6,7 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -15,8 +15,10 @@ from app.cli import book as book_cli
 from app.cli import classify as classification_cli
 from app.cli import models as registry_cli
 from app.cli import rules as rules_cli
+from app.cli import sessions as sessions_cli
 from app.cli import strategy as strategy_cli
 from app.cli import training as training_cli
+from app.cli.session import run_in_session
 from app.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -37,22 +39,6 @@ DEMO_ID_PREFIX = "S"
 CREATES, USES = "creates", "uses"
 ID_PREFIX = re.compile(r"^[A-Za-z0-9._:-]{1,16}$")
 T = TypeVar("T")
-
-
-def _run_in_session(settings: Settings, work: Callable[[Any], Coroutine[Any, Any, T]]) -> T:
-    import asyncio
-
-    from app.db.engine import create_engine_for, create_sessionmaker
-
-    async def main() -> T:
-        engine = create_engine_for(settings)
-        try:
-            async with create_sessionmaker(engine)() as session, session.begin():
-                return await work(session)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> None:
@@ -86,7 +72,7 @@ def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> None:
     from app.auth import service as keys
 
     scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
-    issued = _run_in_session(settings, lambda s: keys.create_key(s, name=args.name, scopes=scopes))
+    issued = run_in_session(settings, lambda s: keys.create_key(s, name=args.name, scopes=scopes))
     print(f"key id: {issued.key_id}  name: {issued.name}  scopes: {','.join(issued.scopes)}")
     print("Store this key now; it is not shown again:")
     print(issued.token)
@@ -95,7 +81,7 @@ def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> None:
 def cmd_keys_list(settings: Settings, _args: argparse.Namespace) -> None:
     from app.auth import service as keys
 
-    rows = _run_in_session(settings, keys.list_keys)
+    rows = run_in_session(settings, keys.list_keys)
     print(f"{'key id':<14}{'name':<24}{'scopes':<44}{'created':<22}revoked")
     for key in rows:
         revoked = key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "-"
@@ -109,12 +95,12 @@ def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> None:
     if (args.key_id is None) == (args.name is None):
         raise ServiceError("name the key: its id, or --name NAME for every active key so named")
     if args.name is not None:
-        revoked = _run_in_session(settings, lambda s: keys.revoke_keys_named(s, name=args.name))
+        revoked = run_in_session(settings, lambda s: keys.revoke_keys_named(s, name=args.name))
         if not revoked:
             raise ServiceError(f"no active key named '{args.name}' (see `clientscore keys list`)")
         print(f"{revoked} key{'s' if revoked > 1 else ''} named {args.name} revoked")
         return
-    if not _run_in_session(settings, lambda s: keys.revoke_key(s, key_id=args.key_id)):
+    if not run_in_session(settings, lambda s: keys.revoke_key(s, key_id=args.key_id)):
         raise ServiceError(f"no active key with id '{args.key_id}' (see `clientscore keys list`)")
     print(f"key {args.key_id} revoked")
 
@@ -238,13 +224,13 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     from app.profiles import repository as profile_store
 
     print(migrate_to_head(settings.database_url_value()))
-    if _run_in_session(settings, profile_store.count) == 0:
+    if run_in_session(settings, profile_store.count) == 0:
         _load_book(settings, clients=args.clients, seed=DEMO_SEED, as_of=date.today())
     folders = scratch.prepare(settings.models_dir, settings.rules_dir)
     # The workers read their settings from the environment: they serve the copies.
     os.environ["CLIENTSCORE_MODELS_DIR"] = str(folders.models)
     os.environ["CLIENTSCORE_RULES_DIR"] = str(folders.rules)
-    issued = _run_in_session(settings, _demo_key)
+    issued = run_in_session(settings, _demo_key)
     scratch.write_key(folders.key, issued.token)
     url = f"http://{args.host}:{args.port}"
     print(f"clientscore demo on {url}  (API docs: {url}/docs)")
@@ -256,7 +242,7 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
     print(f"demo API key (all scopes; replaces the previous demo key; also in {folders.key}):")
     print(f"  {issued.token}")
     print(f"try: curl -H 'Authorization: Bearer {issued.token}' {url}/v1/clients")
-    desk_key, phone = _run_in_session(settings, _demo_desk)
+    desk_key, phone = run_in_session(settings, _demo_desk)
     print(f"call-center desk: {url}/desk  sign in with the demo desk key (scope desk):")
     print(f"  {desk_key.token}")
     if phone:
@@ -358,6 +344,7 @@ def _parser() -> argparse.ArgumentParser:
     classification_cli.register(commands)
     book_cli.register(commands)
     strategy_cli.register(commands)
+    sessions_cli.register(commands)
     return parser
 
 

@@ -52,5 +52,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="per action and segment: offers, acceptance, and the uplift in 12-month retention "
         "of the treated over the control group with its 95%% interval",
     )
-    report.add_argument("--since", type=_day, help="only classifications from this day on")
+    report.add_argument("--since", type=_day, help="only offers from this day on")
     report.set_defaults(func=cmd_strategy_report)

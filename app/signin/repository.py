@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.signin.tables import SignInAttempt, WebSession
@@ -30,6 +30,41 @@ async def delete_session(session: AsyncSession, token_sha256: str) -> bool:
         delete(WebSession).where(WebSession.token_sha256 == token_sha256)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _matching(id_prefix: str | None, subject: str | None, key_id: str | None) -> Any:
+    """Sessions whose id (the start of the token's SHA-256) starts with `id_prefix`, of the
+    subject, or of the key: every condition given must hold."""
+    conditions = []
+    if id_prefix is not None:
+        conditions.append(WebSession.token_sha256.startswith(id_prefix, autoescape=True))
+    if subject is not None:
+        conditions.append(WebSession.subject == subject)
+    if key_id is not None:
+        conditions.append(WebSession.key_id == key_id)
+    return and_(*conditions)
+
+
+async def list_sessions(
+    session: AsyncSession, *, subject: str | None = None, key_id: str | None = None
+) -> list[WebSession]:
+    query = select(WebSession).order_by(WebSession.created_at)
+    if subject is not None or key_id is not None:
+        query = query.where(_matching(None, subject, key_id))
+    return list(await session.scalars(query))
+
+
+async def delete_sessions(
+    session: AsyncSession,
+    *,
+    id_prefix: str | None = None,
+    subject: str | None = None,
+    key_id: str | None = None,
+) -> int:
+    """Delete the sessions matching; how many."""
+    assert id_prefix or subject or key_id, "name what to end"
+    result = await session.execute(delete(WebSession).where(_matching(id_prefix, subject, key_id)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def delete_expired(session: AsyncSession, *, now: datetime, idle_since: datetime) -> None:

@@ -156,3 +156,54 @@ async def take_attempt(session: Session, state: str | None, *, now: datetime) ->
     if row is None or as_utc(row.expires_at) <= now:
         return None
     return Attempt(row.nonce, row.code_verifier, row.next_page)
+
+
+SESSION_ID_LENGTH = 12  # the start of the token's SHA-256 an operator names a session by
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A session as an operator sees it: never the token, nor anything that opens it."""
+
+    session_id: str
+    kind: str
+    subject: str
+    name: str
+    key_id: str | None
+    created_at: datetime
+    seen_at: datetime
+    expires_at: datetime
+
+
+async def listed(
+    session: Session, *, subject: str | None = None, key_id: str | None = None
+) -> list[Listed]:
+    rows = await repository.list_sessions(session, subject=subject, key_id=key_id)
+    return [
+        Listed(
+            row.token_sha256[:SESSION_ID_LENGTH],
+            row.kind,
+            row.subject,
+            row.name,
+            row.key_id,
+            as_utc(row.created_at),
+            as_utc(row.seen_at),
+            as_utc(row.expires_at),
+        )
+        for row in rows
+    ]
+
+
+async def end(
+    session: Session,
+    *,
+    session_id: str | None = None,
+    subject: str | None = None,
+    key_id: str | None = None,
+) -> int:
+    """End sessions at once: one by its id, or every one of a person or a key; how many."""
+    if session_id is not None and len(session_id) < SESSION_ID_LENGTH:
+        raise ValueError(f"a session id has {SESSION_ID_LENGTH} characters")
+    return await repository.delete_sessions(
+        session, id_prefix=session_id, subject=subject, key_id=key_id
+    )

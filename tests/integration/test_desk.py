@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import re
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from app.auth import service as keys
+from app.cli.sessions import cmd_sessions_list, cmd_sessions_revoke
 from app.db.engine import create_engine_for, create_sessionmaker
 from app.profiles.schemas import profile_example
 from tests.conftest import sync_engine
@@ -278,3 +280,25 @@ def test_wrong_desk_sign_ins_are_throttled_with_429(db_url: str) -> None:
         assert refused.status_code == 429
         assert int(refused.headers["retry-after"]) >= 1
         assert "Too many failed sign-ins" in refused.text or "登录失败次数过多" in refused.text
+
+
+def test_an_operator_lists_sessions_and_ends_one_at_once(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert sign_in(api).status_code == 303
+    assert api.client.get("/desk", follow_redirects=False).status_code == 200
+    key_id = api.token("desk").split("_")[1]
+    cmd_sessions_list(api.settings, argparse.Namespace(subject=None, key=key_id))
+    listed = capsys.readouterr().out
+    (line,) = [row for row in listed.splitlines() if key_id in row]
+    session_id = line.split()[0]
+    assert len(session_id) == 12
+    cmd_sessions_revoke(
+        api.settings, argparse.Namespace(session_id=session_id, subject=None, key=None)
+    )
+    assert "ended 1 session(s)" in capsys.readouterr().out
+    assert api.client.get("/desk", follow_redirects=False).status_code == 303  # signed out
+    with pytest.raises(SystemExit):
+        cmd_sessions_revoke(
+            api.settings, argparse.Namespace(session_id="short", subject=None, key=None)
+        )
