@@ -119,9 +119,9 @@ async def classify_batch(
     Each item gets its result or its own problem (422 invalid, 404 unknown client) under
     the same index; a bad item never fails the others. `explain` defaults to false here.
 
-    The whole body is at most `CLIENTSCORE_MAX_BODY_BYTES` (1 MiB unless configured; 413
-    above it): 1,000 stored client ids or 1,000 inline profiles of about 600 bytes fit, but
-    profiles carrying large `extra` objects may not; send fewer items per call then.
+    The body may be up to 8 x `CLIENTSCORE_MAX_BODY_BYTES` (8 MiB unless configured; 413
+    above it), where every other body gets 1 x: 1,000 inline profiles of about 600 bytes
+    take about 0.6 MB, and profiles with large `extra` objects fit up to the 8 MiB.
     """
     return _json(await service.classify_batch(unit, call_for(request, state, caller), body))
 
