@@ -204,5 +204,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=RequestTelemetry(metrics),
         limit=limit,
         hot=hot_routes(app, list(classification.HOT)),
+        max_in_flight=settings.max_requests_in_flight,
     )
     return app

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
         "within `auth_failure_window_seconds`; past them 429 until the window moves on.",
     )
     auth_failure_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    max_requests_in_flight: int = Field(
+        default=64,
+        ge=0,
+        le=100_000,
+        description="Requests one worker holds at once; past it 503 `overloaded` with "
+        "Retry-After at once (0: no bound). Health, readiness and metrics are never shed.",
+    )
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_import_bytes: int = Field(default=4 * 1024**3, ge=1024)
     import_batch_rows: int = Field(default=5000, ge=1, le=50_000)

@@ -1,6 +1,7 @@
 """The service's one ASGI layer around FastAPI, and the hot routes served from it.
 
-Every HTTP request passes here once: its request id is settled (`app.api.request_id`), its
+Every HTTP request passes here once: past `max_in_flight` requests in hand it is shed at
+once (503 with `Retry-After`), else its request id is settled (`app.api.request_id`), its
 body held to the size limit (`app.api.limits`) and to JSON (`app.api.media`), and when it is
 answered it is counted, timed and logged (`app.observability.http`). One layer instead of
 three middlewares.
@@ -30,10 +31,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.limits import BodyLimit
 from app.api.media import media_refusal
+from app.api.problems import problem_response
 from app.api.request_id import HEADER, settle
 from app.observability.http import RequestTelemetry
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+# Never shed: the orchestrator and Prometheus must see an overloaded worker as alive.
+UNSHED = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+async def shed(scope: Scope, send: Send, bound: int) -> None:
+    """503 `overloaded` with `Retry-After`, the request's body left unread."""
+    response = problem_response(
+        status=503,
+        code="overloaded",
+        title="Overloaded",
+        detail=f"this worker has {bound} requests in hand, its bound: retry after a second",
+        instance=scope["path"],
+        headers={"Retry-After": "1"},
+    )
+
+    async def nothing() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    await response(scope, nothing, send)
 
 
 @dataclass(frozen=True)
@@ -65,12 +86,15 @@ class Edge:
         telemetry: RequestTelemetry,
         limit: BodyLimit,
         hot: Mapping[str, list[HotRoute]],
+        max_in_flight: int = 0,
     ) -> None:
         self.app = app
         self.fastapi = fastapi
         self.telemetry = telemetry
         self.limit = limit
         self.hot = dict(hot)  # by method
+        self.max_in_flight = max_in_flight  # 0: no bound
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,6 +112,18 @@ class Edge:
                     MutableHeaders(scope=message)[HEADER] = request_id
             await send(message)
 
+        if (
+            self.max_in_flight
+            and self.in_flight >= self.max_in_flight
+            and scope["path"] not in UNSHED
+        ):
+            # Over the bound: answered now, before any work, rather than queued for seconds.
+            self.telemetry.shed()
+            self.telemetry.started()
+            await shed(scope, answer, self.max_in_flight)
+            self.telemetry.done(scope, status, time.perf_counter() - started)
+            return
+        self.in_flight += 1
         self.telemetry.started()
         try:
             refusal = refusal or self.limit.refusal(scope) or media_refusal(scope)
@@ -102,6 +138,7 @@ class Edge:
                     return
             await self.app(scope, receive, answer)
         finally:
+            self.in_flight -= 1
             self.telemetry.done(scope, status, time.perf_counter() - started)
 
     async def _serve(

@@ -27,6 +27,9 @@ class RequestTelemetry:
         self.metrics = metrics
         self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
+    def shed(self) -> None:
+        self.metrics.http_shed.inc()
+
     def started(self) -> None:
         self.metrics.http_in_progress.inc()
 

@@ -120,6 +120,12 @@ class ServiceMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.http_shed = Counter(
+            "clientscore_http_shed",
+            "Requests answered 503 `overloaded` at once: their worker had its bound of "
+            "requests in hand (CLIENTSCORE_MAX_REQUESTS_IN_FLIGHT).",
+            registry=r,
+        )
         self.http_in_progress = Gauge(
             "clientscore_http_requests_in_progress",
             "Requests being handled now.",

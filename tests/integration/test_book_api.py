@@ -143,3 +143,31 @@ def test_a_simulation_past_its_time_or_memory_is_stopped_with_503(
         assert time.monotonic() - started < 60
         assert api.client.get("/readyz").status_code == 200  # the worker serves on
     assert not [c for c in multiprocessing.active_children() if c.name != "MainProcess"]
+
+
+def test_past_its_bound_a_worker_sheds_requests_at_once_but_not_its_health(
+    db_url: str, models_dir: Path, rules_dir: Path
+) -> None:
+    """One request in hand is the bound here: while a simulation holds it, the next request
+    is answered 503 `overloaded` at once; health and metrics are still answered."""
+    with (
+        api_for(
+            db_url, models_dir=models_dir, rules_dir=rules_dir, max_requests_in_flight=1
+        ) as api,
+        ThreadPoolExecutor(max_workers=1) as pool,
+    ):
+        busy = pool.submit(_simulate, api, rules_dir, 20_000)
+        time.sleep(1.0)  # the simulation holds the one place; its child takes seconds
+        assert not busy.done(), busy.result().text
+        started = time.monotonic()
+        shed = api.client.get("/v1/rules", headers=api.auth())
+        took = time.monotonic() - started
+        assert shed.status_code == 503, shed.text
+        assert took < 0.5
+        assert shed.json()["code"] == "overloaded"
+        assert shed.headers["retry-after"] == "1"
+        assert api.client.get("/healthz").status_code == 200
+        metrics = api.client.get("/metrics").text
+        assert busy.result().status_code == 200
+        assert "clientscore_http_shed_total" in metrics
+        assert api.client.get("/v1/rules", headers=api.auth()).status_code == 200
