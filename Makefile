@@ -67,7 +67,7 @@ bench-book: $(STAMP)
 
 # 10 minutes of mixed traffic at 80% of its peak against 2 workers on Postgres.
 soak: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m bench.soak
+	OMP_NUM_THREADS=1 $(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 # Next best action in a simulated world: learning against the oracle, uplift intervals.
 bench-strategy: $(STAMP)
