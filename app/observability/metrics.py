@@ -167,6 +167,8 @@ class ServiceMetrics:
             ["by"],
             registry=r,
         )
+        for by in ("address", "key"):  # exported at 0 before the first refusal
+            self.auth_throttled.labels(by=by)
         self.audit_failures = Counter(
             "clientscore_audit_write_failures",
             "Classifications of stored clients whose audit record could not be written.",
