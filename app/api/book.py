@@ -41,6 +41,7 @@ async def _analyst(request: Request, state: StateDep) -> Caller:
 
 CallerAnalyst = Annotated[Caller, Depends(_analyst)]
 _PLOT = re.compile(r"^[a-z]{1,20}\.png$")
+_PLOT_SRC = re.compile(r"src=(['\"])([a-z]{1,20}\.png)\1")
 _NO_REPORT = (
     "<!doctype html><html><head><meta charset='utf-8'><title>No portfolio report</title></head>"
     "<body><h1>No portfolio report yet</h1><p>Classify the book and write its report into "
@@ -57,6 +58,7 @@ class SimulationRequest(RulesetUpload):
 
 
 @router.get("/book", response_class=HTMLResponse, include_in_schema=False)
+@router.get("/book/", response_class=HTMLResponse, include_in_schema=False)
 async def book_report(state: StateDep, _caller: CallerAnalyst) -> HTMLResponse:
     """The latest portfolio report (scope `analyst` or `admin`)."""
     folder = state.settings.book_report_dir
@@ -65,7 +67,9 @@ async def book_report(state: StateDep, _caller: CallerAnalyst) -> HTMLResponse:
     if not path.is_file():
         return HTMLResponse(_NO_REPORT.format(folder=folder), status_code=404, headers=headers)
     text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-    return HTMLResponse(text, headers=headers)
+    # The report names its plots beside it (`mix.png`, to work from its folder too); served
+    # here they live under /book/, whichever of /book and /book/ the page was opened as.
+    return HTMLResponse(_PLOT_SRC.sub(r"src=\1/book/\2\1", text), headers=headers)
 
 
 @router.get("/book/{name}", include_in_schema=False)
