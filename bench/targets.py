@@ -58,14 +58,14 @@ def ratio_line(target: Target, ratios: list[float]) -> str:
     spread = f"{min(ratios):.3f}-{max(ratios):.3f}"
     return (
         f"  {target.label:<52}{median:>8.3f}x  ({len(ratios)} rounds, {spread})  "
-        f"target {target.text():<10}{verdict(target.met(median))}"
+        f"target {target.text():<11}{verdict(target.met(median))}"
     )
 
 
 def figure_line(target: Target, value: float) -> str:
     return (
         f"  {target.label:<52}{value:>8.0f}{target.unit}  "
-        f"target {target.text():<10}{verdict(target.met(value))}"
+        f"target {target.text():<11}{verdict(target.met(value))}"
     )
 
 
