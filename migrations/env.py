@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from logging.config import fileConfig
+from typing import Any
 
 from alembic import context
 from sqlalchemy import create_engine, pool
@@ -40,6 +42,19 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _exists_on(dialect: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
+    """Autogenerate compares only what the dialect builds: a PostgreSQL-only index (a
+    trigram one, `ddl_if(dialect="postgresql")`) is not missing on SQLite."""
+
+    def include(item: Any, _name: str | None, kind: str, reflected: bool, _other: Any) -> bool:
+        if kind == "index" and not reflected:
+            only = getattr(getattr(item, "_ddl_if", None), "dialect", None)
+            return only is None or only == dialect
+        return True
+
+    return include
+
+
 def run_migrations_online() -> None:
     engine = create_engine(sync_url(url), poolclass=pool.NullPool)
     if is_sqlite(url):
@@ -50,6 +65,7 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=Base.metadata,
             render_as_batch=is_sqlite(url),
+            include_object=_exists_on(connection.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -35,6 +35,8 @@ TABLES = (
     "call_outcome",
     "classification_audit",
     "client_outcome",
+    "client_policy",
+    "client_claim",
     "client_personal",
     "client",
     "api_key",

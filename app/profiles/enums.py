@@ -141,3 +141,21 @@ class PropertyCondition(StrEnum):
     good = "good"
     fair = "fair"
     poor = "poor"
+
+
+class PolicyStatus(StrEnum):
+    """Where a policy stands."""
+
+    in_force = "in_force"
+    pending = "pending"  # sold, not yet in force
+    lapsed = "lapsed"
+    cancelled = "cancelled"
+    expired = "expired"
+
+
+class ClaimStatus(StrEnum):
+    """Where an open claim stands."""
+
+    reported = "reported"
+    assessing = "assessing"
+    approved = "approved"  # payment pending

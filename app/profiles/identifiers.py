@@ -12,6 +12,16 @@ _CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 CLIENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
+_MAINLAND_MOBILE = re.compile(r"^(?:\+86|0086)(1\d{10})$")
+
+
+def normalise_phone(value: str) -> str:
+    """One stored form per number: spaces and dashes dropped, and a mainland mobile number's
+    country code (+86 or 0086) too: `+86 147 5774 4243`, `147-5774-4243`, `14757744243` and
+    `+8614757744243` are all `14757744243`. Migration 0008 holds this rule's SQL twin."""
+    bare = value.replace(" ", "").replace("-", "")
+    found = _MAINLAND_MOBILE.match(bare)
+    return found.group(1) if found else bare
 
 
 def resident_id_check_digit(first17: str) -> str:

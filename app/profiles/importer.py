@@ -23,7 +23,7 @@ from app.db.unit import Sessions, transaction
 from app.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from app.profiles import repository
 from app.profiles.identifiers import CLIENT_ID
-from app.profiles.mapping import PERSONAL_FIELDS, stamp, to_row
+from app.profiles.mapping import HOLDINGS, PERSONAL_FIELDS, Holdings, holdings_of, stamp, to_row
 from app.profiles.schemas import ClientCreate, ImportLineError, ImportReport
 from app.profiles.validation import field_name
 
@@ -31,8 +31,13 @@ NDJSON_TYPES = frozenset({"application/x-ndjson", "application/ndjson", "applica
 CSV_TYPES = frozenset({"text/csv"})
 LIST_SEPARATOR = "|"
 _ID = re.compile(CLIENT_ID)
+# CSV carries no policies or claims (one line per client, no lists of records): NDJSON does.
 CSV_COLUMNS = frozenset(
-    {"client_id", *PERSONAL_FIELDS, *(n for n in ClientCreate.model_fields if n != "personal")}
+    {
+        "client_id",
+        *PERSONAL_FIELDS,
+        *(n for n in ClientCreate.model_fields if n != "personal" and n not in HOLDINGS),
+    }
 )
 
 
@@ -55,7 +60,7 @@ CSV_JSON_SCALARS = frozenset(
 )
 
 Problem = tuple[str | None, str, str]  # field, rule, detail
-Row = tuple[dict[str, Any], dict[str, Any] | None]
+Row = tuple[dict[str, Any], dict[str, Any] | None, Holdings]
 _NO_PERSONAL = dict.fromkeys(PERSONAL_FIELDS)
 _SLICE = 250  # rows validated between two yields to the event loop (~5 ms)
 
@@ -196,7 +201,7 @@ def _validate(record: dict[str, Any]) -> tuple[str, Row]:
             for e in exc.errors(include_url=False, include_input=False)
         ]
         raise LineRejected(client_id, problems) from None
-    return client_id, to_row(client_id, profile)
+    return client_id, (*to_row(client_id, profile), holdings_of(profile))
 
 
 def _validate_into(
@@ -377,10 +382,13 @@ async def _next_batch(
 async def _store(sessions: Sessions, rows: dict[str, Row], tally: _Tally) -> None:
     now = datetime.now(UTC)
     values = []
-    for row, personal in rows.values():
+    held: dict[str, Holdings] = {}
+    for client_id, (row, personal, holdings) in rows.items():
         stamp(row, version=1, now=now, created_at=now)
         values.append(row | (personal or _NO_PERSONAL))
+        if holdings.policies or holdings.claims:
+            held[client_id] = holdings
     async with transaction(sessions) as session:
-        created, updated = await repository.upsert_many(session, values)
+        created, updated = await repository.upsert_many(session, values, held)
     tally.created += created
     tally.updated += updated

@@ -3,25 +3,51 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
 
-from app.profiles.schemas import ClientProfile, ClientRead, Personal
+from app.profiles.schemas import Claim, ClientProfile, ClientRead, Personal, Policy
 from app.profiles.tables import Client, ClientPersonal
 
 PERSONAL_FIELDS = ("name", "phone", "national_id")
-PROFILE_FIELDS = tuple(name for name in ClientProfile.model_fields if name != "personal")
+HOLDINGS = ("policies", "claims")  # stored in tables of their own
+PROFILE_FIELDS = tuple(
+    name for name in ClientProfile.model_fields if name != "personal" and name not in HOLDINGS
+)
 
 
-def fingerprint(values: dict[str, Any], personal: dict[str, Any] | None) -> str:
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    """A client's policies and open claims, as rows of `client_policy` and `client_claim`."""
+
+    policies: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+
+
+def fingerprint(
+    values: dict[str, Any], personal: dict[str, Any] | None, holdings: Holdings | None = None
+) -> str:
     """sha256 of the stored form of a profile: equal profiles, equal fingerprints.
 
     Keys inside `extra` keep the order they were sent in, so the same facts sent in another
-    key order count as a change (one extra version, never a lost one).
+    key order count as a change (one extra version, never a lost one). A profile without
+    policies or claims keeps the fingerprint it had before they were stored.
     """
-    return hashlib.sha256(orjson.dumps([values, personal])).hexdigest()
+    parts: list[Any] = [values, personal]
+    if holdings is not None and (holdings.policies or holdings.claims):
+        parts.append([holdings.policies, holdings.claims])
+    return hashlib.sha256(orjson.dumps(parts)).hexdigest()
+
+
+def holdings_of(profile: ClientProfile) -> Holdings:
+    """The profile's policies and claims as rows (without the client id)."""
+    return Holdings(
+        [dict(policy.__dict__) for policy in profile.policies],
+        [dict(claim.__dict__) for claim in profile.claims],
+    )
 
 
 def to_row(client_id: str, profile: ClientProfile) -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -32,10 +58,12 @@ def to_row(client_id: str, profile: ClientProfile) -> tuple[dict[str, Any], dict
     """
     values = dict(profile.__dict__)
     person = values.pop("personal")
+    for name in HOLDINGS:
+        values.pop(name)
     personal = dict(person.__dict__) if person is not None else None
     if personal is not None and all(v is None for v in personal.values()):
         personal = None
-    values["fingerprint"] = fingerprint(values, personal)
+    values["fingerprint"] = fingerprint(values, personal, holdings_of(profile))
     values["client_id"] = client_id
     return values, personal
 
@@ -73,12 +101,19 @@ class StoredClient(Protocol):
     updated_at: datetime
 
 
-def to_read(client: Client | StoredClient, personal: ClientPersonal | None) -> ClientRead:
+def to_read(
+    client: Client | StoredClient, personal: ClientPersonal | None, holdings: Holdings | None = None
+) -> ClientRead:
+    """The stored client as read; its policies and claims only when `holdings` are given
+    (the classification's hot path reads none)."""
     data: dict[str, Any] = {name: getattr(client, name) for name in PROFILE_FIELDS}
     if personal is not None:
         data["personal"] = Personal.model_construct(
             **{name: getattr(personal, name) for name in PERSONAL_FIELDS}
         )
+    if holdings is not None:
+        data["policies"] = [Policy.model_construct(**row) for row in holdings.policies]
+        data["claims"] = [Claim.model_construct(**row) for row in holdings.claims]
     return ClientRead.model_construct(
         **data,
         client_id=client.client_id,
@@ -93,9 +128,11 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def to_profile_dict(client: Client, personal: ClientPersonal | None) -> dict[str, Any]:
+def to_profile_dict(
+    client: Client, personal: ClientPersonal | None, holdings: Holdings
+) -> dict[str, Any]:
     """The stored profile as JSON-ready data, the base a merge patch is applied to."""
-    read = to_read(client, personal)
+    read = to_read(client, personal, holdings)
     return read.model_dump(mode="json", include=set(ClientProfile.model_fields))
 
 

@@ -26,7 +26,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.driver import Reader, driver_rows, is_driver
-from app.profiles.tables import Client, ClientPersonal
+from app.profiles.mapping import Holdings
+from app.profiles.tables import Client, ClientClaim, ClientPersonal, ClientPolicy
 
 _UPSERT_SKIP = ("client_id", "created_at", "version")
 
@@ -96,7 +97,57 @@ async def delete_if_version(
     if not result.rowcount:  # type: ignore[attr-defined]
         return False
     await session.execute(delete(ClientPersonal).where(ClientPersonal.client_id == client_id))
+    await _drop_holdings(session, [client_id])
     return True
+
+
+async def _drop_holdings(session: AsyncSession, client_ids: Sequence[str]) -> None:
+    for table in (ClientPolicy, ClientClaim):
+        await session.execute(delete(table).where(table.client_id.in_(client_ids)))
+
+
+async def replace_holdings(session: AsyncSession, found: dict[str, Holdings]) -> None:
+    """The clients' policies and claims become `found`'s (each client's rows replaced)."""
+    if not found:
+        return
+    await _drop_holdings(session, list(found))
+    await _add_holdings(session, found)
+
+
+async def _add_holdings(session: AsyncSession, found: dict[str, Holdings]) -> None:
+    policies = [{"client_id": c, **p} for c, h in found.items() for p in h.policies]
+    claims = [{"client_id": c, **k} for c, h in found.items() for k in h.claims]
+    if policies:
+        await session.execute(insert(ClientPolicy), policies)
+    if claims:
+        await session.execute(insert(ClientClaim), claims)
+
+
+async def holdings(session: AsyncSession, client_ids: Sequence[str]) -> dict[str, Holdings]:
+    """Each client's policies (by start date) and open claims (by report date): two
+    primary-key range reads."""
+    found = {client_id: Holdings() for client_id in client_ids}
+    if not found:
+        return found
+    policies = await session.scalars(
+        select(ClientPolicy)
+        .where(ClientPolicy.client_id.in_(list(found)))
+        .order_by(ClientPolicy.start_date, ClientPolicy.policy_number)
+    )
+    for policy in policies:
+        found[policy.client_id].policies.append(_fields(policy, "client_id"))
+    claims = await session.scalars(
+        select(ClientClaim)
+        .where(ClientClaim.client_id.in_(list(found)))
+        .order_by(ClientClaim.reported_on, ClientClaim.claim_number)
+    )
+    for claim in claims:
+        found[claim.client_id].claims.append(_fields(claim, "client_id"))
+    return found
+
+
+def _fields(row: ClientPolicy | ClientClaim, *leave: str) -> dict[str, Any]:
+    return {c.name: getattr(row, c.name) for c in row.__table__.columns if c.name not in leave}
 
 
 def _page_query(
@@ -165,8 +216,14 @@ async def _stage_sqlite(session: AsyncSession, rows: Sequence[dict[str, Any]]) -
     await session.execute(insert(_STAGING), list(rows))
 
 
-async def upsert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> tuple[int, int]:
+async def upsert_many(
+    session: AsyncSession,
+    rows: Sequence[dict[str, Any]],
+    holdings: dict[str, Holdings] | None = None,
+) -> tuple[int, int]:
     """Insert or replace many profiles; rows whose fingerprint is unchanged are left alone.
+    The policies and claims of a client written become those of `holdings` (none when it
+    names the client not).
 
     Each row holds the client columns and the personal ones (`name`, `phone`,
     `national_id`). The rows are staged in a temporary table (COPY on Postgres) and merged
@@ -188,9 +245,18 @@ async def upsert_many(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> 
         index_elements=[Client.client_id],
         set_=changed,
         where=Client.fingerprint != base.excluded.fingerprint,
-    ).returning(Client.version)
-    versions = (await session.scalars(stmt)).all()
+    ).returning(Client.client_id, Client.version)
+    written = (await session.execute(stmt)).all()
+    versions = [version for _, version in written]
     created = sum(1 for version in versions if version == 1)
+    # A new client has no policies yet (an erased one's went with it): only the ones
+    # replaced lose theirs first.
+    replaced = [client_id for client_id, version in written if version > 1]
+    if replaced:
+        await _drop_holdings(session, replaced)
+    if holdings:
+        held = {c: holdings[c] for c, _ in written if c in holdings}
+        await _add_holdings(session, held)
 
     has_personal = or_(*(staged[name].is_not(None) for name in _PERSONAL_COLUMNS))
     personal = dialect_insert(_PERSONAL).from_select(

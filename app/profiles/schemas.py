@@ -21,17 +21,25 @@ from pydantic_core import PydanticCustomError
 
 from app.profiles.enums import (
     Channel,
+    ClaimStatus,
     ClientKind,
     Consent,
     ContactChannel,
     Gender,
     Industry,
     Ownership,
+    PolicyStatus,
     Product,
     PropertyCondition,
     Province,
 )
-from app.profiles.identifiers import CLIENT_ID, PHONE, is_credit_code, is_resident_id
+from app.profiles.identifiers import (
+    CLIENT_ID,
+    PHONE,
+    is_credit_code,
+    is_resident_id,
+    normalise_phone,
+)
 
 MAX_AGE = 120
 EARLIEST_DATE = date(1900, 1, 1)
@@ -102,12 +110,65 @@ class Personal(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    phone: Annotated[str, StringConstraints(pattern=PHONE.pattern)] | None = None
+    phone: (
+        Annotated[str, StringConstraints(pattern=PHONE.pattern), AfterValidator(normalise_phone)]
+        | None
+    ) = Field(
+        default=None,
+        description="Stored normalised: spaces and dashes dropped, and the +86 or 0086 of a "
+        "mainland mobile number (`+86 147 5774 4243` is stored as `14757744243`).",
+    )
     national_id: Annotated[str, StringConstraints(min_length=18, max_length=18)] | None = Field(
         default=None,
         description="Resident identity number (individuals) or unified social credit code "
         "(companies), with a valid check character.",
     )
+
+
+MAX_HOLDINGS = 50
+PolicyNumber = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9/\-]{0,31}$")]
+
+
+class Policy(BaseModel):
+    """One policy of the client: stored apart, listed on the desk's card."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
+
+    policy_number: PolicyNumber
+    product: Product
+    annual_premium: Money
+    start_date: PastDate
+    renewal_date: Annotated[date, BeforeValidator(_date_text)] | None = Field(
+        default=None, description="The next renewal (may be ahead); not before start_date."
+    )
+    status: PolicyStatus
+
+    @model_validator(mode="after")
+    def _renewal_after_start(self) -> Policy:
+        if self.renewal_date is not None and self.renewal_date < self.start_date:
+            raise PydanticCustomError(
+                "date_order", "{field} must not be before start_date", {"field": "renewal_date"}
+            )
+        return self
+
+
+class Claim(BaseModel):
+    """One open claim of the client."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, use_enum_values=True)
+
+    claim_number: PolicyNumber
+    policy_number: PolicyNumber | None = None
+    reported_on: PastDate
+    amount: Money | None = Field(default=None, description="The amount claimed, in yuan.")
+    status: ClaimStatus
+
+
+def _unique_numbers(values: list[Any]) -> list[Any]:
+    numbers = [v.claim_number if isinstance(v, Claim) else v.policy_number for v in values]
+    if len(set(numbers)) != len(numbers):
+        raise PydanticCustomError("unique_items", "a policy or claim number must not repeat")
+    return values
 
 
 class ClientProfile(BaseModel):
@@ -164,6 +225,16 @@ class ClientProfile(BaseModel):
         "on a refused channel; a channel not named has no recorded choice.",
     )
     personal: Personal | None = None
+    policies: Annotated[list[Policy], AfterValidator(_unique_numbers)] = Field(
+        default_factory=list,
+        max_length=MAX_HOLDINGS,
+        description="The client's policies (number, product, premium, start, renewal, status): "
+        "personal data, stored apart and erased with the client; NDJSON imports carry them, "
+        "CSV ones do not.",
+    )
+    claims: Annotated[list[Claim], AfterValidator(_unique_numbers)] = Field(
+        default_factory=list, max_length=MAX_HOLDINGS, description="The client's open claims."
+    )
     extra: Annotated[dict[str, JsonValue], AfterValidator(_finite)] = Field(
         default_factory=dict, max_length=100
     )

@@ -15,6 +15,7 @@ from app.paging import decode_cursor, encode_cursor
 from app.profiles import repository
 from app.profiles.mapping import (
     etag,
+    holdings_of,
     merge_patch,
     read_from,
     stamp,
@@ -83,12 +84,14 @@ async def _write(
         stamp(values, version=1, now=now, created_at=now)
         if not await repository.insert_client(session, values, personal):
             return None
+        await repository.replace_holdings(session, {client_id: holdings_of(profile)})
         return read_from(
             profile, client_id=client_id, version=1, created_at=now, updated_at=now
         ), True
     current = found[0]
     if current.fingerprint == values["fingerprint"]:
-        return to_read(*found), False
+        held = await repository.holdings(session, [client_id])
+        return to_read(*found, held[client_id]), False
     version = current.version + 1
     stamp(values, version=version, now=now, created_at=current.created_at)
     if not await repository.update_if_version(
@@ -99,6 +102,7 @@ async def _write(
         personal=personal,
     ):
         return None
+    await repository.replace_holdings(session, {client_id: holdings_of(profile)})
     read = read_from(
         profile, client_id=client_id, version=version, created_at=current.created_at, updated_at=now
     )
@@ -114,7 +118,8 @@ async def patch_client(
         if found is None:
             raise NotFound(f"no client with id '{client_id}'")
         _check_precondition(if_match, found[0].version)
-        merged = merge_patch(to_profile_dict(*found), patch)
+        held = await repository.holdings(session, [client_id])
+        merged = merge_patch(to_profile_dict(*found, held[client_id]), patch)
         try:
             profile = ClientCreate.model_validate(merged)
         except ValidationError as exc:
@@ -133,7 +138,8 @@ async def get_client(session: Session, *, client_id: str) -> ClientRead:
     found = await repository.get(session, client_id)
     if found is None:
         raise NotFound(f"no client with id '{client_id}'")
-    return to_read(*found)
+    held = await repository.holdings(session, [client_id])
+    return to_read(*found, held[client_id])
 
 
 async def erase_client(session: Session, *, client_id: str, if_match: str | None = None) -> None:
@@ -165,7 +171,8 @@ async def list_clients(
         limit=limit + 1,
         filters={"kind": kind, "province": province, "industry": industry},
     )
-    items = [to_read(client, personal) for client, personal in rows[:limit]]
+    held = await repository.holdings(session, [client.client_id for client, _ in rows[:limit]])
+    items = [to_read(c, personal, held[c.client_id]) for c, personal in rows[:limit]]
     next_cursor = encode_cursor(items[-1].client_id) if len(rows) > limit else None
     return ClientPage(items=items, next_cursor=next_cursor)
 

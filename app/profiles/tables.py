@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    Index,
     Integer,
     SmallInteger,
     String,
@@ -72,13 +73,54 @@ class Client(Base):
 
 class ClientPersonal(Base):
     __tablename__ = "client_personal"
+    # Names: a prefix on both databases (b-tree), a fuzzy match on PostgreSQL (trigrams).
+    __table_args__ = (
+        Index("ix_client_personal_name", "name"),
+        Index(
+            "ix_client_personal_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     client_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("client.client_id", ondelete="CASCADE"), primary_key=True
     )
     name: Mapped[str | None] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(24), index=True)
+    phone: Mapped[str | None] = mapped_column(String(24), index=True)  # normalised
     national_id: Mapped[str | None] = mapped_column(String(18), index=True)
+
+
+class ClientPolicy(Base):
+    """A policy the client holds (or held): personal to the client, erased with it."""
+
+    __tablename__ = "client_policy"
+
+    client_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("client.client_id", ondelete="CASCADE"), primary_key=True
+    )
+    policy_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    product: Mapped[str] = mapped_column(String(16))
+    annual_premium: Mapped[float] = mapped_column(Double)
+    start_date: Mapped[date] = mapped_column(Date)
+    renewal_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+
+
+class ClientClaim(Base):
+    """An open claim of the client, erased with it."""
+
+    __tablename__ = "client_claim"
+
+    client_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("client.client_id", ondelete="CASCADE"), primary_key=True
+    )
+    claim_number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    policy_number: Mapped[str | None] = mapped_column(String(32))
+    reported_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[float | None] = mapped_column(Double)
+    status: Mapped[str] = mapped_column(String(16))
 
 
 class ClientOutcome(Base):

@@ -20,6 +20,8 @@ TABLES = {
     "client",
     "client_personal",
     "client_outcome",
+    "client_policy",
+    "client_claim",
     "classification_audit",
     "call_outcome",
     "offer_answer",
