@@ -32,7 +32,8 @@ Column = npt.NDArray[Any]
 PROFILE_COLUMNS = tuple(
     name
     for name in ClientProfile.model_fields
-    if name not in {"personal", "extra", "contact_consent"}  # none recorded in the book
+    # none recorded in the book (policies and claims neither: the counts stand for them)
+    if name not in {"personal", "extra", "contact_consent", "policies", "claims"}
 )
 PERSONAL_COLUMNS = ("name", "phone", "national_id")
 # Integer and boolean fields that may be missing are floats with NaN for missing, the form

@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from app.classification.schemas import AuditRecord
-from app.desk.i18n import Lang, day, moment, money, number, t, word
-from app.outcomes.schemas import OutcomeRead
+from app.desk.history import ChangeRow, OutcomeRow
+from app.desk.i18n import Lang, day, money, number, t, word
+from app.desk.insurance import Insurance
 from app.profiles.enums import Consent, ContactChannel
 from app.profiles.schemas import ClientRead
 from app.rules.parameters import ActionSpec
 
 MAX_ACTIONS = 3
 MAX_REASONS = 3
+# The channels an agent puts to the client on this call; the others (a visit) are scheduled.
+ON_THE_PHONE = frozenset({"call"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,10 @@ class ActionView:
     title: str
     reason: str
     script: str
+    rank: int = 0
+    channel: str = ""  # in words
+    why: str = ""  # why it ranks where it does: acceptance x value (x weight)
+    now: bool = True  # put to the client on this call; else one to schedule (a visit...)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,21 +51,6 @@ class HeldBack:
 
     title: str
     why: str
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
-    when: str
-    classes: str
-    changed: bool
-
-
-@dataclass(frozen=True, slots=True)
-class OutcomeRow:
-    when: str
-    action: str
-    result: str
-    note: str | None
 
 
 @dataclass
@@ -75,9 +66,18 @@ class Card:
     reasons: dict[str, list[str]]
     consent: str = ""
     held_back: list[HeldBack] = field(default_factory=list)
-    classifications: list[HistoryRow] = field(default_factory=list)
+    insurance: Insurance | None = None
+    changes: list[ChangeRow] = field(default_factory=list)
     outcomes: list[OutcomeRow] = field(default_factory=list)
     request_id: str = ""
+
+    @property
+    def now(self) -> list[ActionView]:
+        return [action for action in self.actions if action.now]
+
+    @property
+    def to_schedule(self) -> list[ActionView]:
+        return [action for action in self.actions if not action.now]
 
 
 def _years(since: date, today: date) -> int:
@@ -173,45 +173,6 @@ def _reasons(lang: Lang, result: Mapping[str, Any]) -> dict[str, list[str]]:
     }
 
 
-def _classes(lang: Lang, result: Any) -> tuple[str, tuple[str, str, str]]:
-    key = (result.value.tier, result.risk.tier, result.lifecycle.stage)
-    shown = " · ".join(
-        [
-            f"{t(lang, 'value')} {t(lang, f'tier_{key[0]}')}",
-            f"{t(lang, 'risk')} {t(lang, f'tier_{key[1]}')}",
-            t(lang, f"stage_{key[2]}"),
-        ]
-    )
-    return shown, key
-
-
-def history_rows(lang: Lang, records: Sequence[AuditRecord]) -> list[HistoryRow]:
-    """Newest first; `changed` when a class differs from the classification before it."""
-    shown = [_classes(lang, record.result) for record in records]
-    return [
-        HistoryRow(
-            when=moment(lang, record.classified_at),
-            classes=text,
-            changed=index + 1 < len(shown) and shown[index + 1][1] != key,
-        )
-        for index, (record, (text, key)) in enumerate(zip(records, shown, strict=True))
-    ]
-
-
-def outcome_rows(
-    lang: Lang, outcomes: Sequence[OutcomeRead], catalogue: Mapping[str, ActionSpec]
-) -> list[OutcomeRow]:
-    rows = []
-    for outcome in outcomes:
-        spec = catalogue.get(outcome.action_code)
-        title = (spec.zh if lang == "zh" else spec.en) if spec else outcome.action_code
-        rows.append(
-            OutcomeRow(moment(lang, outcome.recorded_at), title, t(lang, outcome.result.value),
-                       outcome.note)
-        )  # fmt: skip
-    return rows
-
-
 def build(
     lang: Lang,
     *,
@@ -224,11 +185,21 @@ def build(
     actions = []
     # An action held out for the control group is not offered, so not shown to the agent.
     offered = [action for action in result["strategy"] if not action.get("held_out")]
-    for action in offered[:MAX_ACTIONS]:
+    for rank, action in enumerate(offered[:MAX_ACTIONS], start=1):
         spec = catalogue.get(action["code"])
         script = (spec.script.zh if lang == "zh" else spec.script.en) if spec else ""
+        channel = str(action.get("channel") or (spec.channel if spec else "call"))
         actions.append(
-            ActionView(action["code"], action[f"title_{lang}"], action[f"reason_{lang}"], script)
+            ActionView(
+                action["code"],
+                action[f"title_{lang}"],
+                action[f"reason_{lang}"],
+                script,
+                rank=rank,
+                channel=t(lang, f"channel_{channel}"),
+                why=_why(lang, rank, action, spec.weight if spec else 1.0),
+                now=channel in ON_THE_PHONE,
+            )
         )
     personal = profile.personal
     products = [word(lang, str(p)) for p in profile.products_held]
@@ -252,6 +223,23 @@ def build(
     )
 
 
+def _why(lang: Lang, rank: int, action: Mapping[str, Any], weight: float) -> str:
+    """One sentence: the arbitration's acceptance x value (x weight) behind the rank."""
+    if action.get("acceptance") is None or action.get("value") is None:
+        return t(lang, "why_rule", rank=rank)
+    text = t(
+        lang,
+        "why_rank",
+        rank=rank,
+        p=number(lang, 100 * float(action["acceptance"]), 0),
+        value=money(lang, float(action["value"])),
+        expected=money(lang, float(action.get("expected_value") or 0.0)),
+    )
+    if weight != 1:
+        text += t(lang, "why_weight", w=number(lang, weight, 1))
+    return text
+
+
 def _title(lang: Lang, catalogue: Mapping[str, ActionSpec], code: str) -> str:
     spec = catalogue.get(code)
     return (spec.zh if lang == "zh" else spec.en) if spec else code
@@ -270,4 +258,4 @@ def _consent(lang: Lang, consent: Mapping[ContactChannel, Consent]) -> str:
     return t(lang, "list_separator").join(parts)
 
 
-__all__ = ["Card", "build", "day", "history_rows", "outcome_rows"]
+__all__ = ["Card", "build", "day"]

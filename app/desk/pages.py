@@ -12,11 +12,13 @@ from fastapi.templating import Jinja2Templates
 from app.api.browser import here
 from app.api.pages import protect
 from app.desk.i18n import Lang, lang_of, t
-from app.outcomes.schemas import MAX_NOTE, CallResult
+from app.outcomes.schemas import COMPLAINTS, MAX_NOTE, CallResult
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 LANG_COOKIE = "desk_lang"
 PAGES = ("/desk", "/book")  # the pages a sign-in may go back to
+# The answers to an action on the card; a complaint has a form of its own.
+ANSWERS = [r.value for r in CallResult if r not in COMPLAINTS]
 
 
 def lang(request: Request) -> Lang:
@@ -36,7 +38,7 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
         request,
         name,
         {"lang": chosen, "other": "en" if chosen == "zh" else "zh", "t": t, "here": here(request),
-         "max_note": MAX_NOTE, "results": [r.value for r in CallResult], **context},
+         "max_note": MAX_NOTE, "answers": ANSWERS, **context},
         status_code=status,
     )  # fmt: skip
     protect(response)

@@ -8,29 +8,27 @@ out (it records the route template only).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
 
 from app.api.browser import Visitor, visitor
 from app.api.classification import call_for
 from app.api.deps import SessionDep, StateDep
 from app.auth.service import Scope
 from app.classification import service as classification
+from app.desk import calls, history, insurance, signin
 from app.desk import card as cards
-from app.desk import signin
-from app.desk.i18n import LANGS, Lang, t
+from app.desk.i18n import LANGS, TIMEZONE, Lang, t
 from app.desk.lookup import find
-from app.desk.pages import LANG_COOKIE, lang, message, page, safe_next
+from app.desk.pages import LANG_COOKIE, lang, page, safe_next
 from app.errors import NotFound, ServiceError
 from app.outcomes import service as outcomes
-from app.outcomes.schemas import OutcomeCreate
 from app.profiles import service as profiles
 from app.settings import Settings
 from app.signin.roles import ANALYSIS, DESK
@@ -38,7 +36,9 @@ from app.strategy import service as strategy
 
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(prefix="/desk", include_in_schema=False)
-HISTORY = 5
+CALLS = 8  # the calls the card lists
+CLASSIFICATIONS = 50  # the classifications read for the changes of class
+CHANGES = 5
 
 
 async def _agent(request: Request, state: StateDep) -> Visitor:
@@ -99,11 +99,20 @@ async def client_card(
     agent: AgentDep,
     recorded: int | None = None,
     error: str | None = None,
+    done: str | None = None,
 ) -> Response:
     client_id = request.path_params["client_id"]
     chosen = lang(request)
+    saved = (
+        t(chosen, "saved", n=recorded)
+        if recorded
+        else t(chosen, done)
+        if done in calls.DONE
+        else None
+    )
+    problem = t(chosen, error) if error in calls.PROBLEMS else None
     try:
-        return await _card(request, state, session, agent, client_id, chosen, recorded, error)
+        return await _card(request, state, session, agent, client_id, chosen, saved, problem)
     except NotFound:
         return page(request, "search.html", agent=agent, query=client_id, found=[])
     except ServiceError as exc:  # e.g. 503: a model or the ruleset is not loaded
@@ -117,24 +126,25 @@ async def _card(
     agent: Visitor,
     client_id: str,
     chosen: Lang,
-    recorded: int | None,
-    error: str | None,
+    saved: str | None,
+    problem: str | None,
 ) -> HTMLResponse:
     profile = await profiles.get_client(session, client_id=client_id)
     call = call_for(request, state, agent.caller)
     result = await classification.classify_read(session, call, profile, explain=True)
     catalogue = {spec.code: spec for spec in call.pinned.ruleset.document.actions}
-    card = cards.build(
-        chosen, profile=profile, result=result, catalogue=catalogue, today=date.today()
+    today = datetime.now(TIMEZONE).date()
+    card = cards.build(chosen, profile=profile, result=result, catalogue=catalogue, today=today)
+    classified = await classification.history(
+        session, client_id=client_id, since=None, until=None, cursor=None, limit=CLASSIFICATIONS
     )
-    history = await classification.history(
-        session, client_id=client_id, since=None, until=None, cursor=None, limit=HISTORY
+    card.changes = history.tier_changes(chosen, classified.items, CHANGES)
+    answered = await outcomes.list_outcomes(session, client_id=client_id, cursor=None, limit=CALLS)
+    card.outcomes = history.outcome_rows(chosen, answered.items, catalogue)
+    complaint = await outcomes.open_complaint(session, client_id=client_id)
+    card.insurance = insurance.build(
+        chosen, profile, calls=answered.items, complaint=complaint, today=today
     )
-    card.classifications = cards.history_rows(chosen, history.items)
-    answered = await outcomes.list_outcomes(session, client_id=client_id, cursor=None, limit=8)
-    card.outcomes = cards.outcome_rows(chosen, answered.items, catalogue)
-    saved = t(chosen, "saved", n=recorded) if recorded else None
-    problem = t(chosen, error) if error in {"answer_one", "not_recorded"} else None
     return page(
         request, "card.html", agent=agent, card=card, query="", message=saved, problem=problem
     )
@@ -149,41 +159,15 @@ async def strategy_report(request: Request, session: SessionDep, agent: AnalystD
     return page(request, "strategy.html", agent=agent, query="", rows=rows, searches=searches)
 
 
-@router.post("/clients/{client_id}/outcomes")
-async def record_call(request: Request, session: SessionDep, agent: AgentDep) -> Response:
-    client_id = request.path_params["client_id"]
-    form = await request.form()
-    sent = form.get("csrf")
-    if not agent.session.csrf_ok(sent if isinstance(sent, str) else None):
-        return message(request, 403, "csrf")
-    card_url = f"/desk/clients/{quote(client_id)}"
-    answers = {
-        str(name).removeprefix("result_"): value
-        for name, value in form.multi_items()
-        if str(name).startswith("result_") and value
-    }
-    if not answers:
-        return RedirectResponse(f"{card_url}?error=answer_one", status_code=303)
-    note, offer = form.get("note"), form.get("offer_request_id")
-    try:
-        # One savepoint: a bad answer records none of the call's answers.
-        async with session.begin_nested():
-            for code, answer in answers.items():
-                body = OutcomeCreate.model_validate(
-                    {"action_code": code, "result": answer, "note": note or None,
-                     "offer_request_id": offer or None}
-                )  # fmt: skip
-                await outcomes.record(
-                    session, client_id=client_id, body=body, key_id=agent.caller.key_id,
-                    at=datetime.now(UTC), person=agent.person,
-                )  # fmt: skip
-    except (ValidationError, ServiceError):
-        return RedirectResponse(f"{card_url}?error=not_recorded", status_code=303)
-    return RedirectResponse(f"{card_url}?recorded={len(answers)}", status_code=303)
+async def favicon() -> Response:
+    """Browsers ask every site for /favicon.ico: the desk's icon, never a 404."""
+    return FileResponse(STATIC / "favicon.svg", media_type="image/svg+xml")
 
 
 def install(app: FastAPI, settings: Settings) -> None:
     """The desk's routes, its static files and its sign-in, on `app`."""
     app.mount("/desk/static", StaticFiles(directory=STATIC), name="desk-static")
+    app.add_api_route("/favicon.ico", favicon, include_in_schema=False)
     signin.install(app, settings)
     app.include_router(router)
+    app.include_router(calls.router)

@@ -39,11 +39,7 @@ async def classification_of(
     """The client's recorded classification with `request_id` (its latest when None); 422
     naming the field when the client or the classification is not there (`never`: the
     error when the client was never classified; call outcomes answer 409 there)."""
-    if await profiles.get(session, client_id) is None:
-        raise ValidationFailed(
-            f"no client with id '{client_id}'",
-            errors=[FieldError("client_id", "unknown_client", "no such client", "path")],
-        )
+    await known_client(session, client_id)
     found = await audit.offer(session, client_id=client_id, request_id=request_id)
     if found is not None:
         return found
@@ -61,6 +57,15 @@ async def classification_of(
     if never is Conflict:
         raise Conflict(first)
     raise refused("offer_request_id", "never_classified", first, first)
+
+
+async def known_client(session: Session, client_id: str) -> None:
+    """422 naming the path's client id when no such client is stored."""
+    if await profiles.get(session, client_id) is None:
+        raise ValidationFailed(
+            f"no client with id '{client_id}'",
+            errors=[FieldError("client_id", "unknown_client", "no such client", "path")],
+        )
 
 
 def offered_actions(classification: ClassificationAudit, action_code: str) -> dict[str, Any]:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import String, column, exists, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.outcomes.tables import CallOutcome
+
+# The client's name, for an agent's list of callbacks (the profiles' table, read only).
+_PERSONAL = table("client_personal", column("client_id", String), column("name", String))
+COMPLAINT = ("complaint", "complaint_closed")
+# What follows a callback and ends it: another answer to the action (a new callback too).
+AFTER_CALLBACK = ("accepted", "declined", "not_offered", "call_back")
 
 
 async def add(session: AsyncSession, values: dict[str, Any]) -> int:
@@ -32,3 +40,51 @@ async def page(
     if before_id is not None:
         query = query.where(CallOutcome.outcome_id < before_id)
     return list(await session.scalars(query))
+
+
+async def complaints(session: AsyncSession, *, client_id: str, limit: int) -> list[CallOutcome]:
+    """The client's complaint records, newest first."""
+    query = (
+        select(CallOutcome)
+        .where(CallOutcome.client_id == client_id, CallOutcome.result.in_(COMPLAINT))
+        .order_by(CallOutcome.outcome_id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def due_callbacks(
+    session: AsyncSession,
+    *,
+    subject: str | None,
+    key_id: str | None,
+    until: datetime,
+    limit: int,
+) -> list[tuple[CallOutcome, str | None]]:
+    """Callbacks recorded by the subject (or, without one, the key) due by `until` with no
+    later answer to their action, by the time asked for: a range of the callback index."""
+    later = aliased(CallOutcome)
+    answered = exists().where(
+        later.client_id == CallOutcome.client_id,
+        later.outcome_id > CallOutcome.outcome_id,
+        later.action_code == CallOutcome.action_code,
+        later.result.in_(AFTER_CALLBACK),
+    )
+    mine = (
+        CallOutcome.recorded_by_subject == subject
+        if subject is not None
+        else CallOutcome.key_id == key_id
+    )
+    query = (
+        select(CallOutcome, _PERSONAL.c.name)
+        .outerjoin(_PERSONAL, _PERSONAL.c.client_id == CallOutcome.client_id)
+        .where(
+            CallOutcome.result == "call_back",
+            CallOutcome.callback_at <= until,
+            mine,
+            ~answered,
+        )
+        .order_by(CallOutcome.callback_at, CallOutcome.outcome_id)
+        .limit(limit)
+    )
+    return [(row, name) for row, name in await session.execute(query)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -23,19 +23,33 @@ class CallResult(StrEnum):
 
 
 ANSWERS = frozenset({CallResult.accepted, CallResult.declined})  # an offer's final answer
+# A complaint's state: recorded about the client, with or without an action offered.
+COMPLAINTS = frozenset({CallResult.complaint, CallResult.complaint_closed})
+CALLBACK_HORIZON = timedelta(days=365)  # a callback is asked for within a year
 # What the client said to an action put to it on the call: the action was presented.
 PRESENTED = frozenset({CallResult.accepted, CallResult.declined, CallResult.call_back})
 
 
 class OutcomeCreate(BaseModel):
-    """Body of `POST /v1/clients/{client_id}/outcomes`: the answer to one action offered."""
+    """Body of `POST /v1/clients/{client_id}/outcomes`: the answer to one action offered, or
+    a complaint's state."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    action_code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] = Field(
-        description="An action of the classification that made the offer (`strategy[].code`)."
+    action_code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] | None = (
+        Field(
+            default=None,
+            description="An action of the classification that made the offer "
+            "(`strategy[].code`). Required but for `complaint` and `complaint_closed`, which "
+            "may be recorded without an action or an offer.",
+        )
     )
     result: CallResult
+    callback_at: AwareDatetime | None = Field(
+        default=None,
+        description="With `call_back` only: when the client asked to be called (RFC 3339 with "
+        "an offset), ahead of now and at most a year ahead.",
+    )
     note: Annotated[str, StringConstraints(max_length=MAX_NOTE)] | None = Field(
         default=None,
         description="Free text. Personal data: erased with the client, never logged or exported.",
@@ -55,8 +69,9 @@ class OfferVersions(BaseModel):
 class OutcomeRead(BaseModel):
     outcome_id: int
     client_id: str
-    action_code: str
+    action_code: str | None = Field(description="Null for a complaint recorded without one.")
     result: CallResult
+    callback_at: datetime | None = Field(default=None, description="When to call back.")
     note: str | None
     key_id: str | None = Field(
         description="The API key id of the agent or system that recorded it; null when a "
@@ -68,7 +83,10 @@ class OutcomeRead(BaseModel):
     recorded_by_name: str | None = Field(
         default=None, description="The name of the person who recorded it, from their sign-in."
     )
-    offer_request_id: str = Field(description="The classification that made the offer.")
+    offer_request_id: str | None = Field(
+        description="The classification that made the offer; null for a complaint recorded "
+        "without one."
+    )
     versions: OfferVersions = Field(description="The models and ruleset that made the offer.")
     recorded_at: datetime
 
@@ -85,7 +103,18 @@ OUTCOME_EXAMPLES = {
             "result": "accepted",
             "note": "Wants the renewal quote by e-mail.",
         }
-    }
+    },
+    "call_back": {
+        "value": {
+            "action_code": "retention_offer",
+            "result": "call_back",
+            "callback_at": "2026-12-09T18:30:00+08:00",
+        }
+    },
+    "complaint": {
+        "summary": "a complaint, without an offer",
+        "value": {"result": "complaint", "note": "Claim CL-7 paid late."},
+    },
 }
 
 

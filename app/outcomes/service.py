@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from app.db.base import as_utc
 from app.db.unit import Session
@@ -10,6 +12,8 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.outcomes import offers, repository
 from app.outcomes.schemas import (
     ANSWERS,
+    CALLBACK_HORIZON,
+    COMPLAINTS,
     PRESENTED,
     CallResult,
     OutcomeCreate,
@@ -20,6 +24,9 @@ from app.outcomes.tables import CallOutcome
 from app.paging import decode_cursor, encode_cursor
 from app.profiles import repository as profiles
 from app.strategy import repository as strategy_answers
+
+COMPLAINT_NOTES = 20  # the records of an open complaint the card shows
+MAX_CALLBACKS = 200
 
 
 async def _exists(session: Session, client_id: str) -> None:
@@ -34,12 +41,13 @@ def _read(row: CallOutcome) -> OutcomeRead:
             "client_id": row.client_id,
             "action_code": row.action_code,
             "result": row.result,
+            "callback_at": as_utc(row.callback_at) if row.callback_at else None,
             "note": row.note,
             "key_id": row.key_id,
             "recorded_by_subject": row.recorded_by_subject,
             "recorded_by_name": row.recorded_by_name,
             "offer_request_id": row.offer_request_id,
-            "versions": {"models": row.model_versions, "ruleset": row.ruleset_version},
+            "versions": {"models": row.model_versions or {}, "ruleset": row.ruleset_version},
             "recorded_at": as_utc(row.recorded_at),
         }
     )
@@ -70,7 +78,15 @@ async def record(
 
     `person` (subject, name) is who recorded it when signed in through the identity
     provider: the outcome keeps them instead of a key id; `key_id` is then the caller's
-    pseudonymous id the offer's `recorded_by` keeps."""
+    pseudonymous id the offer's `recorded_by` keeps.
+
+    A complaint's state (`complaint`, `complaint_closed`) without an action is recorded
+    without an offer: the client need not have been classified."""
+    _check_callback(body, at)
+    if body.action_code is None:
+        return await _complaint(
+            session, client_id=client_id, body=body, key_id=key_id, at=at, person=person
+        )
     offer = await offers.classification_of(
         session, client_id=client_id, request_id=body.offer_request_id, never=Conflict
     )
@@ -79,6 +95,7 @@ async def record(
         "client_id": client_id,
         "action_code": body.action_code,
         "result": body.result.value,
+        "callback_at": body.callback_at,
         "note": body.note or None,
         "key_id": None if person else key_id,
         "recorded_by_subject": person[0] if person else None,
@@ -126,6 +143,66 @@ async def record(
     return _read(CallOutcome(outcome_id=outcome_id, **values))
 
 
+def _check_callback(body: OutcomeCreate, at: datetime) -> None:
+    """A callback time goes with a call back only, ahead of now and within a year."""
+    when = body.callback_at
+    if when is None:
+        return
+    if body.result != CallResult.call_back:
+        rule, detail = "call_back_only", "give a callback time with the result call_back only"
+    elif when <= at:
+        rule, detail = "time_in_past", "must be ahead of now"
+    elif when > at + CALLBACK_HORIZON:
+        rule, detail = "too_far_ahead", "must be at most a year ahead"
+    else:
+        return
+    raise offers.refused("callback_at", rule, detail, f"callback_at: {detail}")
+
+
+async def _complaint(
+    session: Session,
+    *,
+    client_id: str,
+    body: OutcomeCreate,
+    key_id: str,
+    at: datetime,
+    person: tuple[str, str] | None,
+) -> OutcomeRead:
+    """A complaint opened, noted or closed, about the client rather than an offer."""
+    if body.result not in COMPLAINTS:
+        raise offers.refused(
+            "action_code",
+            "missing",
+            "an answer to an offer names its action; only complaint and complaint_closed "
+            "are recorded without one",
+            "action_code is required",
+        )
+    if body.offer_request_id is not None:
+        raise offers.refused(
+            "offer_request_id",
+            "needs_action",
+            "an offer is named with its action (action_code)",
+            "offer_request_id without action_code",
+        )
+    await offers.known_client(session, client_id)
+    values: dict[str, Any] = {
+        "client_id": client_id,
+        "action_code": None,
+        "result": body.result.value,
+        "callback_at": None,
+        "note": body.note or None,
+        "key_id": None if person else key_id,
+        "recorded_by_subject": person[0] if person else None,
+        "recorded_by_name": person[1] if person else None,
+        "offer_request_id": None,
+        "model_versions": {},
+        "ruleset_version": "",
+        "recorded_at": at,
+    }
+    outcome_id = await repository.add(session, values)
+    return _read(CallOutcome(outcome_id=outcome_id, **values))
+
+
 async def list_outcomes(
     session: Session, *, client_id: str, cursor: str | None, limit: int
 ) -> OutcomePage:
@@ -140,3 +217,41 @@ async def list_outcomes(
     items = [_read(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1].outcome_id) if len(rows) > limit else None
     return OutcomePage(items=items, next_cursor=next_cursor)
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    """A callback an agent owes: the client, its name, the action, when it is due."""
+
+    client_id: str
+    name: str | None
+    action_code: str
+    due: datetime
+    note: str | None
+
+
+async def open_complaint(session: Session, *, client_id: str) -> list[OutcomeRead]:
+    """The client's open complaint, oldest record first (its opening, then its notes), or
+    nothing when the last complaint record closed it."""
+    rows = await repository.complaints(session, client_id=client_id, limit=COMPLAINT_NOTES)
+    records = []
+    for row in rows:  # newest first
+        if row.result == CallResult.complaint_closed:
+            break
+        records.append(_read(row))
+    return records[::-1]
+
+
+async def due_callbacks(
+    session: Session, *, subject: str | None, key_id: str | None, until: datetime
+) -> list[Callback]:
+    """The callbacks the agent (a person's subject, or a key) recorded that are not done
+    (no later answer to the action) and due by `until`, the longest overdue first."""
+    rows = await repository.due_callbacks(
+        session, subject=subject, key_id=key_id, until=until, limit=MAX_CALLBACKS
+    )
+    return [
+        Callback(row.client_id, name, row.action_code or "", as_utc(row.callback_at), row.note)
+        for row, name in rows
+        if row.callback_at is not None
+    ]
