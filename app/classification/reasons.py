@@ -20,6 +20,7 @@ from app.serving.predictor import Explanation
 
 TOP_FACTORS = 3
 ZH_COMMA = "\uff0c"  # the full-width comma Chinese text takes
+NEW_CLIENT_ZH = "新客户\uff08不足 1 年\uff09"  # as the desk's header says it
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,33 @@ LEVELS_ZH = {
     "good": "良好", "fair": "一般", "poor": "较差",
 }  # fmt: skip
 
+INDUSTRY_ZH = {
+    "agriculture": "农林牧渔", "mining": "采矿", "manufacturing": "制造业",
+    "utilities": "水电燃气", "construction": "建筑业", "wholesale": "批发", "retail": "零售",
+    "transport": "交通运输", "warehousing": "仓储", "postal": "邮政", "hospitality": "住宿",
+    "catering": "餐饮", "telecom": "电信", "software_it": "软件和信息技术",
+    "real_estate": "房地产", "property_management": "物业管理",
+    "leasing_business_services": "租赁和商务服务", "finance": "金融", "education": "教育",
+    "healthcare": "卫生", "public_administration": "公共管理", "other": "其他",
+}  # fmt: skip
+PROVINCE_ZH = {
+    "beijing": "北京", "tianjin": "天津", "hebei": "河北", "shanxi": "山西",
+    "inner_mongolia": "内蒙古", "liaoning": "辽宁", "jilin": "吉林", "heilongjiang": "黑龙江",
+    "shanghai": "上海", "jiangsu": "江苏", "zhejiang": "浙江", "anhui": "安徽", "fujian": "福建",
+    "jiangxi": "江西", "shandong": "山东", "henan": "河南", "hubei": "湖北", "hunan": "湖南",
+    "guangdong": "广东", "guangxi": "广西", "hainan": "海南", "chongqing": "重庆",
+    "sichuan": "四川", "guizhou": "贵州", "yunnan": "云南", "tibet": "西藏", "shaanxi": "陕西",
+    "gansu": "甘肃", "qinghai": "青海", "ningxia": "宁夏", "xinjiang": "新疆",
+    "hong_kong": "香港", "macau": "澳门", "taiwan": "台湾",
+}  # fmt: skip
+# A profile value in Chinese: a kind, gender, channel, ownership, condition, industry, province.
+LEVELS_ZH = {**LEVELS_ZH, **INDUSTRY_ZH, **PROVINCE_ZH}
+# Features that do not apply to a kind of client: missing there is no fact about the client.
+NOT_FOR = {
+    "individual": frozenset({"employees", "annual_revenue", "ownership"}),
+    "corporate": frozenset({"age", "gender", "occupation_class", "annual_income", "dependents"}),
+}
+
 PHRASES: dict[str, Phrase] = {
     "kind": Phrase("client kind", "客户类型", "Being a {v} client", "{v}", unit="level"),
     "channel": Phrase("sales channel", "销售渠道", "The {v} channel", "通过{v}渠道", unit="level"),
@@ -78,8 +106,9 @@ PHRASES: dict[str, Phrase] = {
     "property_condition": Phrase(
         "property condition", "财产状况", "Property in {v} condition", "财产状况{v}", unit="level"
     ),
-    "tenure_years": Phrase(
-        "tenure", "投保年限", "{v} years as a client", "成为客户{v}年", unit="years"
+    "tenure_years": Phrase(  # in the words of the card's header: whole years
+        "tenure", "投保年限", "Being a client for {v} year{s}", "客户 {v} 年", unit="whole_years",
+        counted=True,
     ),
     "age": Phrase("age", "年龄", "An age of {v}", "年龄{v}岁", unit="count"),
     "renewals": _count("renewals", "续保次数", "{v} renewal{s}", "续保{v}次"),
@@ -178,6 +207,8 @@ def _plain(value: Any) -> Any:
 def _shown(value: Any, unit: str) -> str:
     if unit == "years":
         return f"{float(value):.1f}"
+    if unit == "whole_years":
+        return str(math.floor(float(value)))
     if unit == "money":
         return f"{float(value):,.0f}"
     if unit == "share":
@@ -196,15 +227,19 @@ def sentences(feature: str, value: Any, model: str, contribution: float) -> tupl
         verb = "raises" if up else "lowers"
         en = f"No {phrase.label_en} on file {verb} {target.en}"
         return f"{phrase.label_zh}未知{ZH_COMMA}{'提高' if up else '降低'}了{target.zh}", en
-    if phrase.unit == "flag":
+    if phrase.unit == "whole_years" and float(value) < 1:
+        fact_en, fact_zh, plural = "Being a client for under a year", NEW_CLIENT_ZH, False
+    elif phrase.unit == "flag":
         yes_en, no_en = phrase.en.split("|")
         yes_zh, no_zh = phrase.zh.split("|")
         fact_en, fact_zh = (yes_en, yes_zh) if value else (no_en, no_zh)
         plural = False
     else:
         shown = _shown(value, phrase.unit)
-        plural = phrase.counted and value != 1
-        words = "No" if phrase.counted and value == 0 else shown
+        plural = phrase.counted and shown != "1"
+        words = "No" if phrase.counted and shown == "0" else shown
+        if phrase.unit == "level":
+            words = words.replace("_", " ")
         fact_en = phrase.en.format(v=words, s="s" if plural else "", ies="ies" if plural else "y")
         fact_zh = phrase.zh.format(
             v=LEVELS_ZH.get(shown, shown) if phrase.unit == "level" else shown
@@ -226,14 +261,19 @@ def top_factors(
         return []
     specs = explanation.model.metadata.features
     contributions = explanation.contributions[row, : len(specs)]
-    order = np.argsort(-np.abs(contributions), kind="stable")[:k]
-    factors = []
+    order = np.argsort(-np.abs(contributions), kind="stable")
+    kinds = features.get("kind")
+    kind = _plain(kinds[position]) if kinds is not None else None
+    absent = NOT_FOR.get(str(kind), frozenset())
+    factors: list[dict[str, Any]] = []
     for j in order:
         contribution = float(contributions[j])
-        if contribution == 0.0:
+        if contribution == 0.0 or len(factors) == k:
             break
         name = specs[j].name
         value = _plain(features[name][position])
+        if value is None and name in absent:
+            continue  # "employees unknown" says nothing of a person
         zh, en = sentences(name, value, explanation.model.name, contribution)
         factors.append(
             {

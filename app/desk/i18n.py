@@ -19,7 +19,6 @@ LOCALES = {"zh": "zh_CN", "en": "en_GB"}
 TIMEZONE = ZoneInfo("Asia/Shanghai")  # times on the desk are China Standard Time
 
 _TEXTS = yaml.safe_load((Path(__file__).parent / "texts.yaml").read_text(encoding="utf-8"))
-INDUSTRY_ZH: dict[str, str] = _TEXTS.pop("industry_zh")
 TEXT: dict[str, tuple[str, str]] = {key: (v["zh"], v["en"]) for key, v in _TEXTS.items()}
 
 
@@ -34,10 +33,10 @@ def t(lang: Lang, key: str, **values: object) -> str:
 
 
 def word(lang: Lang, value: str) -> str:
-    """A profile value (kind, channel, product, industry) in the language."""
+    """A profile value (kind, channel, product, industry, province) in the language."""
     if lang == "en":
         return value.replace("_", " ")
-    return LEVELS_ZH.get(value) or PRODUCTS_ZH.get(value) or INDUSTRY_ZH.get(value) or value
+    return LEVELS_ZH.get(value) or PRODUCTS_ZH.get(value) or value
 
 
 def number(lang: Lang, value: float, digits: int = 0) -> str:

@@ -8,7 +8,7 @@ out (it records the route template only).
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -25,7 +25,7 @@ from app.classification import service as classification
 from app.desk import calls, history, insurance, signin
 from app.desk import card as cards
 from app.desk.i18n import LANGS, TIMEZONE, Lang, t
-from app.desk.lookup import find
+from app.desk.lookup import choice, find
 from app.desk.pages import LANG_COOKIE, lang, page, safe_next
 from app.errors import NotFound, ServiceError
 from app.outcomes import service as outcomes
@@ -86,9 +86,14 @@ async def search(
     found = await find(
         session, query=query, phone=phone, national_id=national_id, client_id=client_id
     )
-    if len(found) == 1:
-        return RedirectResponse(f"/desk/clients/{quote(found[0].client_id)}", status_code=303)
-    return page(request, "search.html", agent=agent, query=query, found=found)
+    if len(found.clients) == 1:
+        return RedirectResponse(
+            f"/desk/clients/{quote(found.clients[0].client_id)}", status_code=303
+        )
+    if found.hint:
+        return page(request, "search.html", agent=agent, query=query, found=None, hint=found.hint)
+    choices = [choice(lang(request), client, date.today()) for client in found.clients]
+    return page(request, "search.html", agent=agent, query=query, found=choices)
 
 
 @router.get("/clients/{client_id}")

@@ -313,3 +313,41 @@ async def find_by_personal(
     if national_id is not None:
         query = query.where(ClientPersonal.national_id == national_id)
     return [(client, personal) for client, personal in await session.execute(query)]
+
+
+async def find_by_ids(
+    session: AsyncSession, client_ids: Sequence[str]
+) -> list[tuple[Client, ClientPersonal | None]]:
+    """The clients among these ids (primary-key hits), by client id."""
+    query = _page_query(after=None, limit=len(client_ids), filters={})
+    query = query.where(Client.client_id.in_(sorted(set(client_ids))))
+    return [(client, personal) for client, personal in await session.execute(query)]
+
+
+# Past every character: `name < prefix + TOP` bounds the names that start with `prefix`.
+_TOP = "\U0010ffff"
+
+
+async def find_by_name(
+    session: AsyncSession, *, name: str, limit: int
+) -> list[tuple[Client, ClientPersonal | None]]:
+    """Clients whose name starts with `name` (then, on PostgreSQL, whose name is like it:
+    pg_trgm's similarity), best first. PostgreSQL answers both from the trigram index
+    (prefix case-insensitively); SQLite answers the prefix from the name's b-tree index
+    (exactly as typed) and has no fuzzy match."""
+    query = (
+        select(Client, ClientPersonal)
+        .join(Client, ClientPersonal.client_id == Client.client_id)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        pattern = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        prefix = ClientPersonal.name.ilike(pattern)
+        query = query.where(or_(prefix, ClientPersonal.name.op("%")(name))).order_by(
+            prefix.desc(), func.similarity(ClientPersonal.name, name).desc(), Client.client_id
+        )
+    else:
+        query = query.where(
+            ClientPersonal.name >= name, ClientPersonal.name < name + _TOP
+        ).order_by(ClientPersonal.name, Client.client_id)
+    return [(client, personal) for client, personal in await session.execute(query)]

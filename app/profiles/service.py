@@ -13,6 +13,7 @@ from app.db.unit import Session
 from app.errors import NotFound, PreconditionFailed, ValidationFailed
 from app.paging import decode_cursor, encode_cursor
 from app.profiles import repository
+from app.profiles.identifiers import normalise_phone
 from app.profiles.mapping import (
     etag,
     holdings_of,
@@ -192,10 +193,28 @@ async def book_page(session: Session, *, after: str | None, limit: int) -> list[
 async def find_clients(
     session: Session, *, phone: str | None = None, national_id: str | None = None, limit: int
 ) -> list[ClientRead]:
-    """Clients with this phone number or national id, exactly as stored (at most `limit`)."""
+    """Clients with this phone number (in any usual form: it is normalised as stored ones
+    are) or national id (at most `limit`)."""
     if (phone is None) == (national_id is None):
         raise ValidationFailed("give exactly one of phone and national_id")
     rows = await repository.find_by_personal(
-        session, phone=phone, national_id=national_id, limit=limit
+        session,
+        phone=normalise_phone(phone) if phone is not None else None,
+        national_id=national_id,
+        limit=limit,
     )
+    return [to_read(client, personal) for client, personal in rows]
+
+
+async def find_by_id_any_case(session: Session, *, client_id: str) -> list[ClientRead]:
+    """The client with this id as typed, in upper case or in lower case (`s0000001` finds
+    `S0000001`): primary-key hits. An id stored in mixed case is found as stored only."""
+    variants = {client_id, client_id.upper(), client_id.lower()}
+    rows = await repository.find_by_ids(session, sorted(variants))
+    return [to_read(client, personal) for client, personal in rows]
+
+
+async def find_by_name(session: Session, *, name: str, limit: int) -> list[ClientRead]:
+    """Clients by name: a prefix, and on PostgreSQL a fuzzy match (`repository`)."""
+    rows = await repository.find_by_name(session, name=name, limit=limit)
     return [to_read(client, personal) for client, personal in rows]
