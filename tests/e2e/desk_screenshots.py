@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -22,27 +23,59 @@ from tests.e2e.browser import CHROMIUM
 from tests.e2e.test_server import CLI, ROOT, free_port
 
 VIEWPORT = {"width": 1280, "height": 720}
+READ_ONLY = ("client_id", "version", "created_at", "updated_at")
 
 
-def _demo_output(process: subprocess.Popen[str]) -> tuple[str, str]:
-    """The desk key and the phone number the demo prints."""
+def _demo_output(process: subprocess.Popen[str]) -> tuple[str, str, str]:
+    """The desk key, the all-scopes demo key and the phone number the demo prints."""
     assert process.stdout is not None
-    key = phone = None
+    key = api_key = phone = None
     previous = ""
     for line in process.stdout:
         sys.stdout.write(line)
-        if (
-            key is None
-            and re.fullmatch(r"\s+cs_\w+_\S+\s*", line)
-            and "call-center desk" in previous
-        ):
-            key = line.strip()
+        if re.fullmatch(r"\s+cs_\w+_\S+\s*", line):
+            if key is None and "call-center desk" in previous:
+                key = line.strip()
+            if api_key is None and "demo API key" in previous:
+                api_key = line.strip()
         if found := re.search(r"/desk\?phone=(\S+)", line):
             phone = found.group(1)
-        if key and phone:
-            return key, phone
+        if key and api_key and phone:
+            return key, api_key, phone
         previous = line
-    raise SystemExit("the demo stopped before printing its desk key and a phone number")
+    raise SystemExit("the demo stopped before printing its keys and a phone number")
+
+
+def _with_policies(base: str, api_key: str, client_id: str) -> None:
+    """The demo book holds counts, not policies: give the caller a policy per product held
+    (and an open claim when it claimed), so the card shows them."""
+    headers = {"Authorization": f"Bearer {api_key}"}
+    profile = httpx.get(f"{base}/v1/clients/{client_id}", headers=headers, timeout=30).json()
+    body = {k: v for k, v in profile.items() if k not in READ_ONLY}
+    today = date.today()
+    start = date.fromisoformat(profile.get("first_policy_date") or "2020-03-01")
+    start = start.replace(day=min(start.day, 28))  # every year has its anniversary
+    products = profile["products_held"] or ["health"]
+    premium = round(profile["annual_premium"] / len(products), 2)
+    body["policies"] = []
+    for n, product in enumerate(products):
+        begun = start.replace(year=start.year + n) if start.year + n < today.year else start
+        renewal = begun.replace(year=today.year)
+        if renewal < today:
+            renewal = renewal.replace(year=today.year + 1)
+        body["policies"].append(
+            {"policy_number": f"P{begun.year}-{8100 + n}", "product": product,
+             "annual_premium": premium, "start_date": begun.isoformat(),
+             "renewal_date": renewal.isoformat(), "status": "in_force"}
+        )  # fmt: skip
+    if profile["claim_count_3y"]:
+        reported = today.replace(day=1).isoformat()
+        body["claims"] = [
+            {"claim_number": f"CL{today.year}-0417", "policy_number": body["policies"][0]
+             ["policy_number"], "reported_on": reported, "amount": 3600.0, "status": "assessing"}
+        ]  # fmt: skip
+    stored = httpx.put(f"{base}/v1/clients/{client_id}", json=body, headers=headers, timeout=30)
+    stored.raise_for_status()
 
 
 def _wait_ready(base: str) -> None:
@@ -72,7 +105,7 @@ def shoot(target: Path) -> None:
             text=True,
         )
         try:
-            key, phone = _demo_output(process)
+            key, api_key, phone = _demo_output(process)
             base = f"http://127.0.0.1:{port}"
             _wait_ready(base)
             with sync_playwright() as playwright:
@@ -81,6 +114,10 @@ def shoot(target: Path) -> None:
                 page.goto(f"{base}/desk?phone={phone}")
                 page.fill("#key", key)
                 page.press("#key", "Enter")
+                page.wait_for_selector("#badge-value")
+                client_id = page.url.rsplit("/", 1)[-1]
+                _with_policies(base, api_key, client_id)
+                page.reload()
                 page.wait_for_selector("#badge-value")
                 page.locator("fieldset.action input[value=accepted]").first.check()
                 page.fill("#note", "客户希望下午六点后回电")
