@@ -63,17 +63,21 @@ def next_renewal(profile: ClientRead, today: date) -> date | None:
     return min(ahead, default=None)
 
 
+def _counted(lang: Lang, key: str, n: int) -> str:
+    return t(lang, f"{key}_one") if n == 1 else t(lang, key, n=n)
+
+
 def _facts(lang: Lang, profile: ClientRead) -> list[str]:
     facts = [
-        t(lang, "in_force", n=profile.in_force_policies),
+        _counted(lang, "in_force", profile.in_force_policies),
         t(lang, "premium", amount=money(lang, profile.annual_premium)),
     ]
-    claims = t(lang, "claims_3y", n=profile.claim_count_3y)
+    claims = _counted(lang, "claims_3y", profile.claim_count_3y)
     if profile.claim_count_3y:
         claims += f" ({money(lang, profile.claim_amount_3y)})"
     facts.append(claims)
     if profile.complaints_12m:
-        facts.append(t(lang, "complaints_12m", n=profile.complaints_12m))
+        facts.append(_counted(lang, "complaints_12m", profile.complaints_12m))
     return facts
 
 
