@@ -76,7 +76,8 @@ def test_other_seed_gives_other_book() -> None:
 
 def test_columns_are_the_profile_fields(book: SyntheticBook) -> None:
     added = {"client_id", "name", "phone", "national_id"}
-    assert set(book.profiles) == (set(ClientProfile.model_fields) - {"personal", "extra"}) | added
+    none = {"personal", "extra", "contact_consent", "policies", "claims"}  # not in the book
+    assert set(book.profiles) == (set(ClientProfile.model_fields) - none) | added
     assert set(book.outcomes) == {"lapse_12m", "claim_count_next_year", "exposure", "purchase_6m"}
     assert all(len(column) == N for column in (*book.profiles.values(), *book.outcomes.values()))
     assert book.profiles["client_id"][:2].tolist() == ["S0000001", "S0000002"]
