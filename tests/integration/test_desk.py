@@ -259,7 +259,13 @@ def test_the_caller_lookups_are_index_hits(db_url: str, lookup: str) -> None:
 def test_pages_with_personal_data_are_not_cached_framed_or_scripted_inline(api: Api) -> None:
     store(api, "C-1")
     sign_in(api)
-    for path in ("/desk", "/desk/clients/C-1", "/desk/sign-in", "/desk/strategy"):
+    for path in (
+        "/desk",
+        "/desk/clients/C-1",
+        "/desk/sign-in",
+        "/desk/strategy",
+        "/desk/callbacks",
+    ):
         page = api.client.get(path)
         assert page.status_code == 200, path
         headers = page.headers
