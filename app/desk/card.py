@@ -6,6 +6,7 @@ audit trail and the recorded outcomes) for one language; the templates only lay 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -204,7 +205,7 @@ def build(
     personal = profile.personal
     products = [word(lang, str(p)) for p in profile.products_held]
     held_back = [
-        HeldBack(_title(lang, catalogue, quiet["code"]), str(quiet["why"]))
+        HeldBack(_title(lang, catalogue, quiet["code"]), held_back_why(lang, str(quiet["why"])))
         for quiet in (result.get("arbitration") or {}).get("suppressed", [])
     ]
     return Card(
@@ -238,6 +239,33 @@ def _why(lang: Lang, rank: int, action: Mapping[str, Any], weight: float) -> str
     if weight != 1:
         text += t(lang, "why_weight", w=number(lang, weight, 1))
     return text
+
+
+# The contact policy's reasons (app/strategy/policy.py), in the desk's words.
+_WHY_NOT = (
+    (re.compile(r"^the client refused contact by (\w+)$"), "why_refused"),
+    (re.compile(r"^a complaint is open$"), "why_complaint"),
+    (re.compile(r"^declined on ([\d-]+): no offer for (\d+) days$"), "why_declined"),
+    (re.compile(r"^offered (\d+) time\(s\) by (\w+) this period \(at most (\d+)\)$"),
+     "why_offered"),
+)  # fmt: skip
+
+
+def held_back_why(lang: Lang, why: str) -> str:
+    """Why an action is held back, in the language (the policy's text if it is new)."""
+    for pattern, key in _WHY_NOT:
+        found = pattern.match(why)
+        if found is None:
+            continue
+        parts = found.groups()
+        if key == "why_refused":
+            return t(lang, key, channel=t(lang, f"channel_{parts[0]}"))
+        if key == "why_declined":
+            return t(lang, key, day=day(lang, date.fromisoformat(parts[0])), days=parts[1])
+        if key == "why_offered":
+            return t(lang, key, n=parts[0], channel=t(lang, f"channel_{parts[1]}"), most=parts[2])
+        return t(lang, key)
+    return why
 
 
 def _title(lang: Lang, catalogue: Mapping[str, ActionSpec], code: str) -> str:

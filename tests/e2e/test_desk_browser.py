@@ -236,7 +236,7 @@ def test_consent_and_an_action_held_back_with_its_reason(page: Page, desk: Desk)
     sign_in(page, desk, "/desk?q=D-5")
     expect(page.locator("#consent")).to_contain_text("勿电话联系")
     held = page.locator("#held-back li").first
-    expect(held).to_contain_text("refused contact by call")
+    expect(held).to_contain_text("客户拒绝通过电话联系")
     assert "muted" in (held.get_attribute("class") or "")
 
 
@@ -286,7 +286,7 @@ def test_a_complaint_is_recorded_and_closed_from_the_card(page: Page, desk: Desk
     page.locator("#complaint-note-new").fill("Claim paid a month late")
     page.locator("#complaint-open").click()
     expect(page.locator("#complaint")).to_contain_text("Claim paid a month late")
-    expect(page.locator("#held-back")).to_contain_text("a complaint is open")
+    expect(page.locator("#held-back")).to_contain_text("有未结投诉")
     page.locator("#complaint-note-open").fill("Refund agreed")
     page.locator("#complaint-close").click()
     expect(page.locator("#complaint")).to_have_count(0)

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.desk.card import held_back_why
 from app.desk.i18n import TIMEZONE
 from tests.integration.conftest import Api
 from tests.integration.test_desk import csrf_of, outcomes, sign_in, store
@@ -129,6 +130,7 @@ def test_a_complaint_is_recorded_noted_and_closed_from_the_card(api: Api) -> Non
     assert 'id="complaint"' in opened.text
     assert "Paid late" in opened.text
     assert 'id="held-back"' in opened.text  # the actions are held back while it is open
+    assert "有未结投诉" in opened.text
     closed = api.client.post(
         "/desk/clients/C-1/complaint",
         data={"csrf": csrf_of(card), "state": "complaint_closed", "complaint_note": "Refunded"},
@@ -197,3 +199,15 @@ def test_the_favicon_is_served(api: Api) -> None:
         icon = api.client.get(path)
         assert icon.status_code == 200
         assert icon.headers["content-type"].startswith("image/svg+xml")
+
+
+def test_the_reasons_an_action_is_held_back_are_in_the_desks_language() -> None:
+    assert held_back_why("zh", "the client refused contact by visit") == "客户拒绝通过上门联系"
+    assert held_back_why("en", "a complaint is open") == "a complaint is open"
+    assert held_back_why("zh", "declined on 2026-12-04: no offer for 30 days") == (
+        "客户于2026年12月4日拒绝\uff0c30天内不再推荐"
+    )
+    assert held_back_why("zh", "offered 2 time(s) by call this period (at most 2)") == (
+        "本期已通过电话推荐2次\uff08上限2次\uff09"
+    )
+    assert held_back_why("zh", "a reason not known yet") == "a reason not known yet"
