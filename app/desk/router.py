@@ -37,7 +37,7 @@ from app.strategy import service as strategy
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(prefix="/desk", include_in_schema=False)
 CALLS = 8  # the calls the card lists
-CLASSIFICATIONS = 50  # the classifications read for the changes of class
+CLASSIFICATIONS = 20  # the classifications read for the changes of class (each a JSON result)
 CHANGES = 5
 
 
