@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import math
@@ -167,6 +168,7 @@ class KeyVerifier:
     _signed_in: _Remembered[_Found] = field(default_factory=_Remembered)
     _known: frozenset[str] = frozenset()  # the key ids stored, as last read
     _budget_at: float = 0.0
+    _reading: asyncio.Future[None] | None = None
     _budget: float = KNOWN_READS_BURST
 
     async def verify(
@@ -215,20 +217,31 @@ class KeyVerifier:
         """Whether a key with this id may be stored. An id not among those last read has
         them read again, as long as the reads' budget allows (`KNOWN_READS_BURST`, then
         `KNOWN_READS_PER_SECOND`): a key made meanwhile is found at its first use, while a
-        flood of guessed ids costs a few queries a second, not one per guess."""
+        flood of guessed ids costs a few queries a second, not one per guess. Requests that
+        miss while a read is under way wait for that read instead of making their own."""
         if key_id in self._known:
             return True
-        now = time.monotonic()
-        self._budget = min(
-            KNOWN_READS_BURST, self._budget + (now - self._budget_at) * KNOWN_READS_PER_SECOND
-        )
-        self._budget_at = now
-        if self._budget < 1:
-            return False
-        self._budget -= 1
-        async with sessions() as session:
-            self._known = frozenset(await repository.key_ids(session))
+        reading = self._reading
+        if reading is None:
+            now = time.monotonic()
+            self._budget = min(
+                KNOWN_READS_BURST,
+                self._budget + (now - self._budget_at) * KNOWN_READS_PER_SECOND,
+            )
+            self._budget_at = now
+            if self._budget < 1:
+                return False
+            self._budget -= 1
+            reading = self._reading = asyncio.ensure_future(self._read_known(sessions))
+        await asyncio.shield(reading)
         return key_id in self._known
+
+    async def _read_known(self, sessions: Sessions) -> None:
+        try:
+            async with sessions() as session:
+                self._known = frozenset(await repository.key_ids(session))
+        finally:
+            self._reading = None
 
     async def signed_in(self, sessions: Sessions, key_id: str) -> Caller | None:
         """The caller of a key id verified at a desk sign-in, None if revoked; remembered

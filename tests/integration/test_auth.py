@@ -187,3 +187,25 @@ def test_guessed_key_ids_cost_no_query_per_guess(db_url: str) -> None:
         time.sleep(0.3)
         fresh = {"Authorization": f"Bearer {made}"}
         assert api.client.get("/v1/clients", headers=fresh).status_code == 200
+
+
+def test_a_burst_of_first_requests_with_a_new_key_is_all_admitted(db_url: str) -> None:
+    """Many requests that miss the key ids read so far wait for one read of them, rather
+    than each spending the reads' budget and the late ones being refused."""
+    settings = Settings.model_validate({"database_url": db_url})
+
+    async def work() -> list[str]:
+        engine = create_engine_for(settings)
+        sessions = create_sessionmaker(engine)
+        try:
+            async with sessions() as session, session.begin():
+                issued = await keys.create_key(session, name="burst", scopes=["classify"])
+            verifier = keys.KeyVerifier(cache_seconds=0)
+            callers = await asyncio.gather(
+                *(verifier.verify(sessions, issued.token) for _ in range(80))
+            )
+            return [caller.key_id for caller in callers]
+        finally:
+            await engine.dispose()
+
+    assert len(set(asyncio.run(work()))) == 1
