@@ -349,6 +349,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from app.cpu import passive_waits
+
+    passive_waits()  # before any command loads LightGBM: waiting threads leave the cores free
     args = _parser().parse_args(argv)
     # After parsing: `--help` and a misspelt command need neither pydantic nor SQLAlchemy.
     from pydantic import ValidationError

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +40,10 @@ def register(commands: Any) -> None:
     train.add_argument(
         "--no-report", action="store_true", help="leave out report.html and its plots (faster)"
     )
+    train.add_argument(
+        "--quiet", action="store_true", help="no progress lines on stderr (the summary stays)"
+    )
+    _threads_option(train)
     train.set_defaults(func=cmd_train)
     score = commands.add_parser(
         "score",
@@ -57,7 +60,30 @@ def register(commands: Any) -> None:
     score.add_argument(
         "--models-dir", type=Path, metavar="DIR", help="registry folder (CLIENTSCORE_MODELS_DIR)"
     )
+    _threads_option(score)
     score.set_defaults(func=cmd_score)
+
+
+def _threads_option(parser: Any) -> None:
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="LightGBM threads (default: the cores this process may use less the load average, "
+        "at most the spec's num_threads when training)",
+    )
+
+
+def threads(args: argparse.Namespace, most: int | None = None) -> int:
+    """`--threads`, checked, or the fair share of the machine (at most `most`)."""
+    from app.cpu import fair_share
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ServiceError("--threads: give at least 1")
+        return int(args.threads)
+    share = fair_share()
+    return min(share, most) if most else share
 
 
 def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
@@ -78,18 +104,25 @@ def cmd_train(settings: Settings, args: argparse.Namespace) -> None:
     if raw.get("task") == "retention":
         _train_retention(args, raw, models_dir, environ)
         return
+    from app.training.progress import Progress
+
     spec = validated(DatasetSpec, args.spec, raw, environ)
+    recorded = spec.lightgbm_params().get("num_threads")
+    running = threads(args, recorded if isinstance(recorded, int) and recorded > 0 else None)
+    progress = Progress.to_stderr(quiet=args.quiet)
+    progress.line(f"training {spec.name} on {running} thread{'s' * (running > 1)}")
     trained = train(
         spec,
         spec_dir=args.spec.resolve().parent,
         models_dir=models_dir,
         name=args.name,
         database_url=settings.database_url_value(),
-        progress=sys.stdout.isatty(),
+        progress=progress,
+        threads=running,
         report=not args.no_report,
     )
     for line in summary(trained.metadata.model_dump(mode="json"), time.monotonic() - started):
-        print(line)
+        print(line, flush=True)
     print(f"  folder: {trained.folder}")
     if args.promote:
         _promote(models_dir, trained.metadata.name, trained.metadata.version)
@@ -116,7 +149,9 @@ def cmd_score(settings: Settings, args: argparse.Namespace) -> None:
     if args.reasons < 0:
         raise ServiceError("--reasons: give a count of at least 0")
     repository = ModelRepository(args.models_dir or settings.models_dir)
-    scored = score_file(repository, args.model, args.file, args.out, reasons=args.reasons)
+    scored = score_file(
+        repository, args.model, args.file, args.out, reasons=args.reasons, threads=threads(args)
+    )
     meta = scored.model.metadata
     print(f"scored {scored.rows:,} rows with {meta.name} {meta.version} into {scored.out}")
 
@@ -138,18 +173,57 @@ KEY_FIGURES = {
 
 
 def summary(metadata: dict[str, Any], seconds: float) -> list[str]:
-    """A few lines for the terminal: version, rows, trees, main figures against the baseline."""
-    rows = metadata["rows"]
+    """The closing lines: version, rows, the search, every test figure against the baseline."""
     model, baseline = metadata["metrics"]["model"], metadata["metrics"]["baseline"]
     lines = [
         f"trained {metadata['name']} {metadata['version']} in {seconds:.1f} s",
-        f"  rows: {rows['train']:,} train, {rows['validation']:,} validation, "
-        f"{rows['test']:,} test; trees: {metadata['num_trees']}",
+        f"  rows: {_rows(metadata)}; trees: {metadata['num_trees']}",
+        *_search(metadata.get("search")),
         f"  {'test figure':<26}{'model':>12}{'mean model':>12}",
     ]
-    for key in KEY_FIGURES[metadata["task"]]:
-        lines.append(f"  {key:<26}{model[key]:>12.5g}{baseline[key]:>12.5g}")
+    keys = [k for k in KEY_FIGURES[metadata["task"]] if k in model]
+    keys += [k for k, v in model.items() if k not in keys and isinstance(v, int | float)]
+    for key in keys:
+        lines.append(f"  {key:<26}{model[key]:>12.5g}{_figure(baseline.get(key)):>12}")
     top = list((metadata.get("importance") or {}).items())[:5]
     lines.append("  top features: " + ", ".join(f"{n} {s:.0%}" for n, s in top))
     lines += [f"  warning: {warning}" for warning in metadata.get("warnings") or []]
     return lines
+
+
+def _figure(value: Any) -> str:
+    return f"{value:.5g}" if isinstance(value, int | float) else "-"
+
+
+def _rows(metadata: dict[str, Any]) -> str:
+    """Row counts that say what they count: after a refit, train holds the validation rows."""
+    rows = metadata["rows"]
+    found = metadata.get("rounds_found") or {}
+    test = f"{rows['test']:,} test (every figure below)"
+    if not found.get("refit_on_all_training_rows"):
+        return (
+            f"{rows['train']:,} train, {rows['validation']:,} validation (early stopping), {test}"
+        )
+    if rows["validation"]:
+        return (
+            f"{rows['train']:,} train (refit on all; {rows['validation']:,} of them the "
+            f"validation rows that chose the rounds), {test}"
+        )
+    return f"{rows['train']:,} train (refit on all; rounds by {found.get('judged_by')}), {test}"
+
+
+def _search(search: dict[str, Any] | None) -> list[str]:
+    if not search:
+        return []
+    budget = search.get("timeout_seconds")
+    asked = f"{search['trials_asked']} asked" + (f", {budget:g} s budget" if budget else "")
+    chosen = ", ".join(f"{k} {_figure(v)}" for k, v in search["best_params"].items())
+    pruned = search.get("trials_pruned") or 0
+    cut = search.get("trials_cut_at_budget") or 0
+    return [
+        f"  search: {search['trials_run']} trials run, {pruned} pruned, {cut} cut at the budget "
+        f"({asked}); stopped by {search['stopped_by']} after {search['seconds']} s",
+        f"  best: trial {search['best_trial']}, {search['metric']} {search['best_score']:.6g} "
+        f"({search['judged_by']}), {search['best_rounds']} rounds",
+        f"  chosen: {chosen}",
+    ]

@@ -8,6 +8,8 @@ first tree's leaves (`finish`), so the saved model alone predicts annual claim r
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,9 @@ from app.training.datasets import IntArray, PreparedData
 EARLY_STOPPING_METRIC = {"binary": "binary_logloss", "poisson": "poisson"}
 # LightGBM metrics where a larger value is better; every other one is a loss.
 HIGHER_IS_BETTER = frozenset({"auc", "average_precision", "map", "ndcg", "auc_mu"})
-PROGRESS_PERIOD = 25  # rounds between two progress lines on a terminal
+# The line of model.txt's parameter block that records the threads a fit ran on.
+THREADS_LINE = re.compile(r"^\[num_threads: -?\d+\]$", re.MULTILINE)
+Callback = Callable[[Any], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +93,13 @@ def early_stopped(
     rounds: int,
     patience: int,
     poisson: bool,
-    progress: bool = False,
+    callbacks: list[Callback] | None = None,
 ) -> tuple[lgb.Booster, Judged, float]:
-    """Boost on `train_rows`, stop when `valid_rows` stop improving: (booster, judged, rate)."""
+    """Boost on `train_rows`, stop when `valid_rows` stop improving: (booster, judged, rate).
+
+    `callbacks` run after each round with LightGBM's callback environment (progress lines,
+    pruning, the search's deadline); an exception other than LightGBM's own ends the fit.
+    """
     rate = base_rate(data, train_rows)
     init = offset(data, rate) if poisson else None
     train_set = dataset(data, train_rows, init)
@@ -100,16 +108,14 @@ def early_stopped(
         data.y[valid_rows],
         init_score=None if init is None else init[valid_rows],
     )
-    callbacks: list[Any] = [lgb.early_stopping(patience, first_metric_only=True, verbose=False)]
-    if progress:
-        callbacks.append(lgb.log_evaluation(PROGRESS_PERIOD))
+    stopping: list[Any] = [lgb.early_stopping(patience, first_metric_only=True, verbose=False)]
     booster = run(
         params,
         train_set,
         num_boost_round=rounds,
         valid_sets=[valid_set],
         valid_names=["validation"],
-        callbacks=callbacks,
+        callbacks=[*stopping, *(callbacks or [])],
     )
     best = booster.best_iteration or booster.current_iteration()
     metric = metric_of(params)
@@ -127,8 +133,13 @@ def cross_validated(
     rounds: int,
     patience: int,
     poisson: bool,
+    callbacks: list[Callback] | None = None,
+    after_fold: Callable[[int, float], None] | None = None,
 ) -> Judged:
-    """k-fold cross-validation on the training rows: mean best score, mean best round count."""
+    """k-fold cross-validation on the training rows: mean best score, mean best round count.
+
+    `after_fold(k, mean score of folds 0..k)` runs after each fold (a search prunes there).
+    """
     scores, best = [], []
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     for inner, held in splitter.split(train_rows):
@@ -140,9 +151,12 @@ def cross_validated(
             rounds=rounds,
             patience=patience,
             poisson=poisson,
+            callbacks=callbacks,
         )
         scores.append(judged.score)
         best.append(judged.rounds)
+        if after_fold is not None:
+            after_fold(len(scores) - 1, float(np.mean(scores)))
     return Judged(metric_of(params), float(np.mean(scores)), max(1, round(float(np.mean(best)))))
 
 
@@ -155,7 +169,8 @@ def judge(
     rounds: int,
     patience: int,
     poisson: bool,
-    progress: bool = False,
+    callbacks: list[Callback] | None = None,
+    after_fold: Callable[[int, float], None] | None = None,
 ) -> tuple[lgb.Booster | None, Judged, float]:
     """A setting judged on the training rows: by k-fold cross-validation when `cv_folds` is
     given (no booster kept), else by early stopping on the validation rows."""
@@ -169,6 +184,8 @@ def judge(
             rounds=rounds,
             patience=patience,
             poisson=poisson,
+            callbacks=callbacks,
+            after_fold=after_fold,
         )
         return None, judged, 0.0
     return early_stopped(
@@ -179,22 +196,39 @@ def judge(
         rounds=rounds,
         patience=patience,
         poisson=poisson,
-        progress=progress,
+        callbacks=callbacks,
     )
 
 
 def refit(
-    params: dict[str, Any], data: PreparedData, rows: IntArray, *, rounds: int, poisson: bool
+    params: dict[str, Any],
+    data: PreparedData,
+    rows: IntArray,
+    *,
+    rounds: int,
+    poisson: bool,
+    callbacks: list[Callback] | None = None,
 ) -> tuple[lgb.Booster, float]:
     """Boost on `rows` for exactly `rounds` rounds: (booster, base rate of the rows)."""
     rate = base_rate(data, rows)
     init = offset(data, rate) if poisson else None
-    return run(params, dataset(data, rows, init), num_boost_round=rounds), rate
+    booster = run(params, dataset(data, rows, init), num_boost_round=rounds, callbacks=callbacks)
+    return booster, rate
 
 
-def finish(booster: lgb.Booster, rounds: int, rate: float, *, poisson: bool) -> lgb.Booster:
-    """The model as saved: its first `rounds` trees, the Poisson base rate folded in."""
-    saved = lgb.Booster(model_str=booster.model_to_string(num_iteration=rounds))
+def finish(
+    booster: lgb.Booster, rounds: int, rate: float, *, poisson: bool, threads: int | None = None
+) -> lgb.Booster:
+    """The model as saved: its first `rounds` trees, the Poisson base rate folded in.
+
+    `threads`: the `num_threads` its parameter block records, whatever the fit ran on. With
+    `deterministic` and `force_col_wise` the trees do not depend on the thread count, so a
+    version's bytes do not depend on the machine, or its load, that trained it.
+    """
+    text = booster.model_to_string(num_iteration=rounds)
+    if threads is not None:
+        text = THREADS_LINE.sub(f"[num_threads: {threads}]", text, count=1)
+    saved = lgb.Booster(model_str=text)
     if poisson:
         first = saved.dump_model(num_iteration=1)["tree_info"][0]
         bias = float(np.log(rate))

@@ -27,11 +27,13 @@ from app.training import boost, evaluation, tune
 from app.training import report as draw
 from app.training.datasets import PreparedData, prepare
 from app.training.params import conflicts
+from app.training.progress import Progress
 from app.training.sources import load_table
 from app.training.spec import DatasetSpec
 
 MODEL_FILE = "model.txt"
 METADATA_FILE = "metadata.json"
+CAP_SHARE = 0.95  # a model using this share of its round cap or more is told of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,18 +62,20 @@ def train(
     models_dir: Path,
     name: str | None = None,
     database_url: str | None = None,
-    progress: bool = False,
+    progress: Progress | None = None,
+    threads: int | None = None,
     report: bool = True,
 ) -> TrainedVersion:
     """Train `spec` into a new version folder of model `name` (default: the spec's name).
 
-    `progress` prints the validation metric every few rounds (for a terminal). `report=False`
-    leaves out report.html and its plots, the slow part of writing a version; the model and
-    its metadata are the same either way.
+    `progress` tells the trials and rounds as they go (silent by default). `threads`: the
+    threads LightGBM runs on (default: the spec's `num_threads`); the model is the same
+    whatever their number. `report=False` leaves out report.html and its plots, the slow
+    part of writing a version; the model and its metadata are the same either way.
     """
     started = time.monotonic()
     data = prepare(spec, load_table(spec, spec_dir=spec_dir, database_url=database_url))
-    fitted = fit(spec, data, progress=progress)
+    fitted = fit(spec, data, progress=progress, threads=threads)
     metadata = _describe(spec, data, fitted, name=name or spec.name)
     folder = write_version(models_dir, metadata, fitted.text, started=started, report=report)
     return TrainedVersion(folder=folder, metadata=metadata.model_copy(update=_read_back(folder)))
@@ -117,41 +121,62 @@ def _describe(
     )
 
 
-def fit(spec: DatasetSpec, data: PreparedData, *, progress: bool = False) -> FittedModel:
+def fit(
+    spec: DatasetSpec,
+    data: PreparedData,
+    *,
+    progress: Progress | None = None,
+    threads: int | None = None,
+) -> FittedModel:
     """The model to save: tuned if the spec says so, its rounds found on the training rows.
 
     Without `refit`, the booster early-stopped on the validation rows is kept at its best
     iteration. With it (and always with `cv_folds` or `tune`), the rounds found by the
     validation rows or by cross-validation are boosted again on all training rows.
     """
+    progress = progress or Progress.silent()
     params = {**spec.lightgbm_params()}
     params.setdefault("metric", boost.EARLY_STOPPING_METRIC[spec.task])
+    recorded = params.get("num_threads")
+    running = {"num_threads": threads} if threads else {}
     rounds, patience = spec.rounds()
     poisson = spec.task == "poisson"
     found = None
+    space_warnings: list[str] = []
     if spec.tune is not None:
-        found = tune.search(spec, data, params, progress=progress)
+        found = tune.search(spec, data, {**params, **running}, progress=progress)
         params = {**params, **found.best_params}
+        space_warnings = found.warnings
     booster, judged, rate = None, found.best if found else None, 0.0
     if judged is None:
+        shown = progress.rounds("judging:")
         booster, judged, rate = boost.judge(
-            params,
+            {**params, **running},
             data,
             cv_folds=spec.split.cv_folds,
             seed=spec.split.seed,
             rounds=rounds,
             patience=patience,
             poisson=poisson,
-            progress=progress,
+            callbacks=[shown] if shown else None,
         )
     refitted = spec.refits() or booster is None
     if refitted:
         every = np.sort(np.concatenate([data.fit, data.validation]))
-        booster, rate = boost.refit(params, data, every, rounds=judged.rounds, poisson=poisson)
+        shown = progress.rounds("refit on all training rows:")
+        booster, rate = boost.refit(
+            {**params, **running},
+            data,
+            every,
+            rounds=judged.rounds,
+            poisson=poisson,
+            callbacks=[shown] if shown else None,
+        )
     assert booster is not None
-    saved = boost.finish(booster, judged.rounds, rate, poisson=poisson)
+    saved = boost.finish(booster, judged.rounds, rate, poisson=poisson, threads=recorded)
     used = {**params, "num_boost_round": rounds, "early_stopping_rounds": patience}
-    warnings = [*conflicts(params), *degenerate(saved, judged.rounds, rounds)]
+    own = [w for w in conflicts(params) if not (space_warnings and w.startswith("num_leaves"))]
+    warnings = [*space_warnings, *own, *degenerate(saved, judged.rounds, rounds)]
     rounds_found = {
         "metric": judged.metric,
         "score": judged.score,
@@ -166,11 +191,11 @@ def fit(spec: DatasetSpec, data: PreparedData, *, progress: bool = False) -> Fit
 
 
 def degenerate(booster: lgb.Booster, trees: int, cap: int) -> list[str]:
-    """Warnings for a fit that says little: the round cap reached, or no split at all."""
+    """Warnings for a fit that says little: the round cap (nearly) reached, or no split."""
     found = []
-    if trees >= cap:
+    if trees >= CAP_SHARE * cap:
         found.append(
-            f"early stopping never stopped: the model uses all {cap} rounds "
+            f"early stopping barely stopped: the model uses {trees:,} of its {cap:,} rounds "
             "(raise params.num_boost_round or params.learning_rate)"
         )
     info = booster.dump_model()["tree_info"]

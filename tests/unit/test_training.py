@@ -4,6 +4,7 @@ determinism and the `clientscore train` command. Tiny boosters, trained in `tmp_
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from app.errors import ServiceError
 from app.serving.metadata import ModelMetadata
 from app.training.datasets import prepare
 from app.training.fit import TrainedVersion, fit, predict, train
+from app.training.progress import Progress
 from app.training.sources import load_table
 from app.training.spec import DatasetSpec, load_spec
 
@@ -291,7 +293,7 @@ def test_conflicts_and_degenerate_fits_are_warned_in_output_metadata_and_report(
     assert main(["train", "--spec", str(spec), "--models-dir", str(models)]) == 0
     out = capsys.readouterr().out
     assert "warning: num_leaves 63 cannot be reached with max_depth 3" in out
-    assert "warning: early stopping never stopped: the model uses all 5 rounds" in out
+    assert "warning: early stopping barely stopped: the model uses 5 of its 5 rounds" in out
     folder = next((models / "tiny").iterdir())
     metadata = ModelMetadata.model_validate_json((folder / "metadata.json").read_bytes())
     assert metadata.warnings is not None
@@ -312,12 +314,32 @@ def test_training_seconds_include_the_written_report(lapse_version: TrainedVersi
     assert written.training_seconds == lapse_version.metadata.training_seconds
 
 
-def test_progress_prints_the_validation_metric_every_few_rounds(
-    tmp_path: Path, lapse_csv: str, capsys: pytest.CaptureFixture[str]
+def test_progress_writes_the_validation_metric_every_few_rounds(
+    tmp_path: Path, lapse_csv: str
 ) -> None:
     spec_path = _spec(tmp_path, lapse_csv, params={**SMALL, "early_stopping_rounds": 60})
     spec = load_spec(spec_path)
+    log = io.StringIO()  # not a terminal: lines all the same, and no live bar
 
-    train(spec, spec_dir=tmp_path, models_dir=tmp_path / "models", progress=True)
+    train(
+        spec, spec_dir=tmp_path, models_dir=tmp_path / "models", progress=Progress(log, period=25)
+    )
 
-    assert re.search(r"\[25\]\s+validation's binary_logloss: 0\.\d+", capsys.readouterr().out)
+    text = log.getvalue()
+    assert re.search(r"judging: round 25/60: binary_logloss 0\.\d+ \([\d.]+ s\)\n", text)
+    assert "\r" not in text
+
+
+def test_the_model_is_the_same_whatever_the_threads_it_ran_on(
+    tmp_path: Path, lapse_csv: str
+) -> None:
+    spec = load_spec(_spec(tmp_path, lapse_csv))
+    shas = {
+        train(
+            spec, spec_dir=tmp_path, models_dir=tmp_path / f"m{n}", threads=n
+        ).metadata.model_sha256
+        for n in (1, 2, 3)
+    }
+    assert len(shas) == 1
+    (folder,) = (tmp_path / "m1" / "tiny").iterdir()
+    assert "[num_threads: 2]" in (folder / "model.txt").read_text()  # the spec's, as recorded
