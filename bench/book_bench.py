@@ -36,6 +36,7 @@ from app.book.report import write_report
 from app.book.run import Cluster, Embedded, classify_book
 from app.book.sources import FileSource
 from app.book.synthetic import write_book
+from app.cpu import cores
 from app.serving.features import encode, profile_features
 from app.serving.registry import load_champions
 from bench.targets import (
@@ -82,7 +83,7 @@ def run(book: Path, out: Path, *, explain: bool = False, workers: Any = None) ->
         pin=pin,
         as_of=TODAY,
         explain=explain,
-        workers=workers or (lambda bundle: Embedded(bundle)),
+        workers=workers or (lambda bundle: Embedded(bundle, cores())),  # every core
         progress=False,
     )
     return summary.classified / summary.seconds

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from app.book.bundle import Bundle
 from app.book.partition import Options, Outcome, classify_partition, install
 from app.book.sources import Source
+from app.cpu import fair_share, passive_waits
 from app.errors import ServiceError
 from app.pointers import exclusive_lock, replace_atomically
 from app.strategy.arbitrate import DEFAULT_TOP_N
@@ -66,7 +67,10 @@ class Embedded:
     """Worker processes on this machine, each holding the run's models."""
 
     def __init__(self, bundle: Bundle, processes: int | None = None) -> None:
-        self.slots = processes or os.cpu_count() or 1
+        # Default: the cores the run may use less those the load keeps busy. Each process
+        # predicts on one thread, and OpenMP's waits are passive (`app.cpu`).
+        self.slots = processes or fair_share()
+        passive_waits()  # the processes inherit it, before they load LightGBM
         self.pool = cf.ProcessPoolExecutor(
             self.slots,
             mp_context=multiprocessing.get_context("spawn"),

@@ -34,7 +34,11 @@ def register(commands: Any) -> None:
     classify.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"default {DEFAULT_OUT}")
     classify.add_argument("--explain", action="store_true", help="add the top reasons (slower)")
     classify.add_argument("--partition-rows", type=int, default=100_000)
-    classify.add_argument("--workers", type=int, help="processes (default: every core)")
+    classify.add_argument(
+        "--workers",
+        type=int,
+        help="processes (default: the free cores: those the process may use less the load average)",
+    )
     classify.add_argument(
         "--scheduler", help="a Dask scheduler, tcp://HOST:8786 (default: this machine only)"
     )
