@@ -210,9 +210,12 @@ def capture_at(
     """Share (and count) of the outcome in the top k rows by score (k >= 1) or the top share.
 
     Returns (model figures, baseline figures); the baseline, ordering no one, captures the
-    top's share of the rows. Ties at the cut are broken by row order (stable sort).
+    top's share of the rows. Rows tied with the score at the cut count for their mean outcome
+    (what a random order among them gives on average, as the gain curve pools them), so the
+    figure does not depend on the order of the rows.
     """
     order = np.argsort(-score, kind="stable")
+    ranked, outcomes = score[order], outcome[order]
     total = float(outcome.sum())
     model: dict[str, float] = {}
     baseline: dict[str, float] = {}
@@ -220,9 +223,19 @@ def capture_at(
         count = int(top) if top >= 1 else max(1, round(len(score) * top))
         count = min(count, len(score))
         label = str(int(top)) if top >= 1 else f"{top * 100:.4g}%"
-        captured = float(outcome[order[:count]].sum())
+        captured = _captured(ranked, outcomes, count)
         model[f"captured_top_{label}"] = captured
         model[f"capture_top_{label}"] = captured / total if total > 0 else 0.0
         baseline[f"captured_top_{label}"] = total * count / len(score)
         baseline[f"capture_top_{label}"] = count / len(score)
     return model, baseline
+
+
+def _captured(ranked: FloatArray, outcomes: FloatArray, count: int) -> float:
+    """Outcome in the top `count` of rows sorted by score, highest first, ties at the cut
+    counted at their mean outcome."""
+    cut = ranked[count - 1]
+    above = int(np.searchsorted(-ranked, -cut, side="left"))  # rows scored above the cut
+    tied = int(np.searchsorted(-ranked, -cut, side="right")) - above
+    mean_tied = float(outcomes[above : above + tied].mean())
+    return float(outcomes[:above].sum()) + (count - above) * mean_tied

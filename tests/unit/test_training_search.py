@@ -14,6 +14,7 @@ from app.errors import ServiceError
 from app.serving.features import encode
 from app.serving.metadata import ModelMetadata
 from app.training.datasets import prepare
+from app.training.evaluation import capture_at
 from app.training.sources import load_table
 from app.training.spec import load_spec
 from tests.unit.test_training import SMALL, _lapse_frame, _spec, _train
@@ -217,3 +218,14 @@ def test_capture_at_counts_positives_in_the_top_rows_and_share(tmp_path: Path, r
     positives = meta.metrics["observed"]["positives"]
     assert model["capture_top_80"] == pytest.approx(model["captured_top_80"] / positives)
     assert baseline["capture_top_80"] == pytest.approx(80 / 800)
+
+
+def test_capture_at_counts_rows_tied_at_the_cut_at_their_mean_outcome() -> None:
+    outcome = np.array([1.0, 0, 1, 0, 0, 1])
+    score = np.array([0.9, 0.5, 0.5, 0.5, 0.1, 0.5])  # four rows tied at 0.5, two of them lapse
+
+    for order in (np.arange(6), np.arange(6)[::-1], np.array([1, 2, 0, 5, 3, 4])):
+        model, _ = capture_at(outcome[order], score[order], [2, 3, 5])
+        assert model["captured_top_2"] == 1.5
+        assert model["captured_top_3"] == 2.0
+        assert model["captured_top_5"] == 3.0
