@@ -111,9 +111,10 @@ def _caller(key: ApiKey) -> Caller:
     return Caller(key.key_id, key.name, frozenset(Scope(s) for s in key.scopes))
 
 
-# Reads of the stored key ids on a miss: a burst of 20, then 5 a second.
-KNOWN_READS_BURST = 20.0
-KNOWN_READS_PER_SECOND = 5.0
+# Reads of the stored key ids that find no key: a burst of 100, then 20 a second. A read
+# that finds the key it was made for costs nothing.
+KNOWN_READS_BURST = 100.0
+KNOWN_READS_PER_SECOND = 20.0
 
 
 def _key_id(token: str) -> str | None:
@@ -215,10 +216,10 @@ class KeyVerifier:
 
     async def _may_exist(self, sessions: Sessions, key_id: str) -> bool:
         """Whether a key with this id may be stored. An id not among those last read has
-        them read again, as long as the reads' budget allows (`KNOWN_READS_BURST`, then
-        `KNOWN_READS_PER_SECOND`): a key made meanwhile is found at its first use, while a
-        flood of guessed ids costs a few queries a second, not one per guess. Requests that
-        miss while a read is under way wait for that read instead of making their own."""
+        them read again, as long as the budget of reads that find nothing allows
+        (`KNOWN_READS_BURST`, then `KNOWN_READS_PER_SECOND`): a key made meanwhile is found at
+        its first use, while a flood of guessed ids costs a few queries a second, not one per
+        guess. Requests that miss while a read is under way wait for that read."""
         if key_id in self._known:
             return True
         reading = self._reading
@@ -234,7 +235,10 @@ class KeyVerifier:
             self._budget -= 1
             reading = self._reading = asyncio.ensure_future(self._read_known(sessions))
         await asyncio.shield(reading)
-        return key_id in self._known
+        found = key_id in self._known
+        if found:  # a key made since the last read: not what the budget is for
+            self._budget = min(KNOWN_READS_BURST, self._budget + 1)
+        return found
 
     async def _read_known(self, sessions: Sessions) -> None:
         try:

@@ -174,15 +174,15 @@ def test_guessed_key_ids_cost_no_query_per_guess(db_url: str) -> None:
 
         event.listen(engine.sync_engine, "before_cursor_execute", count)
         started = time.monotonic()
-        for i in range(200):
+        for i in range(300):
             wrong = {"Authorization": f"Bearer cs_{i:012x}_guess"}
             assert api.client.get("/v1/clients", headers=wrong).status_code == 401
         elapsed = time.monotonic() - started
         event.remove(engine.sync_engine, "before_cursor_execute", count)
-        # The stored ids are read again on a miss only within a budget: a burst of 20,
-        # then 5 a second; never one query per guess.
-        assert len(statements) <= 20 + 5 * elapsed + 2, (len(statements), elapsed)
-        assert len(statements) < 200
+        # The stored ids are read again on a miss only within a budget: a burst of 100,
+        # then 20 a second; never one query per guess.
+        assert len(statements) <= 100 + 20 * elapsed + 2, (len(statements), elapsed)
+        assert len(statements) < 300
         made = make_key(api.settings, "profiles:read")  # a key made now is found at once
         time.sleep(0.3)
         fresh = {"Authorization": f"Bearer {made}"}
