@@ -80,13 +80,15 @@ def cmd_keys_create(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_keys_list(settings: Settings, _args: argparse.Namespace) -> None:
     from app.auth import service as keys
+    from app.cli.table import table
 
-    rows = run_in_session(settings, keys.list_keys)
-    print(f"{'key id':<14}{'name':<24}{'scopes':<44}{'created':<22}revoked")
-    for key in rows:
+    rows = []
+    for key in run_in_session(settings, keys.list_keys):
         revoked = key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "-"
         created = key.created_at.strftime("%Y-%m-%d %H:%M")
-        print(f"{key.key_id:<14}{key.name:<24}{','.join(key.scopes):<44}{created:<22}{revoked}")
+        rows.append([key.key_id, key.name, ", ".join(key.scopes), created, revoked])
+    for line in table(["key id", "name", "scopes", "created", "revoked"], rows, wrap=[1, 2]):
+        print(line)
 
 
 def cmd_keys_revoke(settings: Settings, args: argparse.Namespace) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.cli.table import blocks, table
 from app.errors import ModelInvalid, NotFound, ServiceError
 
 if TYPE_CHECKING:
@@ -41,9 +42,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     show = action("show", "a version's metadata and metrics (default: the champion)", cmd_show)
     show.add_argument("name")
     show.add_argument("version", nargs="?")
-    compare = action("compare", "the versions of one model side by side", cmd_compare)
-    compare.add_argument("name")
-    compare.add_argument("--last", type=int, default=6, metavar="N", help="newest N versions")
+    compare = action("compare", "versions side by side, of one model or of several", cmd_compare)
+    compare.add_argument(
+        "models",
+        nargs="+",
+        metavar="NAME[@VERSION]",
+        help="one NAME: its newest versions; several: each NAME@VERSION, or NAME's champion "
+        "(else its newest version)",
+    )
+    compare.add_argument(
+        "--last", type=int, default=6, metavar="N", help="newest N versions of a single NAME"
+    )
     promote = action("promote", "check a version, then make it the champion", cmd_promote)
     promote.add_argument("name")
     promote.add_argument("version")
@@ -56,7 +65,7 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> None:
     names = repository.names()
     if not names:
         raise ServiceError(f"no models in {repository.root}")
-    _say(f"{'model':<14}{'champion':<28}{'versions':>9}  {'newest':<28}headline")
+    rows = []
     for name in names:
         versions = repository.versions(name)
         champion = _champion(repository, name)
@@ -65,7 +74,10 @@ def cmd_list(settings: Settings, args: argparse.Namespace) -> None:
             headline = f"{_headline(repository, name, newest)} (newest)".lstrip()
         else:
             headline = _headline(repository, name, champion)
-        _say(f"{name:<14}{champion:<28}{len(versions):>9}  {newest:<28}{headline}")
+        rows.append([name, champion, str(len(versions)), newest, headline])
+    header = ["model", "champion", "versions", "newest", "headline"]
+    for line in table(header, rows, right=[2], wrap=[1, 4]):
+        _say(line)
 
 
 def cmd_show(settings: Settings, args: argparse.Namespace) -> None:
@@ -95,16 +107,35 @@ def cmd_compare(settings: Settings, args: argparse.Namespace) -> None:
     repository = _repository(settings, args)
     if args.last < 1:
         raise ServiceError("--last: give a count of at least 1")
-    _newest(repository, args.name)  # refuses a model without versions
-    champion = _champion(repository, args.name)
-    versions = repository.versions(args.name)[-args.last :]
-    shown = [repository.metadata(args.name, v) for v in versions]
-    for line in compare_lines(shown, champion):
+    refs = [ref.partition("@") for ref in args.models]
+    for name, _, _version in refs:
+        _newest(repository, name)  # refuses a model without versions
+    if len(refs) == 1 and not refs[0][2]:
+        name = refs[0][0]
+        picked = [(name, v) for v in repository.versions(name)[-args.last :]]
+    else:
+        picked = [(name, version or _default(repository, name)) for name, _, version in refs]
+    shown = [repository.metadata(name, version) for name, version in picked]
+    champions = {name: _champion(repository, name) for name, _ in picked}
+    for line in compare_lines(shown, champions):
         _say(line)
 
 
-def compare_lines(shown: list[ModelMetadata], champion: str) -> list[str]:
-    """Rows of figures, one column per version (oldest first); params only where they differ."""
+def _default(repository: ModelRepository, name: str) -> str:
+    champion = _champion(repository, name)
+    return (
+        champion if champion != "-" and not champion.startswith("(") else _newest(repository, name)
+    )
+
+
+def compare_lines(
+    shown: list[ModelMetadata], champions: dict[str, str], width: int | None = None
+) -> list[str]:
+    """Rows of figures, one column per version; params only where they differ.
+
+    Versions of several models are headed by their name. Columns that do not fit the terminal
+    beside the labels go into a further block below, with the labels again.
+    """
     rows: list[tuple[str, list[object]]] = [
         ("trees", [m.num_trees for m in shown]),
         (
@@ -122,13 +153,23 @@ def compare_lines(shown: list[ModelMetadata], champion: str) -> list[str]:
         if len({repr(v) for v in values}) > 1:
             rows.append((f"params.{key}", values))
     rows.append(("warnings", [len(m.warnings or []) for m in shown]))
-    width = max(len(label) for label, _ in rows) + 2
-    head = [m.version + ("*" if m.version == champion else "") for m in shown]
-    lines = [f"{'':<{width}}" + "".join(f"{h:>28}" for h in head)]
-    lines += [
-        f"{label:<{width}}" + "".join(f"{_cell(v):>28}" for v in values) for label, values in rows
-    ]
-    if any(h.endswith("*") for h in head):
+    head = [m.version + ("*" if m.version == champions.get(m.name) else "") for m in shown]
+    names = [m.name for m in shown] if len({m.name for m in shown}) > 1 else []
+    if names:
+        rows.insert(0, ("version", list[object](head)))
+        head = names
+    label = max(len(label) for label, _ in rows)
+    cells = [[_cell(v) for v in values] for _, values in rows]
+    column = max(len(c) for c in [*head, *(c for row in cells for c in row)])
+    per_block = blocks(label, column, width)
+    lines: list[str] = []
+    for start in range(0, len(shown), per_block):
+        part = slice(start, start + per_block)
+        header = ["", *head[part]]
+        body = [[name, *row[part]] for (name, _), row in zip(rows, cells, strict=True)]
+        right = list(range(1, len(header)))
+        lines += ([""] if lines else []) + table(header, body, right=right, width=width)
+    if any(m.version == champions.get(m.name) for m in shown):
         lines.append("* champion")
     return lines
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.cli.main import main
+from app.cli.table import table
 from app.serving.repository import ModelRepository
 from tests.model_versions import corrupt, numeric, service_features, write_version
 
@@ -98,3 +99,43 @@ def test_compare_shows_the_versions_side_by_side(
     assert lines[-1] == "* champion"
     assert models(tmp_path, "compare", "churn") == 2
     assert "no model named 'churn'" in capsys.readouterr().err
+
+
+def test_compare_takes_versions_of_several_models_and_fits_the_width(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = write_version(tmp_path, "lapse", LAPSE, seed=1)
+    tuned = [write_version(tmp_path, "lapse-tuned", LAPSE, seed=s) for s in (2, 3)]
+    monkeypatch.setenv("COLUMNS", "200")
+
+    assert models(tmp_path, "compare", "lapse", f"lapse-tuned@{tuned[0]}") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["lapse", "lapse-tuned"]
+    assert lines[1].split() == ["version", base, tuned[0]]
+    assert models(tmp_path, "compare", "lapse", "lapse-tuned@nope") == 2
+    assert "nope" in capsys.readouterr().err
+
+    monkeypatch.setenv("COLUMNS", "70")  # the labels and one version column fit, not two
+    assert models(tmp_path, "compare", "lapse", "lapse-tuned") == 0
+    narrow = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in narrow) <= 70
+    assert [line.split() for line in narrow if line.strip() in ("lapse", "lapse-tuned")] == [
+        ["lapse"],
+        ["lapse-tuned"],
+    ]
+    second = " ".join(narrow[narrow.index("") :])
+    assert tuned[1] in second  # lapse-tuned's newest, no champion
+    assert tuned[0] not in second
+
+
+def test_tables_wrap_their_long_columns_to_the_width() -> None:
+    header = ["model", "champion", "headline"]
+    rows = [["lapse", "20261124T090000Z-5e6f7a8b", "auc 0.710 (baseline 0.500) (newest) " * 2]]
+
+    lines = table(header, rows, wrap=[2], width=60)
+
+    assert max(len(line) for line in lines) <= 60
+    assert lines[0].split() == header
+    assert lines[1].startswith("lapse  20261124T090000Z-5e6f7a8b  auc 0.710")
+    assert len(lines) > 2
+    assert table(header, rows, width=300)[1].split()[:2] == ["lapse", "20261124T090000Z-5e6f7a8b"]
