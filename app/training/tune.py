@@ -12,6 +12,7 @@ import logging
 import math
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -23,6 +24,7 @@ from app.training.progress import Progress
 from app.training.spec import DatasetSpec
 from app.training.tune_spec import Choices, Range
 
+PAIR = 2  # settings proposed at once, run side by side when the threads allow
 STARTUP_TRIALS = 5  # trials run whole before any is pruned
 REPORT_EVERY = 10  # rounds between two reports of a trial judged on the validation rows
 OUT_OF_TIME = "time budget"  # user attribute `stopped` of a trial cut at the deadline
@@ -74,14 +76,20 @@ def search(
     params: dict[str, Any],
     *,
     progress: Progress | None = None,
+    threads: int | None = None,
 ) -> Search:
     """Run the search of `spec.tune` around the fixed `params`; the best setting found.
+
+    The sampler proposes settings in pairs, each pair seeing the results of the pairs before
+    it: with 2 or more `threads` (default: `params`' num_threads) the two run side by side on
+    half the threads each, otherwise one after the other. The trials are the same either way,
+    so a search bounded by `trials` is reproducible on any machine.
 
     Trials that cannot win are pruned: by cross-validation, after a fold whose running mean
     is worse than the median of the earlier trials after as many folds; on the validation
     rows, every few rounds likewise. A trial still running when `timeout_seconds` is spent
     is stopped there and left out, so the search ends within a few rounds of its budget;
-    only the first trial is let finish, so that a search always has a setting to give.
+    only the first pair is let finish, so that a search always has a setting to give.
     """
     tune = spec.tune
     assert tune is not None, "search needs a spec with tune"
@@ -99,8 +107,11 @@ def search(
     started = time.monotonic()
     deadline = started + tune.timeout_seconds if tune.timeout_seconds else None
 
-    def objective(trial: optuna.Trial) -> float:
-        setting = {**params, **{key: _suggest(trial, key, rng) for key, rng in space.items()}}
+    threads = threads or int(params.get("num_threads") or 1)
+    side_by_side = threads >= PAIR
+    each = {"num_threads": max(1, threads // PAIR)} if side_by_side else {}
+
+    def objective(trial: optuna.Trial, setting: dict[str, Any]) -> float:
         watch = _Watch(trial, deadline if judged else None, by_folds=bool(folds))
         begun = time.monotonic()
         try:
@@ -118,7 +129,6 @@ def search(
         except OutOfTime:
             trial.set_user_attr("stopped", OUT_OF_TIME)
             progress.line(f"  trial {trial.number}: stopped at the time budget, left out")
-            trial.study.stop()
             raise optuna.TrialPruned from None
         except optuna.TrialPruned:
             seconds = time.monotonic() - begun
@@ -155,15 +165,41 @@ def search(
     warnings = space_warnings(tune.space, params)
     for warning in warnings:
         progress.line(f"  warning: {warning}")
+
+    def run(trial: optuna.Trial, setting: dict[str, Any]) -> float | None:
+        try:
+            return objective(trial, setting)
+        except optuna.TrialPruned:
+            return None
+
+    pool = ThreadPoolExecutor(PAIR) if side_by_side else None
     try:
-        study.optimize(objective, n_trials=tune.trials, timeout=tune.timeout_seconds)
+        while len(study.trials) < tune.trials:
+            if deadline is not None and judged and time.monotonic() >= deadline:
+                break
+            pair = [study.ask() for _ in range(min(PAIR, tune.trials - len(study.trials)))]
+            settings = [
+                {**params, **each, **{k: _suggest(t, k, r) for k, r in space.items()}} for t in pair
+            ]
+            if pool is None:
+                values = [run(t, s) for t, s in zip(pair, settings, strict=True)]
+            else:
+                values = list(pool.map(run, pair, settings))
+            for trial, value in zip(pair, values, strict=True):
+                pruned = optuna.trial.TrialState.PRUNED
+                study.tell(trial, value, state=None if value is not None else pruned)
+            if any(t.user_attrs.get("stopped") == OUT_OF_TIME for t in pair):
+                break
     finally:
+        if pool is not None:
+            pool.shutdown()
         progress.end_bar()
     seconds = time.monotonic() - started
     best_number = min(judged, key=lambda n: _rank(judged[n].score, direction))
     best_trial = study.trials[best_number]
     best_params = {key: best_trial.params[key] for key in space}
     summary = _summary(study, judged, best_number, spec, seconds)
+    summary["side_by_side"] = PAIR if side_by_side else 1
     return Search(best_params, judged[best_number], summary, warnings)
 
 
