@@ -43,9 +43,12 @@ def test_score_writes_the_prediction_and_reasons_equal_to_training(
 
     csv_out = tmp_path / "scored.csv"
     argv = ["score", "--model", "tiny", str(tmp_path / "rows.csv"), "--out", str(csv_out)]
-    assert main([*argv, *models]) == 0
+    assert main([*argv, *models, "--threads", "1"]) == 0  # the same predictions on any threads
     again = pd.read_csv(csv_out)
     np.testing.assert_allclose(again["prediction"], scored["prediction"], rtol=1e-15)
+    capsys.readouterr()
+    assert main([*argv, *models, "--threads", "0"]) == 2
+    assert "--threads: give at least 1" in capsys.readouterr().err
 
 
 def test_score_refuses_a_file_without_the_features(
