@@ -128,6 +128,13 @@ class Settings(BaseSettings):
         description="The ID token claim holding the person's groups or roles (a dotted path "
         "for a nested one, e.g. realm_access.roles).",
     )
+    oidc_team_claim: str = Field(
+        default="team",
+        min_length=1,
+        max_length=100,
+        description="The token's claim naming the person's team: a team lead sees the "
+        "callbacks and call outcomes recorded by that team.",
+    )
     oidc_role_map: dict[str, RoleName] = Field(
         default_factory=dict,
         description="JSON: the provider's group or role -> clientscore role, e.g. "

@@ -58,6 +58,16 @@ class Visitor:
         """(subject, name) of a person signed in through the provider; None for a key."""
         return (self.session.subject, self.session.name) if self.session.kind == "oidc" else None
 
+    @property
+    def team(self) -> str | None:
+        """The person's team (from the token), None for a key or a person without one."""
+        return self.session.team if self.session.kind == "oidc" else None
+
+    @property
+    def leads_team(self) -> str | None:
+        """The team a team lead sees the callbacks and outcomes of; None for anyone else."""
+        return self.team if Role.team_lead in self.session.roles else None
+
 
 def person_id(subject: str) -> str:
     """A person's id in logs and the audit trail: pseudonymous, as short as a key id."""

@@ -35,6 +35,9 @@ PROBLEMS = frozenset(
 DONE = frozenset({"complaint_noted", "complaint_closed_done"})
 
 
+TEAM_OUTCOMES = 200  # the team's latest calls a lead sees
+
+
 async def _agent(request: Request, state: StateDep) -> Visitor:
     return await visitor(request, state, roles=DESK, scopes=(Scope.desk,))
 
@@ -91,6 +94,7 @@ async def _store(
                 key_id=agent.caller.key_id,
                 at=now,
                 person=agent.person,
+                team=agent.team,
             )
 
 
@@ -163,12 +167,13 @@ async def callbacks(
     now = datetime.now(UTC)
     today = now.astimezone(TIMEZONE).date()
     until = datetime.combine(today + timedelta(days=1), time(), TIMEZONE)
-    person = agent.person
+    person, team = agent.person, agent.leads_team
     due = await outcomes.due_callbacks(
         session,
-        subject=person[0] if person else None,
+        subject=person[0] if person and not team else None,
         key_id=None if person else agent.caller.key_id,
         until=until,
+        team=team,
     )
     actions = call_for(request, state, agent.caller).pinned.ruleset.document.actions
     titles = {spec.code: spec.zh if chosen == "zh" else spec.en for spec in actions}
@@ -180,9 +185,36 @@ async def callbacks(
             "due": moment(chosen, c.due),
             "overdue": c.due < now,
             "note": c.note,
+            "agent": c.recorded_by,
         }
         for c in due
     ]
-    return page(
-        request, "callbacks.html", agent=agent, query="", rows=rows, title=t(chosen, "callbacks")
-    )
+    title = t(chosen, "team_callbacks", team=team) if team else t(chosen, "callbacks")
+    return page(request, "callbacks.html", agent=agent, query="", rows=rows, title=title, team=team)
+
+
+@router.get("/team")
+async def team_outcomes(
+    request: Request, state: StateDep, session: SessionDep, agent: AgentDep
+) -> Response:
+    """A team lead's view of the calls their team recorded, newest first."""
+    chosen = lang(request)
+    team = agent.leads_team
+    if team is None:
+        return message(request, 403, "not_team_lead")
+    recorded = await outcomes.team_outcomes(session, team=team, limit=TEAM_OUTCOMES)
+    actions = call_for(request, state, agent.caller).pinned.ruleset.document.actions
+    titles = {spec.code: spec.zh if chosen == "zh" else spec.en for spec in actions}
+    rows = [
+        {
+            "client_id": o.client_id,
+            "when": moment(chosen, o.recorded_at),
+            "agent": o.recorded_by,
+            "action": titles.get(o.action_code or "", o.action_code or "-"),
+            "result": t(chosen, o.result),
+            "note": o.note,
+        }
+        for o in recorded
+    ]
+    title = t(chosen, "team_outcomes", team=team)
+    return page(request, "team.html", agent=agent, query="", rows=rows, title=title)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
@@ -185,6 +186,14 @@ async def sign_in_with_provider(
     return response
 
 
+def _team(claims: Mapping[str, Any], claim: str) -> str | None:
+    """The person's team: the claim's text, or the first of its list; None without one."""
+    value = claims.get(claim)
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, str) and v.strip()), None)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
 def _landing(target: str, roles: frozenset[Role]) -> str:
     """Where a new session goes: where the person was going, or for the desk's default an
     analyst without a desk role goes to the book."""
@@ -235,6 +244,7 @@ async def callback(
                 db, kind="oidc", subject=identity.subject, name=identity.name, roles=roles,
                 key_id=None, id_token=identity.id_token, now=now, lifetime=_lifetime(settings),
                 recheck=timedelta(minutes=settings.oidc_recheck_minutes), idle=_idle(settings),
+                team=_team(identity.claims, settings.oidc_team_claim),
             )  # fmt: skip
     if token is None:
         response: Response = message(request, 403, "no_role", name=identity.name)

@@ -60,6 +60,7 @@ async def due_callbacks(
     key_id: str | None,
     until: datetime,
     limit: int,
+    team: str | None = None,
 ) -> list[tuple[CallOutcome, str | None]]:
     """Callbacks recorded by the subject (or, without one, the key) due by `until` with no
     later answer to their action, by the time asked for: a range of the callback index."""
@@ -71,7 +72,9 @@ async def due_callbacks(
         later.result.in_(AFTER_CALLBACK),
     )
     mine = (
-        CallOutcome.recorded_by_subject == subject
+        CallOutcome.recorded_by_team == team
+        if team is not None
+        else CallOutcome.recorded_by_subject == subject
         if subject is not None
         else CallOutcome.key_id == key_id
     )
@@ -88,3 +91,14 @@ async def due_callbacks(
         .limit(limit)
     )
     return [(row, name) for row, name in await session.execute(query)]
+
+
+async def team_outcomes(session: AsyncSession, *, team: str, limit: int) -> list[CallOutcome]:
+    """The outcomes recorded by a team's people, newest first (the team index)."""
+    query = (
+        select(CallOutcome)
+        .where(CallOutcome.recorded_by_team == team)
+        .order_by(CallOutcome.outcome_id.desc())
+        .limit(limit)
+    )
+    return list(await session.scalars(query))

@@ -70,6 +70,7 @@ async def record(
     key_id: str,
     at: datetime,
     person: tuple[str, str] | None = None,
+    team: str | None = None,
 ) -> OutcomeRead:
     """Store the answer to an action of a recorded classification of the client. An answer
     given on the call (accepted, declined, call back) means the action was presented: its
@@ -85,8 +86,9 @@ async def record(
     _check_callback(body, at)
     if body.action_code is None:
         return await _complaint(
-            session, client_id=client_id, body=body, key_id=key_id, at=at, person=person
-        )
+            session, client_id=client_id, body=body, key_id=key_id, at=at, person=person,
+            team=team,
+        )  # fmt: skip
     offer = await offers.classification_of(
         session, client_id=client_id, request_id=body.offer_request_id, never=Conflict
     )
@@ -100,6 +102,7 @@ async def record(
         "key_id": None if person else key_id,
         "recorded_by_subject": person[0] if person else None,
         "recorded_by_name": person[1] if person else None,
+        "recorded_by_team": team,
         "offer_request_id": offer.request_id,
         "model_versions": offer.versions.get("models", {}),
         "ruleset_version": offer.versions.get("ruleset", ""),
@@ -167,6 +170,7 @@ async def _complaint(
     key_id: str,
     at: datetime,
     person: tuple[str, str] | None,
+    team: str | None,
 ) -> OutcomeRead:
     """A complaint opened, noted or closed, about the client rather than an offer."""
     if body.result not in COMPLAINTS:
@@ -194,6 +198,7 @@ async def _complaint(
         "key_id": None if person else key_id,
         "recorded_by_subject": person[0] if person else None,
         "recorded_by_name": person[1] if person else None,
+        "recorded_by_team": team,
         "offer_request_id": None,
         "model_versions": {},
         "ruleset_version": "",
@@ -228,6 +233,19 @@ class Callback:
     action_code: str
     due: datetime
     note: str | None
+    recorded_by: str = ""  # who asked for it: the person's name, or the key id
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecorded:
+    """A call outcome as a team lead sees it."""
+
+    client_id: str
+    action_code: str | None
+    result: str
+    note: str | None
+    recorded_at: datetime
+    recorded_by: str
 
 
 async def open_complaint(session: Session, *, client_id: str) -> list[OutcomeRead]:
@@ -243,15 +261,43 @@ async def open_complaint(session: Session, *, client_id: str) -> list[OutcomeRea
 
 
 async def due_callbacks(
-    session: Session, *, subject: str | None, key_id: str | None, until: datetime
+    session: Session,
+    *,
+    subject: str | None,
+    key_id: str | None,
+    until: datetime,
+    team: str | None = None,
 ) -> list[Callback]:
-    """The callbacks the agent (a person's subject, or a key) recorded that are not done
-    (no later answer to the action) and due by `until`, the longest overdue first."""
+    """The callbacks the agent (a person's subject, or a key) recorded, or with `team` those
+    the team's people recorded, that are not done (no later answer to the action) and due by
+    `until`, the longest overdue first."""
     rows = await repository.due_callbacks(
-        session, subject=subject, key_id=key_id, until=until, limit=MAX_CALLBACKS
+        session, subject=subject, key_id=key_id, until=until, limit=MAX_CALLBACKS, team=team
     )
     return [
-        Callback(row.client_id, name, row.action_code or "", as_utc(row.callback_at), row.note)
+        Callback(
+            row.client_id,
+            name,
+            row.action_code or "",
+            as_utc(row.callback_at),
+            row.note,
+            row.recorded_by_name or row.key_id or "",
+        )
         for row, name in rows
         if row.callback_at is not None
+    ]
+
+
+async def team_outcomes(session: Session, *, team: str, limit: int) -> list[OutcomeRecorded]:
+    """What a team's people recorded on their calls, newest first."""
+    return [
+        OutcomeRecorded(
+            row.client_id,
+            row.action_code,
+            row.result,
+            row.note,
+            as_utc(row.recorded_at),
+            row.recorded_by_name or row.key_id or "",
+        )
+        for row in await repository.team_outcomes(session, team=team, limit=limit)
     ]

@@ -22,6 +22,7 @@ class CallOutcome(Base):
     __table_args__ = (
         Index("ix_call_outcome_client_outcome", "client_id", "outcome_id"),
         Index("ix_call_outcome_callback", "result", "callback_at"),
+        Index("ix_call_outcome_team", "recorded_by_team", "outcome_id"),
     )
 
     outcome_id: Mapped[int] = mapped_column(OUTCOME_ID, primary_key=True, autoincrement=True)
@@ -36,6 +37,7 @@ class CallOutcome(Base):
     recorded_by_name: Mapped[str | None] = mapped_column(String(200))
     offer_request_id: Mapped[str | None] = mapped_column(String(64))  # None: no offer
     callback_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_by_team: Mapped[str | None] = mapped_column(String(100))
     model_versions: Mapped[dict[str, Any]] = mapped_column(JSON_DOCUMENT)
     ruleset_version: Mapped[str] = mapped_column(String(64))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -35,6 +35,7 @@ class Signed:
     csrf: str
     id_token: str | None
     recheck_at: datetime | None
+    team: str | None = None  # the person's team, from the token (a team lead's view)
 
     def csrf_ok(self, sent: str | None) -> bool:
         return sent is not None and hmac.compare_digest(self.csrf, sent)
@@ -65,6 +66,7 @@ def _signed(row: WebSession) -> Signed:
         csrf=row.csrf,
         id_token=row.id_token,
         recheck_at=as_utc(row.recheck_at) if row.recheck_at else None,
+        team=row.team,
     )
 
 
@@ -81,6 +83,7 @@ async def open_session(
     lifetime: timedelta,
     recheck: timedelta | None,
     idle: timedelta,
+    team: str | None = None,
 ) -> tuple[str, Signed]:
     """A new session; (the cookie's token, the session). Ended sessions are swept first."""
     await repository.delete_expired(session, now=now, idle_since=now - idle)
@@ -98,6 +101,7 @@ async def open_session(
         seen_at=now,
         expires_at=now + lifetime,
         recheck_at=now + recheck if recheck is not None else None,
+        team=team[:100] if team else None,
     )
     await repository.add_session(
         session, {c.name: getattr(row, c.name) for c in WebSession.__table__.columns}

@@ -27,6 +27,7 @@ class WebSession(Base):
     seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     recheck_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    team: Mapped[str | None] = mapped_column(String(100))  # the token's team claim
 
 
 class SignInAttempt(Base):

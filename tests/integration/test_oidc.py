@@ -9,6 +9,7 @@ import re
 import shutil
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from html import unescape as html_unescape
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import text
 
+from app.desk.i18n import TIMEZONE
 from app.signin.oidc import Provider, SignInRefused
 from tests.conftest import empty_tables, sync_engine
 from tests.integration.conftest import Api, api_for, stored_and_classified
@@ -280,6 +282,56 @@ def test_the_call_outcome_keeps_the_persons_subject_and_name(sso: Api) -> None:
     ]
     listed = sso.client.get("/v1/clients/C-1/outcomes", headers=sso.auth("desk")).json()
     assert listed["items"][0]["recorded_by_subject"] == "lead.zhao"
+
+
+def _call_back(api: Api, client_id: str, note: str) -> None:
+    """The signed-in person asks for a callback on the card's first action, tomorrow."""
+    card = html(api, f"/desk/clients/{client_id}")
+    assert card.status_code == 200, card.text
+    code = re.search(r'name="result_([a-z_]+)"', card.text)
+    offer = re.search(r'name="offer_request_id" value="([^"]+)"', card.text)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', card.text)
+    assert code
+    assert offer
+    assert csrf
+    when = (datetime.now(UTC) + timedelta(hours=1)).astimezone(TIMEZONE)
+    form = {
+        f"result_{code.group(1)}": "call_back",
+        f"callback_{code.group(1)}": when.strftime("%Y-%m-%dT%H:%M"),
+        "note": note,
+        "offer_request_id": offer.group(1),
+        "csrf": csrf.group(1),
+    }
+    done = api.client.post(f"/desk/clients/{client_id}/outcomes", data=form, follow_redirects=False)
+    assert done.status_code == 303
+    assert "recorded=1" in done.headers["location"], done.headers["location"]
+
+
+def test_a_team_lead_sees_the_callbacks_and_calls_of_the_team_and_no_other(sso: Api) -> None:
+    for client_id in ("C-1", "C-2"):
+        stored_and_classified(sso, client_id)
+    sign_in(sso, "agent.wang")  # team north
+    _call_back(sso, "C-1", "north asks again at ten")
+    sign_in(sso, "agent.liu")  # team south
+    _call_back(sso, "C-2", "south asks again at ten")
+    assert sorted(rows(sso, "SELECT recorded_by_subject, recorded_by_team FROM call_outcome")) == [
+        ("agent.liu", "south"),
+        ("agent.wang", "north"),
+    ]
+    own = html(sso, "/desk/callbacks")  # an agent sees their own only
+    assert "south asks again" in own.text
+    assert "north asks again" not in own.text
+    assert html(sso, "/desk/team").status_code == 403
+    sign_in(sso, "lead.zhao")  # the lead of north
+    team = html(sso, "/desk/callbacks")
+    assert team.status_code == 200
+    assert "north asks again" in team.text
+    assert "Wang Fang" in team.text
+    assert "south asks again" not in team.text
+    calls = html(sso, "/desk/team")
+    assert calls.status_code == 200
+    assert "north asks again" in calls.text
+    assert "south asks again" not in calls.text
 
 
 def _provider(provider: TestProvider, refetch_seconds: float = 10.0) -> Provider:

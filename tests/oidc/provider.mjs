@@ -5,7 +5,8 @@
 // The configuration file (written by tests/oidc_provider.py) gives the issuer and port, the
 // clients, the signing keys (a private JWKS: a new file and a restart rotate them) and the
 // people with their groups. People sign in on the provider's own development login form
-// (any password); a login not in `accounts` is a person with no groups. Consent is not
+// (any password); a login not in `accounts` is a person with no groups. A person's `team`
+// travels in the token's `team` claim (the groups scope). Consent is not
 // asked: the clients are first-party. Prints "listening <issuer>" when it serves.
 import { readFileSync } from 'node:fs';
 import Provider from 'oidc-provider';
@@ -21,7 +22,7 @@ const provider = new Provider(config.issuer, {
     openid: ['sub'],
     profile: ['name'],
     email: ['email'],
-    groups: ['groups'],
+    groups: ['groups', 'team'],
   },
   // The ID token carries the claims of its scopes (as Entra ID and Okta can be set to do).
   conformIdTokenClaims: false,
@@ -33,7 +34,10 @@ const provider = new Provider(config.issuer, {
     return {
       accountId: sub,
       async claims() {
-        return { sub, name: person.name, email: `${sub}@insurer.test`, groups: person.groups };
+        return {
+          sub, name: person.name, email: `${sub}@insurer.test`, groups: person.groups,
+          ...(person.team ? { team: person.team } : {}),
+        };
       },
     };
   },
@@ -44,7 +48,7 @@ const provider = new Provider(config.issuer, {
       accountId: ctx.oidc.session.accountId,
     });
     grant.addOIDCScope(ctx.oidc.params.scope);
-    grant.addOIDCClaims(['sub', 'name', 'email', 'groups']);
+    grant.addOIDCClaims(['sub', 'name', 'email', 'groups', 'team']);
     await grant.save();
     return grant;
   },

@@ -35,8 +35,9 @@ CLIENT_SECRET = "test-client-secret"
 OTHER_CLIENT = "another-app"  # a second client: its tokens are not for clientscore
 # The people of the tests and their groups at the provider.
 ACCOUNTS = {
-    "agent.wang": {"name": "Wang Fang", "groups": ["cc-agents"]},
-    "lead.zhao": {"name": "Zhao Lei", "groups": ["cc-agents", "cc-leads"]},
+    "agent.wang": {"name": "Wang Fang", "groups": ["cc-agents"], "team": "north"},
+    "agent.liu": {"name": "Liu Yang", "groups": ["cc-agents"], "team": "south"},
+    "lead.zhao": {"name": "Zhao Lei", "groups": ["cc-agents", "cc-leads"], "team": "north"},
     "analyst.li": {"name": "Li Na", "groups": ["risk-analysts"]},
     "admin.chen": {"name": "Chen Jie", "groups": ["cs-admins"]},
     "clerk.sun": {"name": "Sun Mei", "groups": ["finance"]},  # no clientscore role
