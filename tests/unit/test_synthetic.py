@@ -1,8 +1,6 @@
 """The synthetic book: deterministic, valid against the schema, drawn from its documentation.
-
 The strongest checks refit the documented models on features computed from the profile columns
-alone: every true coefficient of docs/synthetic-data.md must lie within 4 standard errors.
-"""
+alone: every true coefficient of docs/synthetic-data.md must lie within 4 standard errors."""
 
 from __future__ import annotations
 
@@ -23,7 +21,6 @@ from app.profiles.schemas import COMPANY_ONLY, PERSON_ONLY, ClientCreate, Client
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
-
 AS_OF = datetime.date(2026, 6, 30)
 N = 50_000
 SEED = 20_240_601
