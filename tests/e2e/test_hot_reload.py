@@ -12,6 +12,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,23 +91,33 @@ def wait_for(what: str, condition: Callable[[], bool], traffic: Traffic, seconds
     pytest.fail(f"{what} within {seconds} s; workers saw {traffic.seen}")
 
 
-@pytest.fixture
-def registry_server(
-    db_url: str, tmp_path: Path
-) -> Iterator[tuple[str, str, dict[str, str], Path, dict[str, str]]]:
-    root = tmp_path / "models"
-    champions = service_registry(root)
+@contextmanager
+def _served(
+    db_url: str, tmp_path: Path, root: Path, **settings: str
+) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """Two workers on the registry `root`, polling it often; the operator's admin key."""
     env = {
         **os.environ,
         "CLIENTSCORE_DATABASE_URL": db_url,
         "CLIENTSCORE_MODELS_DIR": str(root),
         "CLIENTSCORE_MODEL_RELOAD_SECONDS": "0.3",
+        **settings,
     }
     assert run(env, "migrate").returncode == 0
     made = run(env, "keys", "create", "--name", "operator", "--scopes", "admin")
     assert made.returncode == 0, made.stderr
     token = made.stdout.strip().splitlines()[-1]
     with serving(env, tmp_path / "server.log", workers=WORKERS) as base:
+        yield base, token, env
+
+
+@pytest.fixture
+def registry_server(
+    db_url: str, tmp_path: Path
+) -> Iterator[tuple[str, str, dict[str, str], Path, dict[str, str]]]:
+    root = tmp_path / "models"
+    champions = service_registry(root)
+    with _served(db_url, tmp_path, root) as (base, token, env):
         yield base, token, env, root, champions
 
 
@@ -189,18 +200,7 @@ def simulating_server(
     root, rules = tmp_path / "models", tmp_path / "rules"
     shutil.copytree(models_dir, root)
     shutil.copytree(calibrated_rules, rules)
-    env = {
-        **os.environ,
-        "CLIENTSCORE_DATABASE_URL": db_url,
-        "CLIENTSCORE_MODELS_DIR": str(root),
-        "CLIENTSCORE_RULES_DIR": str(rules),
-        "CLIENTSCORE_MODEL_RELOAD_SECONDS": "0.3",
-    }
-    assert run(env, "migrate").returncode == 0
-    made = run(env, "keys", "create", "--name", "operator", "--scopes", "admin")
-    assert made.returncode == 0, made.stderr
-    token = made.stdout.strip().splitlines()[-1]
-    with serving(env, tmp_path / "server.log", workers=WORKERS) as base:
+    with _served(db_url, tmp_path, root, CLIENTSCORE_RULES_DIR=str(rules)) as (base, token, env):
         yield base, token, env, root, rules
 
 

@@ -261,19 +261,28 @@ def test_a_group_removed_at_the_provider_ends_access_at_the_recheck(
         provider.restart()
 
 
+def _card_form(api: Api, client_id: str) -> tuple[str, str, str]:
+    """The card's first action, its offer's request id and the form's CSRF token."""
+    card = html(api, f"/desk/clients/{client_id}")
+    assert card.status_code == 200, card.text
+    found = [
+        re.search(pattern, card.text)
+        for pattern in (
+            r'name="result_([a-z_]+)"',
+            r'name="offer_request_id" value="([^"]+)"',
+            r'name="csrf" value="([^"]+)"',
+        )
+    ]
+    assert all(found), card.text
+    code, offer, csrf = (m.group(1) for m in found if m)
+    return code, offer, csrf
+
+
 def test_the_call_outcome_keeps_the_persons_subject_and_name(sso: Api) -> None:
     stored_and_classified(sso, "C-1")
     sign_in(sso, "lead.zhao")
-    card = html(sso, "/desk/clients/C-1")
-    assert card.status_code == 200, card.text
-    code = re.search(r'name="result_([a-z_]+)"', card.text)
-    offer = re.search(r'name="offer_request_id" value="([^"]+)"', card.text)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', card.text)
-    assert code
-    assert offer
-    assert csrf
-    form = {f"result_{code.group(1)}": "declined", "offer_request_id": offer.group(1),
-            "csrf": csrf.group(1)}  # fmt: skip
+    code, offer, csrf = _card_form(sso, "C-1")
+    form = {f"result_{code}": "declined", "offer_request_id": offer, "csrf": csrf}
     done = sso.client.post("/desk/clients/C-1/outcomes", data=form, follow_redirects=False)
     assert done.status_code == 303
     assert "recorded=1" in done.headers["location"]
@@ -286,21 +295,14 @@ def test_the_call_outcome_keeps_the_persons_subject_and_name(sso: Api) -> None:
 
 def _call_back(api: Api, client_id: str, note: str) -> None:
     """The signed-in person asks for a callback on the card's first action, tomorrow."""
-    card = html(api, f"/desk/clients/{client_id}")
-    assert card.status_code == 200, card.text
-    code = re.search(r'name="result_([a-z_]+)"', card.text)
-    offer = re.search(r'name="offer_request_id" value="([^"]+)"', card.text)
-    csrf = re.search(r'name="csrf" value="([^"]+)"', card.text)
-    assert code
-    assert offer
-    assert csrf
+    code, offer, csrf = _card_form(api, client_id)
     when = (datetime.now(UTC) + timedelta(hours=1)).astimezone(TIMEZONE)
     form = {
-        f"result_{code.group(1)}": "call_back",
-        f"callback_{code.group(1)}": when.strftime("%Y-%m-%dT%H:%M"),
+        f"result_{code}": "call_back",
+        f"callback_{code}": when.strftime("%Y-%m-%dT%H:%M"),
         "note": note,
-        "offer_request_id": offer.group(1),
-        "csrf": csrf.group(1),
+        "offer_request_id": offer,
+        "csrf": csrf,
     }
     done = api.client.post(f"/desk/clients/{client_id}/outcomes", data=form, follow_redirects=False)
     assert done.status_code == 303
