@@ -6,7 +6,9 @@ worker's own threads (hot reload and the ruleset store keep theirs): at most `co
 at once per worker (past it 429 with `Retry-After`), killed past `timeout_seconds` or once
 its resident memory passes `memory_mb` (503 saying which limit). The child pins the models
 and ruleset the worker serves (their files, by version), checks the candidate as
-`PUT /v1/rules` does, and sends back the summary or the candidate's problems.
+`PUT /v1/rules` does, and sends back the summary or the candidate's problems. A job that
+explores (`cases="report"`) is not refused for failing example cases: the summary lists
+them under `failing_cases`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import multiprocessing
 import os
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -24,6 +26,7 @@ from typing import Any
 
 from app.errors import TooManyRequests, Unavailable
 from app.rules.errors import RulesetRefused
+from app.rules.ruleset import Cases
 
 SEED = 7
 _POLL_SECONDS = 0.1
@@ -47,6 +50,7 @@ class Job:
     files: dict[str, bytes]
     sample: int
     as_of: date
+    cases: Cases = "enforce"
 
 
 def _child(job: Job, out: Connection) -> None:  # pragma: no cover - runs in the child
@@ -55,7 +59,7 @@ def _child(job: Job, out: Connection) -> None:  # pragma: no cover - runs in the
     from app.rules.store import check_candidate
 
     try:
-        candidate = check_candidate(job.files, source="upload")
+        candidate = check_candidate(job.files, source="upload", cases=job.cases)
     except RulesetRefused as exc:
         out.send(("refused", list(exc.errors)))
         return
@@ -71,7 +75,8 @@ def _child(job: Job, out: Connection) -> None:  # pragma: no cover - runs in the
     except Exception as exc:
         out.send(("failed", f"the simulation failed: {type(exc).__name__}: {exc}"))
         return
-    out.send(("done", sim.summary()))
+    failing = [asdict(problem) for problem in candidate.failing_cases]
+    out.send(("done", {**sim.summary(), "failing_cases": failing}))
 
 
 def _resident_mb(pid: int) -> float:

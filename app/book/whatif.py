@@ -2,8 +2,9 @@
 
 Partition by partition (memory bounded), each client is classified twice with the same
 models, and the two result columns are compared: per dimension the transition matrix
-(from class -> to class, clients and premium), how many clients moved, the action counts
-before and after, and the first clients that moved with the rows that fired each time.
+(from class -> to class, clients, premium, and CLV under each ruleset), how many clients
+moved, the action counts before and after, and the first clients that moved with the rows
+that fired each time.
 """
 
 from __future__ import annotations
@@ -47,7 +48,14 @@ class Simulation:
         for dimension, cells in self.transitions.items():
             moved = sum(int(v[0]) for (a, b), v in cells.items() if a != b)
             matrix = [
-                {"from": a, "to": b, "clients": int(v[0]), "premium": round(v[1], 2)}
+                {
+                    "from": a,
+                    "to": b,
+                    "clients": int(v[0]),
+                    "premium": round(v[1], 2),
+                    "clv_before": round(v[2], 2),
+                    "clv_after": round(v[3], 2),
+                }
                 for (a, b), v in sorted(cells.items(), key=lambda kv: -kv[1][0])
             ]
             dimensions[dimension] = {"moved": moved, "transitions": matrix}
@@ -86,15 +94,27 @@ def _compare(
     changed = np.zeros(before.num_rows, dtype=bool)
     for dimension in DIMENSIONS:
         pairs = (
-            pa.table({"a": before[dimension], "b": after[dimension], "premium": premium})
+            pa.table(
+                {
+                    "a": before[dimension],
+                    "b": after[dimension],
+                    "premium": premium,
+                    "clv_a": before["clv"],
+                    "clv_b": after["clv"],
+                }
+            )
             .group_by(["a", "b"])
-            .aggregate([("premium", "count"), ("premium", "sum")])
+            .aggregate(
+                [("premium", "count"), ("premium", "sum"), ("clv_a", "sum"), ("clv_b", "sum")]
+            )
         )
         cells = sim.transitions.setdefault(dimension, {})
         for row in pairs.to_pylist():
-            cell = cells.setdefault((row["a"], row["b"]), [0.0, 0.0])
+            cell = cells.setdefault((row["a"], row["b"]), [0.0, 0.0, 0.0, 0.0])
             cell[0] += row["premium_count"]
             cell[1] += row["premium_sum"] or 0.0
+            cell[2] += row["clv_a_sum"] or 0.0
+            cell[3] += row["clv_b_sum"] or 0.0
         same = pc.fill_null(pc.equal(before[dimension], after[dimension]), True)
         both_null = pc.and_(pc.is_null(before[dimension]), pc.is_null(after[dimension]))
         moved = pc.invert(pc.or_(same, both_null)).to_numpy(zero_copy_only=False)

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
@@ -41,6 +41,8 @@ TABLE_DIR = "tables"
 # The default ruleset ships in the repository, next to the package.
 DEFAULT_RULESET_DIR = Path(__file__).resolve().parents[2] / "rules"
 logger = logging.getLogger("clientscore.rules")
+# Failing example cases refuse a ruleset ("enforce"), or are only reported ("report").
+Cases = Literal["enforce", "report"]
 
 
 def ruleset_version(files: Mapping[str, bytes]) -> str:
@@ -142,6 +144,7 @@ class Ruleset:
         cases: int,
         calibration: BookCalibration | None = None,
         compiled: CompiledRules | None = None,
+        failing_cases: list[FieldError] | None = None,
     ) -> None:
         self.version = version
         # The tables as Python and NumPy (app.rules.compiler.codegen); None: zen-engine runs them.
@@ -152,11 +155,18 @@ class Ruleset:
         self.engine = engine
         self.tables = dict(tables)  # as parsed and checked, by name
         self.rows = {name: len(table.rows) for name, table in tables.items()}
-        self.cases = cases  # example cases that passed
+        self.cases = cases  # example cases run
+        # The cases that failed, when they were only reported (`from_files(cases="report")`):
+        # such a ruleset may be explored (what-if) but never activated.
+        self.failing_cases = list(failing_cases or [])
 
     @classmethod
-    def from_files(cls, files: Mapping[str, bytes], *, source: str = "upload") -> Ruleset:
-        """Check everything and run the cases; raise `RulesetRefused` listing every problem."""
+    def from_files(
+        cls, files: Mapping[str, bytes], *, source: str = "upload", cases: Cases = "enforce"
+    ) -> Ruleset:
+        """Check everything and run the cases; raise `RulesetRefused` listing every problem.
+        `cases="report"`: failing example cases do not refuse the ruleset, they are kept in
+        `failing_cases` (every other problem still refuses it)."""
         problems: list[FieldError] = []
         document = _document(_yaml(files, RULESET_FILE, problems), problems)
         known = len(problems)
@@ -171,18 +181,19 @@ class Ruleset:
         if problems or document is None:
             raise RulesetRefused(source, problems)
         engine = RulesEngine(tables, document.actions, document.table_params())
-        problems.extend(run_cases(engine, sections))
-        if problems:
-            raise RulesetRefused(source, problems)
+        failing = run_cases(engine, sections)
+        if failing and cases != "report":
+            raise RulesetRefused(source, failing)
         version = ruleset_version(files)
         return cls(
             version=version,
             document=document,
             engine=engine,
             tables=tables,
-            cases=sum(len(cases) for cases in sections.values()),
+            cases=sum(len(section) for section in sections.values()),
             calibration=calibration,
             compiled=_compiled(version, tables, document),
+            failing_cases=failing,
         )
 
     @classmethod

@@ -30,7 +30,7 @@ from app.errors import FieldError, ServiceError, Unavailable
 from app.pointers import Pointer, PointerFile, Stamp
 from app.rules.clv_grid import CALIBRATION_FILE
 from app.rules.errors import RulesetRefused
-from app.rules.ruleset import Ruleset
+from app.rules.ruleset import Cases, Ruleset
 
 POINTER_FILE = "active.json"
 VERSIONS_DIR = "versions"
@@ -58,11 +58,16 @@ def check_paths(files: Mapping[str, bytes]) -> None:
         raise RulesetRefused("upload", problems)
 
 
-def check_candidate(files: Mapping[str, bytes], *, source: str) -> Ruleset:
+def check_candidate(
+    files: Mapping[str, bytes], *, source: str, cases: Cases = "enforce"
+) -> Ruleset:
     """`files` as a ruleset that could be activated; `RulesetRefused` (422) listing every
-    problem if it fails a check, its cases, or carries no book calibration."""
+    problem if it fails a check, its cases, or carries no book calibration.
+
+    `cases="report"` explores a candidate: its failing example cases are findings, kept in
+    `failing_cases`, not a refusal. Activation always enforces them."""
     check_paths(files)
-    ruleset = Ruleset.from_files(files, source=source)
+    ruleset = Ruleset.from_files(files, source=source, cases=cases)
     if ruleset.calibration is None:
         detail = "the book calibration is missing: run `clientscore rules calibrate` first"
         problem = FieldError(CALIBRATION_FILE, "missing_file", detail, "ruleset")
