@@ -165,6 +165,11 @@ class Settings(BaseSettings):
     )
     simulation_timeout_seconds: float = Field(default=300.0, gt=0, le=86_400)
     simulation_memory_mb: int = Field(default=2048, ge=64, le=1_000_000)
+    analysts_activate_rules: bool = Field(
+        default=False,
+        description="Analysts may activate a ruleset from the what-if page (`/book/whatif`); "
+        "off: only an admin.",
+    )
     book_report_dir: Path = Field(
         default=Path("var/book/report"),
         description="The portfolio report `/book` shows (`clientscore book report --out`).",

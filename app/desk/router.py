@@ -22,7 +22,7 @@ from app.api.classification import call_for
 from app.api.deps import SessionDep, StateDep
 from app.auth.service import Scope
 from app.classification import service as classification
-from app.desk import calls, history, insurance, signin
+from app.desk import calls, history, insurance, signin, whatif
 from app.desk import card as cards
 from app.desk.i18n import LANGS, TIMEZONE, Lang, t
 from app.desk.lookup import choice, find
@@ -176,3 +176,4 @@ def install(app: FastAPI, settings: Settings) -> None:
     signin.install(app, settings)
     app.include_router(router)
     app.include_router(calls.router)
+    app.include_router(whatif.router)  # before /book/{name}, the report's plots
