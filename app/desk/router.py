@@ -65,7 +65,9 @@ async def with_slash() -> Response:
 async def switch_language(choice: str, next: str | None = None) -> Response:
     response = RedirectResponse(safe_next(next), status_code=303)
     if choice in LANGS:
-        response.set_cookie(LANG_COOKIE, choice, max_age=365 * 86400, path="/desk", samesite="lax")
+        # For every page: the desk's, and the book's what-if (/book/whatif) alike.
+        response.delete_cookie(LANG_COOKIE, path="/desk")  # where it was kept before
+        response.set_cookie(LANG_COOKIE, choice, max_age=365 * 86400, path="/", samesite="lax")
     return response
 
 

@@ -87,6 +87,11 @@ def test_the_page_opens_for_an_analyst_and_not_for_an_agent(api: Api) -> None:
     assert re.findall(r"<script[^>]*>\s*[^<\s]", page.text) == []  # no inline script
     assert re.findall(r"<script ", page.text) == ["<script "]  # htmx, from /desk/static
     assert api.client.get("/desk/static/desk.css").status_code == 200
+    api.client.cookies.delete("desk_lang")
+    assert "<h1>阈值模拟" in api.client.get("/book/whatif").text
+    switched = api.client.get("/desk/lang/en?next=/book/whatif")
+    assert switched.url.path == "/book/whatif"
+    assert "<h1>What-if</h1>" in switched.text  # the language chosen on any page holds here
     api.client.cookies.clear()
     agent = make_key(api.settings, "desk")
     login = api.client.get("/desk/sign-in")
