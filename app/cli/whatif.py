@@ -76,10 +76,18 @@ def cmd_rules_whatif(settings: Settings, args: argparse.Namespace) -> None:
             if cell["from"] != cell["to"]:
                 out.write(
                     f"  {cell['from']} -> {cell['to']}: {cell['clients']:,} clients, "
-                    f"premium {cell['premium']:,.0f}\n"
+                    f"premium {cell['premium']:,.0f}, "
+                    f"CLV {cell['clv_before']:,.0f} -> {cell['clv_after']:,.0f}\n"
                 )
-    out.write("\nactions (before -> after):\n")
-    for action in summary["actions"]:
+    changed = [a for a in summary["actions"] if a["before"] != a["after"]]
+    if changed:
+        out.write(
+            f"\nactions whose count changes ({len(changed)} of {len(summary['actions'])}), "
+            "before -> after:\n"
+        )
+    else:
+        out.write(f"\nno action's count changes (of {len(summary['actions'])})\n")
+    for action in changed:
         out.write(f"  {action['code']}: {action['before']:,} -> {action['after']:,}\n")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

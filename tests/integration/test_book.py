@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import importlib
 import json
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -356,6 +357,21 @@ def test_the_commands_classify_report_and_simulate_a_book(
     printed = capsys.readouterr().out
     assert f"{CLIENTS:,} clients: active" in printed
     assert f"{CLIENTS:,} clients: active {active} -> candidate {active}; 0 moved" in printed
+    assert "no action's count changes" in printed
+    candidate = tmp_path / "candidate"
+    shutil.copytree(rules_dir, candidate)
+    ruleset = candidate / "ruleset.yaml"
+    ruleset.write_text(ruleset.read_text().replace("expense_ratio: 0.25", "expense_ratio: 0.40"))
+    assert main(["rules", "whatif", str(candidate), "--book", str(out)]) == 0
+    printed = capsys.readouterr().out
+    moves = [line for line in printed.splitlines() if " -> " in line and "clients," in line]
+    assert moves  # each with its premium and its CLV before and after
+    assert all(", CLV " in line for line in moves)
+    counts = printed.split("actions whose count changes")[1].splitlines()[1:]
+    assert counts
+    for line in counts:
+        before, after = line.split(": ")[1].split(" -> ")
+        assert before != after  # only the actions that change are listed
 
 
 def test_a_book_run_never_offers_on_a_channel_the_client_refused(
