@@ -18,6 +18,13 @@ def models(root: Path, *args: str) -> int:
     return main(["models", *args, "--models-dir", str(root)])
 
 
+@pytest.fixture(autouse=True)
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A terminal wide enough for every table here, whatever the test runner's own is (a
+    test that wants a narrow one sets its own)."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+
 def test_promote_list_show_and_rollback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     first, second = (write_version(tmp_path, "lapse", LAPSE, seed=s) for s in (1, 2))
     assert models(tmp_path, "promote", "lapse", first) == 0

@@ -111,7 +111,7 @@ def test_a_search_with_a_20_s_budget_ends_within_22_s(tmp_path: Path) -> None:
 
     assert seconds < 22, log.getvalue()
     assert found.summary["stopped_by"] == "time budget"
-    assert found.summary["trials_cut_at_budget"] == 1
+    assert found.summary["trials_cut_at_budget"] >= 1  # a pair runs side by side: 1 or 2
     assert found.summary["trials_run"] >= 1
     assert "stopped at the time budget, left out" in log.getvalue()
 
