@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from app.profiles.enums import PROVINCE_ZH
 from app.serving.features import Column
 from app.serving.predictor import Explanation
 
@@ -77,16 +78,6 @@ INDUSTRY_ZH = {
     "real_estate": "房地产", "property_management": "物业管理",
     "leasing_business_services": "租赁和商务服务", "finance": "金融", "education": "教育",
     "healthcare": "卫生", "public_administration": "公共管理", "other": "其他",
-}  # fmt: skip
-PROVINCE_ZH = {
-    "beijing": "北京", "tianjin": "天津", "hebei": "河北", "shanxi": "山西",
-    "inner_mongolia": "内蒙古", "liaoning": "辽宁", "jilin": "吉林", "heilongjiang": "黑龙江",
-    "shanghai": "上海", "jiangsu": "江苏", "zhejiang": "浙江", "anhui": "安徽", "fujian": "福建",
-    "jiangxi": "江西", "shandong": "山东", "henan": "河南", "hubei": "湖北", "hunan": "湖南",
-    "guangdong": "广东", "guangxi": "广西", "hainan": "海南", "chongqing": "重庆",
-    "sichuan": "四川", "guizhou": "贵州", "yunnan": "云南", "tibet": "西藏", "shaanxi": "陕西",
-    "gansu": "甘肃", "qinghai": "青海", "ningxia": "宁夏", "xinjiang": "新疆",
-    "hong_kong": "香港", "macau": "澳门", "taiwan": "台湾",
 }  # fmt: skip
 # A profile value in Chinese: a kind, gender, channel, ownership, condition, industry, province.
 LEVELS_ZH = {**LEVELS_ZH, **INDUSTRY_ZH, **PROVINCE_ZH}

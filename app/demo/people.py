@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.arrays import BoolArray, ObjectArray
-from app.profiles.enums import Industry, Province
+from app.profiles.enums import PROVINCE_ZH, Industry, Province
 
 IntArray = npt.NDArray[np.int64]
 
@@ -29,16 +29,6 @@ _DIVISION = {
     "hubei": 42, "hunan": 43, "guangdong": 44, "guangxi": 45, "hainan": 46, "chongqing": 50,
     "sichuan": 51, "guizhou": 52, "yunnan": 53, "tibet": 54, "shaanxi": 61, "gansu": 62,
     "qinghai": 63, "ningxia": 64, "xinjiang": 65, "hong_kong": 81, "macau": 82, "taiwan": 83,
-}  # fmt: skip
-_SHORT_NAME = {
-    "beijing": "北京", "tianjin": "天津", "hebei": "河北", "shanxi": "山西",
-    "inner_mongolia": "内蒙古", "liaoning": "辽宁", "jilin": "吉林", "heilongjiang": "黑龙江",
-    "shanghai": "上海", "jiangsu": "江苏", "zhejiang": "浙江", "anhui": "安徽", "fujian": "福建",
-    "jiangxi": "江西", "shandong": "山东", "henan": "河南", "hubei": "湖北", "hunan": "湖南",
-    "guangdong": "广东", "guangxi": "广西", "hainan": "海南", "chongqing": "重庆",
-    "sichuan": "四川", "guizhou": "贵州", "yunnan": "云南", "tibet": "西藏", "shaanxi": "陕西",
-    "gansu": "甘肃", "qinghai": "青海", "ningxia": "宁夏", "xinjiang": "新疆",
-    "hong_kong": "香港", "macau": "澳门", "taiwan": "台湾",
 }  # fmt: skip
 _MUNICIPALITIES = ("beijing", "tianjin", "shanghai", "chongqing")
 _PERMITS = ("hong_kong", "macau", "taiwan")
@@ -115,7 +105,7 @@ def person_names(rng: np.random.Generator, female: BoolArray) -> ObjectArray:
 def company_names(rng: np.random.Generator, province: IntArray, industry: IntArray) -> ObjectArray:
     """Names such as 浙江华信制造有限公司; `province`/`industry` index PROVINCES/INDUSTRIES."""
     n = len(province)
-    place = np.array([_SHORT_NAME[p] for p in PROVINCES], dtype=object)[province]
+    place = np.array([PROVINCE_ZH[p] for p in PROVINCES], dtype=object)[province]
     brand = np.array(_BRANDS, dtype=object)[rng.integers(0, len(_BRANDS), n)]
     trade = np.array([_INDUSTRY_WORD[i] for i in INDUSTRIES], dtype=object)[industry]
     suffix = np.array(_SUFFIXES, dtype=object)[rng.choice(3, size=n, p=[0.6, 0.25, 0.15])]
