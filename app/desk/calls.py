@@ -20,9 +20,9 @@ from app.api.classification import call_for
 from app.api.deps import SessionDep, StateDep
 from app.auth.service import Scope
 from app.db.unit import Session
-from app.desk.i18n import TIMEZONE, moment, t
 from app.desk.pages import lang, message, page
 from app.errors import ServiceError
+from app.i18n.texts import TIMEZONE, moment, t
 from app.outcomes import service as outcomes
 from app.outcomes.schemas import CALLBACK_HORIZON, OutcomeCreate
 from app.signin.roles import DESK

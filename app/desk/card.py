@@ -13,8 +13,8 @@ from datetime import date
 from typing import Any
 
 from app.desk.history import ChangeRow, OutcomeRow
-from app.desk.i18n import Lang, day, money, number, t, word
 from app.desk.insurance import Insurance
+from app.i18n.texts import Lang, day, money, number, t, word
 from app.profiles.enums import Consent, ContactChannel
 from app.profiles.schemas import ClientRead
 from app.rules.parameters import ActionSpec

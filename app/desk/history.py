@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.classification.schemas import AuditRecord
-from app.desk.i18n import Lang, moment, t
+from app.i18n.texts import Lang, moment, t
 from app.outcomes.schemas import OutcomeRead
 from app.rules.parameters import ActionSpec
 

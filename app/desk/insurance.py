@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.desk.i18n import Lang, day, moment, money, t, word
+from app.i18n.texts import Lang, day, moment, money, t, word
 from app.outcomes.schemas import OutcomeRead
 from app.profiles.schemas import ClientRead
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.db.unit import Session
-from app.desk.i18n import Lang, t, word
+from app.i18n.texts import Lang, t, word
 from app.profiles import service as profiles
 from app.profiles.identifiers import CLIENT_ID, PHONE
 from app.profiles.schemas import ClientRead

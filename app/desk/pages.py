@@ -11,11 +11,10 @@ from fastapi.templating import Jinja2Templates
 
 from app.api.browser import here
 from app.api.pages import protect
-from app.desk.i18n import Lang, lang_of, t
+from app.i18n.texts import LANG_COOKIE, Lang, lang_of, t
 from app.outcomes.schemas import COMPLAINTS, MAX_NOTE, CallResult
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-LANG_COOKIE = "desk_lang"
 PAGES = ("/desk", "/book")  # the pages a sign-in may go back to
 # The answers to an action on the card; a complaint has a form of its own.
 ANSWERS = [r.value for r in CallResult if r not in COMPLAINTS]

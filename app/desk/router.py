@@ -24,10 +24,10 @@ from app.auth.service import Scope
 from app.classification import service as classification
 from app.desk import calls, history, insurance, signin, whatif
 from app.desk import card as cards
-from app.desk.i18n import LANGS, TIMEZONE, Lang, t
 from app.desk.lookup import choice, find
-from app.desk.pages import LANG_COOKIE, lang, page, safe_next
+from app.desk.pages import lang, page, safe_next
 from app.errors import NotFound, ServiceError
+from app.i18n.texts import LANG_COOKIE, LANGS, TIMEZONE, Lang, t
 from app.outcomes import service as outcomes
 from app.profiles import service as profiles
 from app.settings import Settings

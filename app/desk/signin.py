@@ -38,9 +38,9 @@ from app.api.browser import (
 )
 from app.api.deps import StateDep
 from app.auth.service import Scope
-from app.desk.i18n import t
 from app.desk.pages import lang, message, page, safe_next
 from app.errors import ServiceError, TooManyRequests
+from app.i18n.texts import t
 from app.settings import Settings
 from app.signin import sessions
 from app.signin.oidc import Provider, ProviderUnreachable, SignInRefused

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.desk.card import held_back_why
-from app.desk.i18n import TIMEZONE
+from app.i18n.texts import TIMEZONE
 from tests.integration.conftest import Api
 from tests.integration.test_desk import csrf_of, outcomes, sign_in, store
 from tests.integration.test_outcomes_api import api, calibrated_rules, champions, models_dir

@@ -21,7 +21,7 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 from sqlalchemy import text
 
-from app.desk.i18n import TIMEZONE
+from app.i18n.texts import TIMEZONE
 from app.signin.oidc import Provider, SignInRefused
 from tests.conftest import empty_tables, sync_engine
 from tests.integration.conftest import Api, api_for, stored_and_classified

@@ -1,4 +1,5 @@
-"""The desk's words in Chinese and English, and numbers, money and dates for each language."""
+"""The pages' words in Chinese and English (the desk, the what-if, the book report), and
+numbers, money and dates for each language."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
 LOCALES = {"zh": "zh_CN", "en": "en_GB"}
 TIMEZONE = ZoneInfo("Asia/Shanghai")  # times on the desk are China Standard Time
+LANG_COOKIE = "desk_lang"  # the language chosen on any page (path /), named when the desk had it
 
 _TEXTS = yaml.safe_load((Path(__file__).parent / "texts.yaml").read_text(encoding="utf-8"))
 TEXT: dict[str, tuple[str, str]] = {key: (v["zh"], v["en"]) for key, v in _TEXTS.items()}
@@ -24,6 +26,24 @@ TEXT: dict[str, tuple[str, str]] = {key: (v["zh"], v["en"]) for key, v in _TEXTS
 
 def lang_of(raw: str | None) -> Lang:
     return "en" if raw == "en" else "zh"
+
+
+def accepted(header: str | None) -> Lang | None:
+    """The first of zh and en an `Accept-Language` header prefers, by its q values."""
+    best: tuple[float, Lang] | None = None
+    for item in (header or "").split(","):
+        tag, _, params = item.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in LANGS:
+            continue
+        q = params.strip().removeprefix("q=")
+        try:
+            weight = float(q) if params else 1.0
+        except ValueError:
+            continue
+        if weight > 0 and (best is None or weight > best[0]):
+            best = (weight, "en" if primary == "en" else "zh")
+    return best[1] if best else None
 
 
 def t(lang: Lang, key: str, **values: object) -> str:
