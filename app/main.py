@@ -172,6 +172,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Starlette would answer `/path/` with an absolute redirect built from the request's
         # Host header; the desk redirects `/desk/` itself, relatively.
         redirect_slashes=False,
+        # The service's telemetry is its Prometheus metrics and JSON logs. FastAPI's own
+        # OpenTelemetry would otherwise ask the global providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.metrics = metrics
     problems.install(app)
