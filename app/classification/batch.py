@@ -164,7 +164,7 @@ def classify_profiles(
     if not profiles:
         return []
     if subjects is None:
-        subjects = [Subject(getattr(p, "client_id", None)) for p in profiles]
+        subjects = [Subject(p.__dict__.get("client_id")) for p in profiles]  # no pydantic miss
     if len(profiles) == 1:
         return [
             classify_one(

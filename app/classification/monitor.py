@@ -52,6 +52,9 @@ class Monitor:
         self.drift_window = drift_window
         self._children: dict[tuple[str, ...], Any] = {}
         self._counts: Tally[tuple[str, ...]] = Tally()
+        # The rows that fired, counted per list: a result shares its outcome's list with every
+        # other result of that outcome (held here, so its id stays its own until the flush).
+        self._fired: dict[int, list[Any]] = {}
         # Scores by model version: a promotion between two flushes keeps them apart.
         self._scores: dict[tuple[str, str], tuple[LoadedModel, list[float]]] = {}
         self._windows: dict[str, tuple[str, ScoreWindow]] = {}
@@ -59,7 +62,7 @@ class Monitor:
         self._ruleset: str | None = None
 
     def classified(self, champions: Champions, results: list[dict[str, Any]]) -> None:
-        counts = self._counts
+        counts, fired = self._counts, self._fired
         for result in results:
             for dimension, (part, field) in DIMENSIONS.items():
                 section = result[part]
@@ -67,8 +70,12 @@ class Monitor:
                     counts["class", dimension, section[field]] += 1
             for action in result["strategy"]:
                 counts["action", action["code"]] += 1
-            for rule in result["rules_fired"]:
-                counts["rule", rule["table"], str(rule["row"])] += 1
+            rules = result["rules_fired"]
+            held = fired.get(id(rules))
+            if held is None:
+                fired[id(rules)] = [rules, 1]
+            else:
+                held[1] += 1
         for name, (part, field) in SCORES.items():
             model = champions.model(name)
             pending = self._scores.get((name, model.version))
@@ -83,6 +90,10 @@ class Monitor:
     def flush(self) -> None:
         """Add what was counted since the last flush to the metrics; update the PSI."""
         counts, self._counts = self._counts, Tally()
+        fired, self._fired = self._fired, {}
+        for rules, times in fired.values():
+            for rule in rules:
+                counts["rule", rule["table"], str(rule["row"])] += times
         for key, count in counts.items():
             child = self._children.get(key)
             if child is None:
