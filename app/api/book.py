@@ -2,17 +2,21 @@
 and a candidate ruleset simulated against a sample book (`POST /v1/rules:simulate`, admin).
 
 `/book` opens in a browser for an analyst or admin signed in through the identity provider
-(app.api.browser), and for a system with an `analyst` key in its Authorization header."""
+(app.api.browser), and for a system with an `analyst` key in its Authorization header. Its
+language: `?lang=zh|en` (kept, as the desk's switch keeps it), else the language chosen on
+any page, else the browser's Accept-Language, else Chinese. The charts and the tables'
+downloads beside it are served under /book/ by name, from a strict whitelist."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from pydantic import Field
 
 from app.api.browser import SESSION_COOKIE, visitor
@@ -21,9 +25,12 @@ from app.api.docs import ERROR_RESPONSES
 from app.api.pages import page_headers
 from app.api.rules import RulesetUpload
 from app.auth.service import Caller, Scope
+from app.book.downloads import NAME
+from app.book.page import NAV, page_name
 from app.book.report import REPORT_FILE
 from app.book.sandbox import Job
 from app.errors import NotFound
+from app.i18n.texts import LANG_COOKIE, LANGS, Lang, accepted, lang_of, t
 from app.signin.roles import ANALYSIS
 
 router = APIRouter(tags=["book"], responses=ERROR_RESPONSES)
@@ -40,8 +47,17 @@ async def _analyst(request: Request, state: StateDep) -> Caller:
 
 
 CallerAnalyst = Annotated[Caller, Depends(_analyst)]
-_PLOT = re.compile(r"^[a-z]{1,20}\.png$")
-_PLOT_SRC = re.compile(r"src=(['\"])([a-z]{1,20}\.png)\1")
+# The report names its charts and downloads beside it (`mix-zh.png`, to work from its
+# folder too); served here they live under /book/, whichever of /book and /book/ was opened.
+_BESIDE = re.compile(
+    r"(src|href)=(['\"])([a-z][a-z0-9_]{0,39}(?:-(?:zh|en))?\.(?:png|csv|parquet))\2"
+)
+_OTHER_LANG = re.compile(r"href='report-(zh|en)\.html'")
+_MEDIA = {
+    "png": "image/png",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
 _NO_REPORT = (
     "<!doctype html><html><head><meta charset='utf-8'><title>No portfolio report</title></head>"
     "<body><h1>No portfolio report yet</h1><p>Classify the book and write its report into "
@@ -57,27 +73,61 @@ class SimulationRequest(RulesetUpload):
     sample: int = Field(default=20_000, ge=100, le=200_000, description="Synthetic clients.")
 
 
+def _language(request: Request, lang: str | None) -> Lang:
+    if lang in LANGS:
+        return lang_of(lang)
+    if request.cookies.get(LANG_COOKIE) in LANGS:
+        return lang_of(request.cookies.get(LANG_COOKIE))
+    return accepted(request.headers.get("accept-language")) or "zh"
+
+
+def _nav(lang: Lang) -> str:
+    """The page's links to the what-if and to sign out."""
+    return (
+        f"<a href='/book/whatif'>{t(lang, 'whatif')}</a> · "
+        f"<a href='/desk/sign-out'>{t(lang, 'sign_out')}</a> ·"
+    )
+
+
+def _served(text: str, lang: Lang) -> str:
+    text = _BESIDE.sub(r"\1=\2/book/\3\2", text)
+    text = _OTHER_LANG.sub(r"href='/book?lang=\1'", text)
+    return text.replace(NAV, _nav(lang), 1)
+
+
 @router.get("/book", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/book/", response_class=HTMLResponse, include_in_schema=False)
-async def book_report(state: StateDep, _caller: CallerAnalyst) -> HTMLResponse:
-    """The latest portfolio report (scope `analyst` or `admin`)."""
+async def book_report(
+    request: Request, state: StateDep, _caller: CallerAnalyst, lang: str | None = None
+) -> HTMLResponse:
+    """The latest portfolio report (scope `analyst` or `admin`), in `?lang=zh|en`, the
+    language chosen on any page, or the browser's."""
     folder = state.settings.book_report_dir
-    path = folder / REPORT_FILE
+    chosen = _language(request, lang)
     headers = page_headers(inline_styles=True)  # the report's own <style> block
-    if not path.is_file():
+    path = next(
+        (p for p in (folder / page_name(chosen), folder / REPORT_FILE) if p.is_file()), None
+    )
+    if path is None:
         return HTMLResponse(_NO_REPORT.format(folder=folder), status_code=404, headers=headers)
     text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-    # The report names its plots beside it (`mix.png`, to work from its folder too); served
-    # here they live under /book/, whichever of /book and /book/ the page was opened as.
-    return HTMLResponse(_PLOT_SRC.sub(r"src=\1/book/\2\1", text), headers=headers)
+    response = HTMLResponse(_served(text, chosen), headers=headers)
+    if lang in LANGS:  # as the desk's switch keeps it, for the what-if page too
+        response.set_cookie(LANG_COOKIE, chosen, max_age=365 * 86400, path="/", samesite="lax")
+    return response
 
 
 @router.get("/book/{name}", include_in_schema=False)
-async def book_plot(name: str, state: StateDep, _caller: CallerAnalyst) -> FileResponse:
-    path = state.settings.book_report_dir / name
-    if not _PLOT.match(name) or not path.is_file():
-        raise NotFound(f"the report has no plot {name}")
-    return FileResponse(path, media_type="image/png")
+async def book_file(name: str, state: StateDep, _caller: CallerAnalyst) -> Response:
+    """A chart of the report, or one of its tables as CSV or Parquet (a download)."""
+    path: Path = state.settings.book_report_dir / name
+    if not NAME.match(name) or not await asyncio.to_thread(path.is_file):
+        raise NotFound(f"the report has no file {name}")
+    suffix = name.rsplit(".", 1)[1]
+    headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+    if suffix == "png":
+        return FileResponse(path, media_type=_MEDIA[suffix], headers=headers)
+    return FileResponse(path, media_type=_MEDIA[suffix], filename=name, headers=headers)
 
 
 @router.post("/v1/rules:simulate")

@@ -49,6 +49,8 @@ class Figures:
     actions_by_province: Rows = field(default_factory=list)
     clv_at_risk: float = 0.0
     at_risk_clients: int = 0
+    at_risk_premium: float = 0.0
+    at_risk_clv: float = 0.0
     provinces: Rows = field(default_factory=list)
     channels: Rows = field(default_factory=list)
 
@@ -59,7 +61,6 @@ NAMES = {
     "clv_sum": "clv",
     "high_value_mean": "high_value_share",
     "high_risk_mean": "high_risk_share",
-    "action_count": "count",
 }
 
 
@@ -98,22 +99,26 @@ def _pareto(clv: np.ndarray[Any, Any]) -> tuple[list[tuple[float, float]], float
     return points, top20
 
 
-def _actions(table: pa.Table) -> tuple[Rows, Rows, Rows]:
-    """How many of each action the strategy asks for: in all, by channel, by province."""
+def asked(table: pa.Table) -> pa.Table:
+    """One row per action the strategy asks for and client it is asked for."""
     actions = table["actions"].combine_chunks()
     parents = pc.list_parent_indices(actions)
-    flat = pa.table(
-        {
-            "action": pc.list_flatten(actions),
-            "channel": pc.take(table["channel"], parents),
-            "province": pc.take(table["province"], parents),
-        }
+    columns = ("client_id", "channel", "province", "annual_premium", "clv")
+    return pa.table(
+        {"action": pc.list_flatten(actions)}
+        | {name: pc.take(table[name], parents) for name in columns if name in table.column_names}
     )
 
-    def counted(keys: list[str]) -> Rows:
-        return _sorted(flat.group_by(keys).aggregate([("action", "count")]), "count")
 
-    return counted(["action"]), counted(["action", "channel"]), counted(["action", "province"])
+def _actions(table: pa.Table) -> tuple[Rows, Rows, Rows]:
+    """The clients each action is asked for, with their premium and CLV: in all, by
+    channel, by province."""
+    flat = asked(table)
+    return (
+        _grouped(flat, ["action"]),
+        _grouped(flat, ["action", "channel"]),
+        _grouped(flat, ["action", "province"]),
+    )
 
 
 def compute(table: pa.Table) -> Figures:
@@ -139,6 +144,8 @@ def compute(table: pa.Table) -> Figures:
     lost = pc.multiply(at_risk["clv"], at_risk["lapse_probability_12m"])
     figures.clv_at_risk = float(pc.sum(lost).as_py() or 0.0)
     figures.at_risk_clients = at_risk.num_rows
+    figures.at_risk_premium = float(pc.sum(at_risk["annual_premium"]).as_py() or 0.0)
+    figures.at_risk_clv = float(pc.sum(at_risk["clv"]).as_py() or 0.0)
     figures.provinces = _breakdown(table, "province")
     figures.channels = _breakdown(table, "channel")
     return figures

@@ -1,32 +1,37 @@
-"""The portfolio report of a book run: `report.html` and its PNG plots, no internet needed.
+"""The portfolio report of a book run, no internet needed: `report-zh.html` and
+`report-en.html` (and `report.html`, a copy of the one in the chosen language), their PNG
+charts, and every table as CSV and Parquet, all in one folder.
 
-Figures come from `figures.compute`; plots are drawn with matplotlib's Agg backend; the
-page is one self-contained HTML file beside its images.
+Figures come from `figures.compute`; the comparison with the previous run (`compare`) joins
+the two runs' results on client id. Without `previous`, the run the folder's last report was
+made from is the previous run, if it is another run and still there: a report written to
+the same folder every month compares each month with the one before.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import os
-from collections.abc import Sequence
-from datetime import UTC, datetime
+import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow.parquet as pq
 
-from app.book.figures import DIMENSIONS, FUNNEL, READ, Figures, Rows, compute
+from app.book.compare import MIGRATING, Comparison, compare
+from app.book.downloads import Table, write_tables
+from app.book.figures import READ, Figures, compute
+from app.book.labels import Titles, catalogue_titles
+from app.book.page import Report, page_name, render
+from app.book.plots import draw
 from app.book.run import DONE_FILE, RUN_FILE
 from app.errors import ServiceError
+from app.i18n.texts import LANGS, Lang
+from app.rules.ruleset import DEFAULT_RULESET_DIR
+from app.rules.store import VERSIONS_DIR
 
 REPORT_FILE = "report.html"
-STYLE = (
-    "body{font-family:sans-serif;margin:2em;max-width:1100px}table{border-collapse:collapse;"
-    "margin:.5em 0 1.5em}td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}"
-    "th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}img{max-width:100%}"
-)
+MADE_FROM = "_report.json"  # which run the folder's report was made from
 
 
 def read_results(results: Path) -> tuple[Any, dict[str, Any]]:
@@ -36,6 +41,7 @@ def read_results(results: Path) -> tuple[Any, dict[str, Any]]:
     run = json.loads((results / RUN_FILE).read_bytes())
     done = results / DONE_FILE
     run["finished"] = json.loads(done.read_bytes()) if done.is_file() else None
+    run["results"] = str(results)
     try:
         table = pq.read_table(results, columns=list(READ))
     except Exception as exc:
@@ -43,156 +49,94 @@ def read_results(results: Path) -> tuple[Any, dict[str, Any]]:
     return table, run
 
 
-def write_report(results: Path, out: Path) -> Path:
-    """Write `out/report.html` with its plots for the run in `results`."""
+def last_made_from(out: Path, results: Path) -> Path | None:
+    """The previous run for a report of `results` in `out`: the run the folder's last report
+    was made from, or, when that was `results` itself (the report made again), the run that
+    report was compared with; None if it is gone."""
+    try:
+        made = json.loads((out / MADE_FROM).read_bytes())
+        last = Path(made["results"])
+        if last.resolve() == results.resolve():
+            last = Path(made["previous"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if last.resolve() == results.resolve() or not (last / RUN_FILE).is_file():
+        return None
+    return last
+
+
+def _titles(run: dict[str, Any], rules_dir: Path | None) -> Titles:
+    """The actions' titles from the run's ruleset version, else the active or shipped one."""
+    version = str((run.get("versions") or {}).get("ruleset") or "")
+    folders = [rules_dir / VERSIONS_DIR / version, rules_dir] if rules_dir and version else []
+    return catalogue_titles([*folders, DEFAULT_RULESET_DIR])
+
+
+def _tables(f: Figures, c: Comparison | None) -> dict[str, Table]:
+    money = ["clients", "premium", "clv"]
+    shares = [*money, "high_value_share", "high_risk_share"]
+    tables: dict[str, Table] = {f"mix_{d}": (rows, [d, *money]) for d, rows in f.mix.items()}
+    tables |= {
+        "heatmap": (f.heatmap, ["risk_tier", "value_tier", *money]),
+        "corporate": (f.corporate, ["group_scale", "ownership", "industry", *money]),
+        "actions": (f.actions, ["action", *money]),
+        "actions_by_channel": (f.actions_by_channel, ["action", "channel", *money]),
+        "actions_by_province": (f.actions_by_province, ["action", "province", *money]),
+        "provinces": (f.provinces, ["province", *shares]),
+        "channels": (f.channels, ["channel", *shares]),
+    }
+    if c is not None:
+        moves = ["from", "to", "clients", "premium", "clv_before", "clv_now"]
+        tables |= {f"migration_{d}": (c.migration[d], moves) for d in MIGRATING}
+        tables["at_risk_moved"] = (c.at_risk, ["measure", "before", "now", "change"])
+        tables["actions_moved"] = (
+            c.actions,
+            ["action", "clients_before", "clients_now", "change", "premium_change", "clv_change"],
+        )
+    return tables
+
+
+def _write(path: Path, text: str) -> None:
+    temp = path.with_name(f".{path.name}.tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, path)
+
+
+def write_report(
+    results: Path,
+    out: Path,
+    *,
+    lang: Lang = "zh",
+    previous: Path | None = None,
+    rules_dir: Path | None = None,
+) -> Path:
+    """Write the report of the run in `results` into `out`, compared with the run in
+    `previous` (or the folder's last one); returns `out/report.html`, in `lang`."""
     table, run = read_results(results)
+    comparison = None
+    if previous is not None and previous.resolve() == results.resolve():
+        raise ServiceError(f"--previous {previous} is the run being reported")
+    previous = previous or last_made_from(out, results)
     figures = compute(table)
+    if previous is not None:
+        try:
+            before, before_run = read_results(previous)
+        except ServiceError as exc:
+            raise ServiceError(f"--previous: {exc.detail}") from None
+        comparison = compare(table, before, (compute(before), figures), before_run)
     out.mkdir(parents=True, exist_ok=True)
-    _plots(figures, out)
-    page = _page(figures, run, results)
-    temp = out / f".{REPORT_FILE}.tmp"
-    temp.write_text(page, encoding="utf-8")
-    os.replace(temp, out / REPORT_FILE)
+    titles = _titles(run, rules_dir)
+    tables = _tables(figures, comparison)
+    write_tables(tables, out)
+    plots = {code: draw(figures, code, titles, out) for code in LANGS}
+    report = Report(figures, run, results, tables, plots, titles, comparison)
+    for code in LANGS:
+        _write(out / page_name(code), render(report, code))
+    shutil.copyfile(out / page_name(lang), out / f".{REPORT_FILE}.tmp")
+    os.replace(out / f".{REPORT_FILE}.tmp", out / REPORT_FILE)
+    made = {
+        "results": str(results.resolve()),
+        "previous": str(previous.resolve()) if previous else None,
+    }
+    _write(out / MADE_FROM, json.dumps(made))
     return out / REPORT_FILE
-
-
-# --- plots ---------------------------------------------------------------------------------
-
-
-def _pyplot() -> Any:
-    """matplotlib's pyplot on the Agg backend, loaded when a report is drawn: the service
-    serves reports (and names their file) but never draws one."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig: Any, path: Path) -> None:
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    _pyplot().close(fig)
-
-
-def _plots(f: Figures, out: Path) -> None:
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
-    for ax, (dimension, rows) in zip(axes.flat, f.mix.items(), strict=True):
-        names = [str(row[dimension]) for row in rows]
-        ax.bar(names, [row["clients"] for row in rows], color="#4c78a8")
-        ax.set_title(dimension.replace("_", " "))
-        ax.tick_params(axis="x", rotation=30)
-    _save(fig, out / "mix.png")
-
-    fig, ax = plt.subplots(figsize=(6, 4.5))
-    if f.pareto:
-        x, y = zip(*f.pareto, strict=True)
-        ax.plot(np.array(x) * 100, np.array(y) * 100, color="#4c78a8")
-    for grade, share in f.abc_cuts.items():
-        ax.axvline(share * 100, color="#999", linestyle=":")
-        ax.text(share * 100, 5, f" {grade}", color="#555")
-    ax.set_xlabel("top % of clients by CLV")
-    ax.set_ylabel("% of positive CLV")
-    ax.set_title(f"Pareto: top 20% hold {f.top20_share:.0%}")
-    _save(fig, out / "pareto.png")
-
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    tiers = DIMENSIONS["risk_tier"]
-    for ax, measure in zip(axes, ("clients", "premium"), strict=True):
-        grid = np.zeros((3, 3))
-        for row in f.heatmap:
-            if row["risk_tier"] in tiers and row["value_tier"] in tiers:
-                grid[tiers.index(row["risk_tier"]), tiers.index(row["value_tier"])] = row[measure]
-        ax.imshow(grid, cmap="Blues")
-        for (i, j), value in np.ndenumerate(grid):
-            ax.text(j, i, f"{value:,.0f}", ha="center", va="center", fontsize=8)
-        ax.set_xticks(range(3), [f"value {t}" for t in tiers])
-        ax.set_yticks(range(3), [f"risk {t}" for t in tiers])
-        ax.set_title(measure)
-    _save(fig, out / "heatmap.png")
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    stages = {row["lifecycle_stage"]: row["clients"] for row in f.mix["lifecycle_stage"]}
-    ax.barh(list(FUNNEL)[::-1], [stages.get(s, 0) for s in FUNNEL][::-1], color="#72b7b2")
-    ax.set_title("lifecycle funnel (clients)")
-    _save(fig, out / "funnel.png")
-
-    fig, ax = plt.subplots(figsize=(8, 4))
-    ax.barh([row["action"] for row in f.actions][::-1], [r["count"] for r in f.actions][::-1])
-    ax.set_title("actions the strategy asks for")
-    _save(fig, out / "actions.png")
-
-
-# --- page ----------------------------------------------------------------------------------
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.2f}" if abs(value) >= 1 or value == 0 else f"{value:.3f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return html.escape("—" if value is None else str(value))
-
-
-def _table(rows: Rows, columns: Sequence[str], limit: int = 40) -> str:
-    head = "".join(f"<th>{html.escape(c.replace('_', ' '))}</th>" for c in columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_cell(row.get(c))}</td>" for c in columns) + "</tr>"
-        for row in rows[:limit]
-    )
-    more = f"<p>{len(rows) - limit:,} more rows not shown.</p>" if len(rows) > limit else ""
-    return f"<table><tr>{head}</tr>{body}</table>{more}"
-
-
-def _page(f: Figures, run: dict[str, Any], results: Path) -> str:
-    versions = run.get("versions") or {}
-    models = ", ".join(f"{k} {v}" for k, v in (versions.get("models") or {}).items())
-    finished = (run.get("finished") or {}).get("finished_at", "not finished")
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>Portfolio report</title>"
-        f"<style>{STYLE}</style></head><body><h1>Portfolio report</h1>",
-        f"<p>{f.clients:,} clients, annual premium {f.premium:,.0f} yuan, CLV "
-        f"{f.clv:,.0f} yuan. Classified as of {html.escape(str(run.get('as_of')))} with "
-        f"ruleset {html.escape(str(versions.get('ruleset')))} and models "
-        f"{html.escape(models)}; run finished {html.escape(str(finished))}; results "
-        f"{html.escape(str(results))}; report written "
-        f"{datetime.now(UTC).isoformat(timespec='seconds')}.</p>",
-        "<h2>Tier mix</h2><img src='mix.png' alt='tier mix'>",
-    ]
-    for dimension, rows in f.mix.items():
-        parts.append(f"<h3>{html.escape(dimension.replace('_', ' '))}</h3>")
-        parts.append(_table(rows, [dimension, "clients", "premium", "clv"]))
-    parts += [
-        "<h2>Value concentration</h2><img src='pareto.png' alt='Pareto curve of CLV'>",
-        f"<p>The top 20% of clients hold {f.top20_share:.1%} of the positive CLV. ABC cut "
-        "points (share of in-force clients through each grade): "
-        + ", ".join(f"{g} {s:.1%}" for g, s in f.abc_cuts.items())
-        + f". Clients with a negative CLV: {f.negative_share:.1%}.</p>",
-        "<h2>Risk &times; value</h2><img src='heatmap.png' alt='risk by value heatmap'>",
-        _table(f.heatmap, ["risk_tier", "value_tier", "clients", "premium", "clv"]),
-        "<h2>Lifecycle</h2><img src='funnel.png' alt='lifecycle funnel'>",
-        "<h3>Prospects by grade</h3>",
-        _table(f.mix["prospect_grade"], ["prospect_grade", "clients", "premium", "clv"]),
-        "<h3>Corporate clients by scale, ownership and industry</h3>",
-        _table(f.corporate, ["group_scale", "ownership", "industry", "clients", "premium"]),
-        "<h2>Workload the strategy asks for</h2><img src='actions.png' alt='actions'>",
-        _table(f.actions, ["action", "count"]),
-        "<h3>By channel</h3>",
-        _table(f.actions_by_channel, ["action", "channel", "count"]),
-        "<h3>By province</h3>",
-        _table(f.actions_by_province, ["action", "province", "count"]),
-        "<h2>CLV at risk</h2>",
-        f"<p>Expected CLV lost to lapse among the {f.at_risk_clients:,} at-risk clients "
-        f"(CLV &times; 12-month lapse probability): {f.clv_at_risk:,.0f} yuan.</p>",
-    ]
-    shares = ["clients", "premium", "clv", "high_value_share", "high_risk_share"]
-    parts += [
-        "<h2>By province</h2>",
-        _table(f.provinces, ["province", *shares]),
-        "<h2>By channel</h2>",
-        _table(f.channels, ["channel", *shares]),
-        "</body></html>",
-    ]
-    return "\n".join(parts)

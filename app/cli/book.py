@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 from datetime import date
@@ -50,6 +51,15 @@ def register(commands: Any) -> None:
     report = book_commands.add_parser("report", help="write the portfolio report of results")
     report.add_argument("results", type=Path, help="the folder `book classify` wrote")
     report.add_argument("--out", type=Path, required=True, help="the report's folder")
+    report.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="report.html's language (default zh)"
+    )
+    report.add_argument(
+        "--previous",
+        type=Path,
+        help="the previous run's results to compare with (default: the run the report "
+        "in --out was last made from, if it is another run and still there)",
+    )
     report.set_defaults(func=cmd_book_report)
 
 
@@ -134,9 +144,15 @@ def learned_rates(settings: Settings, *, stored: bool) -> Rates:
         return NO_ANSWERS
 
 
-def cmd_book_report(_settings: Settings, args: argparse.Namespace) -> None:
-    from app.book.report import write_report  # matplotlib only when a report is drawn
+def cmd_book_report(settings: Settings, args: argparse.Namespace) -> None:
+    from app.book.report import MADE_FROM, write_report  # matplotlib when a report is drawn
 
     started = time.perf_counter()
-    path = write_report(args.results, args.out)
-    print(f"report written to {path} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    path = write_report(
+        args.results, args.out, lang=args.lang, previous=args.previous,
+        rules_dir=settings.rules_dir,
+    )  # fmt: skip
+    compared = json.loads((args.out / MADE_FROM).read_bytes()).get("previous")
+    against = f", compared with {compared}" if compared else ", no previous run to compare with"
+    took = time.perf_counter() - started
+    print(f"report written to {path} in {took:.1f} s{against}", file=sys.stderr)

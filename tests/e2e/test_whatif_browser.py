@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from app.settings import Settings
 from tests.conftest import empty_tables
-from tests.e2e.browser import chromium
+from tests.e2e.browser import chromium, failures, signed_in
 from tests.e2e.test_server import serving
 from tests.integration.conftest import make_key
 from tests.service_models import calibrated_rules, champions, models_dir
@@ -36,14 +36,8 @@ def test_an_analyst_runs_a_what_if_and_sees_who_moves(
     with serving(env, tmp_path / "server.log", workers=1) as base, chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 720})
         page = context.new_page()
-        failed: list[str] = []
-        page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
-        page.on("console", lambda m: failed.append(m.text) if m.type == "error" else None)
-        page.goto(f"{base}/book/whatif")
-        expect(page.locator("#key")).to_be_focused()
-        page.keyboard.type(key)
-        page.keyboard.press("Enter")
-        expect(page).to_have_url(f"{base}/book/whatif")
+        failed = failures(page)
+        signed_in(page, f"{base}/book/whatif", key)
         page.locator("#lang-switch").click()
         expect(page.locator("h1")).to_have_text("What-if")
         expect(page.locator("#simulating")).to_be_hidden()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import importlib
 import json
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from app.book.bundle import Bundle
-from app.book.partition import Options, Outcome, classify_partition
 from app.book.run import Cluster, Summary, classify_book
 from app.book.sources import DatabaseSource, FileSource
 from app.book.synthetic import profile_table
@@ -27,6 +24,7 @@ from app.demo.synthetic import generate_book
 from app.errors import ServiceError
 from app.rules.ruleset import Ruleset
 from app.strategy.rates import NO_ANSWERS, Counts, Rates
+from tests.book_runs import InProcess
 from tests.integration.conftest import Api, api_for
 from tests.service_models import calibrated_rules, champions, models_dir, rules_dir
 
@@ -44,27 +42,6 @@ def book_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     book = generate_book(CLIENTS, 5, as_of=TODAY)
     pq.write_table(profile_table(book.profiles), path, row_group_size=500)
     return path
-
-
-@dataclass
-class InProcess:
-    """The run's partitions classified one at a time in the test's own process: what a worker
-    process does, without the seconds of starting one. The command test below runs the
-    process pool (`--workers 2`), and the cluster test a Dask cluster of two processes."""
-
-    bundle: Bundle
-    slots: int = 1
-
-    def submit(self, index: int, table: Any, options: Options) -> cf.Future[Outcome]:
-        done: cf.Future[Outcome] = cf.Future()
-        try:
-            done.set_result(classify_partition(self.bundle, index, table, options))
-        except Exception as exc:  # raised again by the run, as a worker's error is
-            done.set_exception(exc)
-        return done
-
-    def close(self) -> None:
-        pass
 
 
 def run(
@@ -305,27 +282,6 @@ def test_rows_that_break_a_rule_are_set_aside_with_their_problems(
     pq.write_table(wrong, path)
     with pytest.raises(ServiceError, match="column renewals"):
         run(FileSource.of([path]), tmp_path / "wrong", models_dir, rules_dir)
-
-
-def test_the_report_reads_the_run_and_draws_its_plots(
-    book_file: Path, models_dir: Path, rules_dir: Path, tmp_path: Path
-) -> None:
-    from app.book.report import REPORT_FILE, write_report
-
-    run(FileSource.of([book_file]), tmp_path / "out", models_dir, rules_dir)
-    page = write_report(tmp_path / "out", tmp_path / "report")
-    assert page == tmp_path / "report" / REPORT_FILE
-    text = page.read_text()
-    assert f"{CLIENTS:,} clients" in text
-    for plot in ("mix", "pareto", "heatmap", "funnel", "actions"):
-        assert (tmp_path / "report" / f"{plot}.png").read_bytes()[:4] == b"\x89PNG"
-        assert f"src='{plot}.png'" in text
-    table = pq.read_table(tmp_path / "out")
-    actions = pa.compute.list_flatten(table["actions"]).value_counts().to_pylist()
-    top = max(actions, key=lambda item: item["counts"])
-    assert f"<td>{top['values']}</td><td>{top['counts']:,}</td>" in text
-    with pytest.raises(ServiceError, match="holds no book run"):
-        write_report(tmp_path, tmp_path / "nowhere")
 
 
 def test_the_commands_classify_report_and_simulate_a_book(

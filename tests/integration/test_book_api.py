@@ -103,6 +103,49 @@ def test_only_admin_simulates_and_analysts_read_the_book_page(
     assert api.client.get("/book/passwd", headers=api.auth("analyst")).status_code == 404
 
 
+def test_the_book_page_in_the_chosen_language_and_its_downloads_by_name(
+    api: Api, tmp_path: Path
+) -> None:
+    report = tmp_path / "report"
+    report.mkdir()
+    for lang in ("zh", "en"):
+        (report / f"report-{lang}.html").write_text(
+            f"<html lang='{lang}'><!-- nav --><a href='report-{'en' if lang == 'zh' else 'zh'}"
+            f".html'>x</a><img src='mix-{lang}.png'><a href='actions.csv' download>CSV</a></html>"
+        )
+    (report / "actions.csv").write_text('"action","clients"\n"cross_sell",7\n')
+    analyst = api.auth("analyst")
+    chinese = api.client.get("/book", headers=analyst)
+    assert "<html lang='zh'>" in chinese.text
+    assert "src='/book/mix-zh.png'" in chinese.text
+    assert "href='/book/actions.csv'" in chinese.text
+    assert "href='/book?lang=en'" in chinese.text
+    assert "href='/book/whatif'" in chinese.text  # the page's links, where the report left room
+    browser = api.client.get("/book", headers={**analyst, "Accept-Language": "en-GB,zh;q=0.5"})
+    assert "<html lang='en'>" in browser.text
+    chosen = api.client.get("/book?lang=en", headers=analyst)
+    assert "<html lang='en'>" in chosen.text
+    assert chosen.cookies.get("desk_lang") == "en"  # kept for the next page
+    assert "<html lang='en'>" in api.client.get("/book", headers=analyst).text
+    api.client.cookies.clear()
+    download = api.client.get("/book/actions.csv", headers=analyst)
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "text/csv; charset=utf-8"
+    assert download.headers["content-disposition"] == 'attachment; filename="actions.csv"'
+    assert download.text.splitlines()[1] == '"cross_sell",7'
+    for name in (
+        "nothing.csv",
+        "actions.exe",
+        "..%2Freport-en.html",
+        "report-en.html",
+        "ACTIONS.csv",
+    ):
+        missing = api.client.get(f"/book/{name}", headers=analyst)
+        assert missing.status_code == 404, name
+        assert missing.headers["content-type"] == "application/problem+json"
+    assert api.client.get("/book/actions.csv", headers=api.auth("classify")).status_code == 403
+
+
 def _simulate(api: Api, rules_dir: Path, sample: int = 500) -> Any:
     body = {"files": _files(rules_dir), "sample": sample}
     return api.client.post("/v1/rules:simulate", json=body, headers=api.auth())
