@@ -78,8 +78,8 @@ def _frame(
     source: CsvSource | ParquetSource, key: str, given: Path, spec_dir: Path, categorical: set[str]
 ) -> pd.DataFrame:
     path = given if given.is_absolute() else spec_dir / given
-    if not path.is_file() and source.origin:
-        raise ServiceError(f"{key}: no file at {path} ({source.origin})")
+    if not path.is_file() and source.missing:
+        raise ServiceError(f"{key}: no file at {path}{source.missing}")
     return read_frame(path, key, categorical, csv=isinstance(source, CsvSource))
 
 

@@ -72,12 +72,27 @@ class _FileSource(_Strict):
     test: Path | None = Field(
         default=None, description="The test rows, in a file of the same kind and columns."
     )
+    download: str | None = Field(
+        default=None,
+        description="Where to get the file (a URL, how to export it), said when it is missing.",
+    )
     _origin: str = PrivateAttr(default="")
 
     @property
     def origin(self) -> str:
         """How `path` was made from the environment, for error messages; empty if written out."""
         return self._origin
+
+    @property
+    def missing(self) -> str:
+        """What to add to "no file at ...": where the folder came from and where to get it."""
+        notes = [note for note in (self._origin, download_note(self.download)) if note]
+        return f" ({'; '.join(notes)})" if notes else ""
+
+
+def download_note(download: object) -> str:
+    """The spec's `source.download`, worded for an error message; empty without one."""
+    return f"download it from {download}" if isinstance(download, str) and download else ""
 
 
 class CsvSource(_FileSource):
@@ -400,7 +415,10 @@ def validated(
                     source[key], os.environ if environ is None else environ
                 )
             except ValueError as exc:
-                raise ServiceError(f"spec {path}: source.{key}: {exc}") from exc
+                note = download_note(source.get("download"))
+                raise ServiceError(
+                    f"spec {path}: source.{key}: {exc}" + (f"; {note}" if note else "")
+                ) from exc
             origin = origin or note
             source = {**source, key: expanded}
             raw = {**raw, "source": source}

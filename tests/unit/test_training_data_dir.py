@@ -155,3 +155,39 @@ def test_only_the_two_shell_forms_are_expanded() -> None:
         expand_path("${CLIENTSCORE_DATA_DIR/rows.csv", {})
     with pytest.raises(ValueError, match="write a variable as"):
         expand_path("${1X}/rows.csv", {})
+
+
+def test_a_missing_file_says_where_to_download_it(tmp_path: Path) -> None:
+    spec = _spec(tmp_path / "specs")
+    raw = yaml.safe_load(spec.read_text(encoding="utf-8"))
+    raw["source"]["download"] = "https://example.org/rows.csv"
+    spec.write_text(yaml.safe_dump(raw), encoding="utf-8")
+
+    with pytest.raises(ServiceError) as missing:
+        _row_count(spec, {DATA_DIR_VARIABLE: str(tmp_path)})
+    assert "; download it from https://example.org/rows.csv)" in str(missing.value)
+
+
+SPECS = Path(__file__).parents[2] / "examples" / "specs"
+PUBLIC = sorted(p for p in SPECS.glob("*.yaml") if DATA_DIR_VARIABLE in p.read_text("utf-8"))
+
+
+def test_the_public_data_specs_are_found() -> None:
+    assert [p.name for p in PUBLIC] == [
+        "bemtpl97-claims.yaml",
+        "eudirectlapse-tuned.yaml",
+        "eudirectlapse.yaml",
+    ]
+
+
+@pytest.mark.parametrize("spec", PUBLIC, ids=lambda p: p.stem)
+def test_a_public_data_spec_without_its_folder_names_the_file_the_option_and_the_source(
+    spec: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No folder outside the repository is assumed: the user gives `--data-dir`."""
+    assert main(["train", "--spec", str(spec)]) == 2
+    err = capsys.readouterr().err
+    file = Path(yaml.safe_load(spec.read_text("utf-8"))["source"]["path"]).name
+    assert f"${{{DATA_DIR_VARIABLE}}}/{file}: {DATA_DIR_VARIABLE} is not set" in err
+    assert "--data-dir DIR" in err
+    assert "download it from the CASdatasets R package (http://cas.uqam.ca/pub/)" in err
