@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from fastapi import Request
 
 from app.api.state import AppState
-from app.auth.service import Caller, Scope, key_caller
+from app.auth.service import Caller, Scope, caller_of
+from app.db.driver import Reader
 from app.signin import sessions
 from app.signin.roles import Role
 from app.signin.sessions import Signed
@@ -80,29 +81,26 @@ def here(request: Request) -> str:
 
 
 async def visitor(
-    request: Request, state: AppState, *, roles: frozenset[Role], scopes: tuple[Scope, ...]
+    request: Request,
+    state: AppState,
+    *,
+    roles: frozenset[Role],
+    scopes: tuple[Scope, ...],
+    reader: Reader | None = None,
 ) -> Visitor:
     """The session's visitor if it may open this page: a person holding one of `roles`, or
-    a key sign-in holding one of `scopes`. Else SignInRequired or NotPermitted."""
-    settings = state.settings
+    a key sign-in holding one of `scopes`. Else SignInRequired or NotPermitted. The session
+    and its key are read in one statement, on `reader` (the request's reads) if given."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise SignInRequired(here(request), expired=False)
     now = datetime.now(UTC)
-    async with state.sessions() as db, db.begin():
-        signed = await sessions.current(
-            db, token, now=now, idle=timedelta(minutes=settings.session_idle_minutes)
-        )
-        caller = None
-        if signed is not None and signed.kind == "key" and signed.key_id:
-            caller = await key_caller(db, signed.key_id)  # uncached: a revocation ends it now
-            if caller is None or not settings.key_sign_in:
-                await sessions.close(db, token)
-                signed = None
-    if signed is None:
+    found = await _kept(state, token, await _read(state, token, now, reader), now)
+    if found is None:
         raise SignInRequired(here(request), expired=True)
+    signed = found.signed
     if signed.kind == "oidc":
-        if not settings.oidc_issuer:  # the provider was taken out of the configuration
+        if not state.settings.oidc_issuer:  # the provider was taken out of the configuration
             raise SignInRequired(here(request), expired=True)
         if signed.recheck_at is not None and signed.recheck_at <= now:
             raise SignInRequired(here(request), expired=False, recheck=True)
@@ -111,14 +109,47 @@ async def visitor(
             signed.name,
             frozenset(ROLE_SCOPES[role] for role in signed.roles),
         )
-    assert caller is not None
+    else:
+        assert found.key is not None  # else not kept
+        caller = caller_of(*found.key)
     request.state.caller = caller  # for the request's log line: the key or person id
-    found = Visitor(caller, signed)
+    visiting = Visitor(caller, signed)
     allowed = (
         bool(signed.roles & roles)
         if signed.kind == "oidc"
         else Scope.admin in caller.scopes or bool(caller.scopes.intersection(scopes))
     )
     if not allowed:
-        raise NotPermitted(found, roles)
-    return found
+        raise NotPermitted(visiting, roles)
+    return visiting
+
+
+async def _read(
+    state: AppState, token: str, now: datetime, reader: Reader | None
+) -> sessions.OnPage | None:
+    idle = timedelta(minutes=state.settings.session_idle_minutes)
+    if reader is not None:
+        return await sessions.on_page(reader, token, now=now, idle=idle)
+    async with state.hot_path.connection() as own:
+        return await sessions.on_page(own, token, now=now, idle=idle)
+
+
+async def _kept(
+    state: AppState, token: str, found: sessions.OnPage | None, now: datetime
+) -> sessions.OnPage | None:
+    """The session if it lives on. One that has ended, or a key sign-in whose key is revoked
+    (checked on every page: a revocation ends it now) or whose kind is turned off, is
+    deleted; a live one's last page is written when it is stale."""
+    if found is None:
+        return None
+    key_refused = found.signed.kind == "key" and (
+        found.key is None or not state.settings.key_sign_in
+    )
+    gone = found.ended or key_refused
+    if gone or found.stale:
+        async with state.sessions() as db, db.begin():
+            if gone:
+                await sessions.close(db, token)
+            else:
+                await sessions.seen(db, token, now)
+    return None if gone else found

@@ -8,6 +8,7 @@ import hmac
 import math
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Generic, TypeVar
@@ -108,7 +109,12 @@ async def key_caller(session: Session, key_id: str) -> Caller | None:
 
 
 def _caller(key: ApiKey) -> Caller:
-    return Caller(key.key_id, key.name, frozenset(Scope(s) for s in key.scopes))
+    return caller_of(key.key_id, key.name, key.scopes)
+
+
+def caller_of(key_id: str, name: str, scopes: Iterable[str]) -> Caller:
+    """The caller of a stored key, from its id, name and scopes."""
+    return Caller(key_id, name, frozenset(Scope(s) for s in scopes))
 
 
 # Reads of the stored key ids that find no key: a burst of 100, then 20 a second. A read

@@ -281,6 +281,25 @@ async def history(
     return AuditPage(items=items, next_cursor=next_cursor)
 
 
+@dataclass(frozen=True, slots=True)
+class Classes:
+    """A recorded classification's classes, no more (the desk's changes of class)."""
+
+    classified_at: datetime
+    value_tier: str
+    risk_tier: str
+    lifecycle_stage: str
+
+
+async def recent_classes(reader: Reader, *, client_id: str, limit: int) -> list[Classes]:
+    """A stored client's latest recorded classes, newest first, without reading the rest of
+    each result."""
+    rows = await repository.classes(reader, client_id=client_id, limit=limit)
+    return [
+        Classes(_utc(r.classified_at), r.value_tier, r.risk_tier, r.lifecycle_stage) for r in rows
+    ]
+
+
 async def erase_client(session: Session, *, client_id: str, if_match: str | None) -> None:
     """Erase a client for good: its audit rows are unlinked and scrubbed of what describes
     the person, then the profile and its personal data are deleted, in one transaction (a

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from app.classification.schemas import AuditRecord
+from app.classification.service import Classes
 from app.i18n.texts import Lang, moment, t
 from app.outcomes.schemas import OutcomeRead
 from app.rules.parameters import ActionSpec
@@ -35,19 +34,19 @@ class ChangeRow:
     text: str
 
 
-def _classes(lang: Lang, result: Any) -> tuple[str, str, str]:
+def _classes(lang: Lang, record: Classes) -> tuple[str, str, str]:
     return (
-        f"{t(lang, 'value')} {t(lang, f'tier_{result.value.tier}')}",
-        f"{t(lang, 'risk')} {t(lang, f'tier_{result.risk.tier}')}",
-        t(lang, f"stage_{result.lifecycle.stage}"),
+        f"{t(lang, 'value')} {t(lang, f'tier_{record.value_tier}')}",
+        f"{t(lang, 'risk')} {t(lang, f'tier_{record.risk_tier}')}",
+        t(lang, f"stage_{record.lifecycle_stage}"),
     )
 
 
-def tier_changes(lang: Lang, records: Sequence[AuditRecord], limit: int) -> list[ChangeRow]:
+def tier_changes(lang: Lang, records: Sequence[Classes], limit: int) -> list[ChangeRow]:
     """Newest first: each classification whose classes differ from the one before it (as
     `old → new`), then the oldest of `records` as where the record starts."""
     rows = []
-    shown = [_classes(lang, record.result) for record in records]
+    shown = [_classes(lang, record) for record in records]
     for index in range(len(records) - 1):
         new, old = shown[index], shown[index + 1]
         if new == old:

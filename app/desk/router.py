@@ -14,14 +14,15 @@ from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from app.api.browser import Visitor, visitor
 from app.api.classification import call_for
-from app.api.deps import SessionDep, StateDep
+from app.api.deps import SessionDep, StateDep, UnitDep
 from app.auth.service import Scope
 from app.classification import service as classification
+from app.db.driver import Reader
 from app.desk import calls, history, insurance, signin, whatif
 from app.desk import card as cards
 from app.desk.lookup import choice, find
@@ -37,13 +38,15 @@ from app.strategy import service as strategy
 STATIC = Path(__file__).parent / "static"
 router = APIRouter(prefix="/desk", include_in_schema=False)
 CALLS = 8  # the calls the card lists
-CLASSIFICATIONS = 20  # the classifications read for the changes of class (each a JSON result)
+CLASSIFICATIONS = 20  # the classifications whose classes are read for the changes of class
 CHANGES = 5
 
 
-async def _agent(request: Request, state: StateDep) -> Visitor:
-    """An agent, team lead or admin signed in, or a desk-scope key (the demo)."""
-    return await visitor(request, state, roles=DESK, scopes=(Scope.desk,))
+async def _agent(request: Request, state: StateDep, unit: UnitDep) -> Visitor:
+    """An agent, team lead or admin signed in, or a desk-scope key (the demo); read on the
+    request's connection for reads, which the card goes on using."""
+    reader = await unit.reads()
+    return await visitor(request, state, roles=DESK, scopes=(Scope.desk,), reader=reader)
 
 
 async def _analyst(request: Request, state: StateDep) -> Visitor:
@@ -102,7 +105,7 @@ async def search(
 async def client_card(
     request: Request,
     state: StateDep,
-    session: SessionDep,
+    unit: UnitDep,
     agent: AgentDep,
     recorded: int | None = None,
     error: str | None = None,
@@ -119,42 +122,39 @@ async def client_card(
     )
     problem = t(chosen, error) if error in calls.PROBLEMS else None
     try:
-        return await _card(request, state, session, agent, client_id, chosen, saved, problem)
+        card = await _card(request, state, await unit.reads(), agent, client_id, chosen)
     except NotFound:
         return page(request, "search.html", agent=agent, query=client_id, found=[])
     except ServiceError as exc:  # e.g. 503: a model or the ruleset is not loaded
         return page(request, "message.html", exc.status, title=t(chosen, "error"), text=exc.detail)
-
-
-async def _card(
-    request: Request,
-    state: StateDep,
-    session: SessionDep,
-    agent: Visitor,
-    client_id: str,
-    chosen: Lang,
-    saved: str | None,
-    problem: str | None,
-) -> HTMLResponse:
-    profile = await profiles.get_client(session, client_id=client_id)
-    call = call_for(request, state, agent.caller)
-    result = await classification.classify_read(session, call, profile, explain=True)
-    catalogue = {spec.code: spec for spec in call.pinned.ruleset.document.actions}
-    today = datetime.now(TIMEZONE).date()
-    card = cards.build(chosen, profile=profile, result=result, catalogue=catalogue, today=today)
-    classified = await classification.history(
-        session, client_id=client_id, since=None, until=None, cursor=None, limit=CLASSIFICATIONS
-    )
-    card.changes = history.tier_changes(chosen, classified.items, CHANGES)
-    answered = await outcomes.list_outcomes(session, client_id=client_id, cursor=None, limit=CALLS)
-    card.outcomes = history.outcome_rows(chosen, answered.items, catalogue)
-    complaint = await outcomes.open_complaint(session, client_id=client_id)
-    card.insurance = insurance.build(
-        chosen, profile, calls=answered.items, complaint=complaint, today=today
-    )
     return page(
         request, "card.html", agent=agent, card=card, query="", message=saved, problem=problem
     )
+
+
+async def _card(
+    request: Request, state: StateDep, reader: Reader, agent: Visitor, client_id: str, chosen: Lang
+) -> cards.Card:
+    """The card, from reads that need no transaction (on PostgreSQL, the driver's): the
+    client, its policies and claims, its contact history, its latest classes, calls and
+    complaint records; and the classification, recorded in the audit trail."""
+    profile = await profiles.client_card(reader, client_id=client_id)
+    call = call_for(request, state, agent.caller)
+    result = await classification.classify_read(reader, call, profile, explain=True)
+    catalogue = {spec.code: spec for spec in call.pinned.ruleset.document.actions}
+    today = datetime.now(TIMEZONE).date()
+    card = cards.build(chosen, profile=profile, result=result, catalogue=catalogue, today=today)
+    classified = await classification.recent_classes(
+        reader, client_id=client_id, limit=CLASSIFICATIONS
+    )
+    card.changes = history.tier_changes(chosen, classified, CHANGES)
+    answered = await outcomes.latest(reader, client_id=client_id, limit=CALLS)
+    card.outcomes = history.outcome_rows(chosen, answered, catalogue)
+    complaint = await outcomes.open_complaint(reader, client_id=client_id)
+    card.insurance = insurance.build(
+        chosen, profile, calls=answered, complaint=complaint, today=today
+    )
+    return card
 
 
 @router.get("/strategy")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import String, column, exists, insert, select, table
+from sqlalchemy import Row, String, Table, column, exists, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.db.driver import Reader, driver_rows, is_driver
 from app.outcomes.tables import CallOutcome
 
 # The client's name, for an agent's list of callbacks (the profiles' table, read only).
@@ -27,30 +29,46 @@ async def add(session: AsyncSession, values: dict[str, Any]) -> int:
     return int(outcome_id)
 
 
+# The card's reads of a client's outcomes, newest first, on PostgreSQL through the driver:
+# the twins of `page` (from the newest when no `before_id`) and `complaints`.
+_OUTCOME = cast(Table, CallOutcome.__table__)
+_SELECT = f"SELECT {', '.join(c.name for c in _OUTCOME.columns)} FROM call_outcome"
+_PAGE_SQL = f"{_SELECT} WHERE client_id = %s AND outcome_id < %s ORDER BY outcome_id DESC LIMIT %s"
+_COMPLAINTS_SQL = (
+    f"{_SELECT} WHERE client_id = %s AND result = ANY(%s) ORDER BY outcome_id DESC LIMIT %s"
+)
+_NEWEST = 2**63 - 1  # past every outcome id
+
+
 async def page(
-    session: AsyncSession, *, client_id: str, before_id: int | None, limit: int
-) -> list[CallOutcome]:
+    reader: Reader, *, client_id: str, before_id: int | None, limit: int
+) -> Sequence[Row[Any]]:
     """A client's outcomes, newest first."""
+    if is_driver(reader):
+        after = _NEWEST if before_id is None else before_id
+        return await driver_rows(reader, _PAGE_SQL, (client_id, after, limit))
     query = (
-        select(CallOutcome)
-        .where(CallOutcome.client_id == client_id)
-        .order_by(CallOutcome.outcome_id.desc())
+        select(_OUTCOME)
+        .where(_OUTCOME.c.client_id == client_id)
+        .order_by(_OUTCOME.c.outcome_id.desc())
         .limit(limit)
     )
     if before_id is not None:
-        query = query.where(CallOutcome.outcome_id < before_id)
-    return list(await session.scalars(query))
+        query = query.where(_OUTCOME.c.outcome_id < before_id)
+    return (await reader.execute(query)).all()
 
 
-async def complaints(session: AsyncSession, *, client_id: str, limit: int) -> list[CallOutcome]:
+async def complaints(reader: Reader, *, client_id: str, limit: int) -> Sequence[Row[Any]]:
     """The client's complaint records, newest first."""
+    if is_driver(reader):
+        return await driver_rows(reader, _COMPLAINTS_SQL, (client_id, list(COMPLAINT), limit))
     query = (
-        select(CallOutcome)
-        .where(CallOutcome.client_id == client_id, CallOutcome.result.in_(COMPLAINT))
-        .order_by(CallOutcome.outcome_id.desc())
+        select(_OUTCOME)
+        .where(_OUTCOME.c.client_id == client_id, _OUTCOME.c.result.in_(COMPLAINT))
+        .order_by(_OUTCOME.c.outcome_id.desc())
         .limit(limit)
     )
-    return list(await session.scalars(query))
+    return (await reader.execute(query)).all()
 
 
 async def due_callbacks(

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.db.base import as_utc
+from app.db.driver import Reader
 from app.db.unit import Session
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.outcomes import offers, repository
@@ -34,7 +35,8 @@ async def _exists(session: Session, client_id: str) -> None:
         raise NotFound(f"no client with id '{client_id}'")
 
 
-def _read(row: CallOutcome) -> OutcomeRead:
+def _read(row: Any) -> OutcomeRead:
+    # `row`: a `CallOutcome`, or a row of `call_outcome` as its repository reads it.
     return OutcomeRead.model_validate(
         {
             "outcome_id": row.outcome_id,
@@ -248,10 +250,17 @@ class OutcomeRecorded:
     recorded_by: str
 
 
-async def open_complaint(session: Session, *, client_id: str) -> list[OutcomeRead]:
+async def latest(reader: Reader, *, client_id: str, limit: int) -> list[OutcomeRead]:
+    """A client's latest outcomes, newest first, for a client just read (the desk's card):
+    its existence is not checked again."""
+    rows = await repository.page(reader, client_id=client_id, before_id=None, limit=limit)
+    return [_read(row) for row in rows]
+
+
+async def open_complaint(reader: Reader, *, client_id: str) -> list[OutcomeRead]:
     """The client's open complaint, oldest record first (its opening, then its notes), or
     nothing when the last complaint record closed it."""
-    rows = await repository.complaints(session, client_id=client_id, limit=COMPLAINT_NOTES)
+    rows = await repository.complaints(reader, client_id=client_id, limit=COMPLAINT_NOTES)
     records = []
     for row in rows:  # newest first
         if row.result == CallResult.complaint_closed:

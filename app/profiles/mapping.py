@@ -101,8 +101,18 @@ class StoredClient(Protocol):
     updated_at: datetime
 
 
+class StoredPersonal(Protocol):
+    """A client's personal data as read: the ORM object or the personal columns of a row."""
+
+    name: str | None
+    phone: str | None
+    national_id: str | None
+
+
 def to_read(
-    client: Client | StoredClient, personal: ClientPersonal | None, holdings: Holdings | None = None
+    client: Client | StoredClient,
+    personal: ClientPersonal | StoredPersonal | None,
+    holdings: Holdings | None = None,
 ) -> ClientRead:
     """The stored client as read; its policies and claims only when `holdings` are given
     (the classification's hot path reads none)."""

@@ -123,31 +123,24 @@ async def _add_holdings(session: AsyncSession, found: dict[str, Holdings]) -> No
         await session.execute(insert(ClientClaim), claims)
 
 
-async def holdings(session: AsyncSession, client_ids: Sequence[str]) -> dict[str, Holdings]:
+async def holdings(reader: Reader, client_ids: Sequence[str]) -> dict[str, Holdings]:
     """Each client's policies (by start date) and open claims (by report date): two
-    primary-key range reads."""
+    primary-key range reads, on PostgreSQL's driver connection as `_HOLDINGS_SQL` (the
+    desk's card reads them there)."""
     found = {client_id: Holdings() for client_id in client_ids}
     if not found:
         return found
-    policies = await session.scalars(
-        select(ClientPolicy)
-        .where(ClientPolicy.client_id.in_(list(found)))
-        .order_by(ClientPolicy.start_date, ClientPolicy.policy_number)
-    )
-    for policy in policies:
-        found[policy.client_id].policies.append(_fields(policy, "client_id"))
-    claims = await session.scalars(
-        select(ClientClaim)
-        .where(ClientClaim.client_id.in_(list(found)))
-        .order_by(ClientClaim.reported_on, ClientClaim.claim_number)
-    )
-    for claim in claims:
-        found[claim.client_id].claims.append(_fields(claim, "client_id"))
+    ids = sorted(found)
+    for table, rows_of in ((_POLICY, "policies"), (_CLAIM, "claims")):
+        if is_driver(reader):
+            rows = await driver_rows(reader, _HOLDINGS_SQL[table.name], (ids,))
+        else:
+            query = select(table).where(table.c.client_id.in_(ids)).order_by(*_HELD_ORDER[table])
+            rows = list(await reader.execute(query))
+        for row in rows:
+            held = row._asdict()
+            getattr(found[held.pop("client_id")], rows_of).append(held)
     return found
-
-
-def _fields(row: ClientPolicy | ClientClaim, *leave: str) -> dict[str, Any]:
-    return {c.name: getattr(row, c.name) for c in row.__table__.columns if c.name not in leave}
 
 
 def _page_query(
@@ -181,6 +174,24 @@ _CLIENTS_SQL = (
     f"SELECT {', '.join(_COLUMNS)} FROM client WHERE client_id = ANY(%s) ORDER BY client_id"
 )
 _PERSONAL_COLUMNS = [c.name for c in _PERSONAL.columns if c.name != "client_id"]
+# A client with its personal data, one row (the desk's card): `_CLIENT_CARD_SQL` is the twin.
+_CLIENT_CARD_SQL = (
+    f"SELECT {', '.join('c.' + name for name in _COLUMNS)},"
+    f" {', '.join('p.' + name for name in _PERSONAL_COLUMNS)}"
+    " FROM client c LEFT JOIN client_personal p ON p.client_id = c.client_id"
+    " WHERE c.client_id = %s"
+)
+_POLICY = cast(Table, ClientPolicy.__table__)
+_CLAIM = cast(Table, ClientClaim.__table__)
+_HELD_ORDER = {
+    _POLICY: (_POLICY.c.start_date, _POLICY.c.policy_number),
+    _CLAIM: (_CLAIM.c.reported_on, _CLAIM.c.claim_number),
+}
+_HOLDINGS_SQL = {  # the twins of `holdings`' queries
+    table.name: f"SELECT {', '.join(c.name for c in table.columns)} FROM {table.name}"
+    f" WHERE client_id = ANY(%s) ORDER BY {', '.join(c.name for c in order)}"
+    for table, order in _HELD_ORDER.items()
+}
 _STAGING = Table(
     "client_staging",
     MetaData(),
@@ -293,6 +304,20 @@ async def clients(reader: Reader, client_ids: Sequence[str]) -> Sequence[Row[Any
         return await driver_rows(reader, _CLIENTS_SQL, (ids,))
     query = select(_CLIENT).where(_CLIENT.c.client_id.in_(ids)).order_by(_CLIENT.c.client_id)
     return (await reader.execute(query)).all()
+
+
+async def client_card(reader: Reader, client_id: str) -> Row[Any] | None:
+    """The client and its personal data in one row (personal columns null without any):
+    on PostgreSQL through the driver (`_CLIENT_CARD_SQL`)."""
+    if is_driver(reader):
+        rows = await driver_rows(reader, _CLIENT_CARD_SQL, (client_id,))
+        return rows[0] if rows else None
+    query = (
+        select(_CLIENT, *(_PERSONAL.c[name] for name in _PERSONAL_COLUMNS))
+        .outerjoin(_PERSONAL, _PERSONAL.c.client_id == _CLIENT.c.client_id)
+        .where(_CLIENT.c.client_id == client_id)
+    )
+    return (await reader.execute(query)).first()
 
 
 async def clients_after(session: AsyncSession, after: str | None, limit: int) -> list[Client]:

@@ -3,20 +3,62 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import (
+    DateTime,
+    Row,
+    String,
+    Table,
+    and_,
+    column,
+    delete,
+    insert,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.base import JSON_DOCUMENT
+from app.db.driver import Reader, driver_rows, is_driver
 from app.signin.tables import SignInAttempt, WebSession
+
+_SESSION = cast(Table, WebSession.__table__)
+# A key sign-in's key (the keys' table, read only): whether it still exists and is not
+# revoked, and what it may open, read with the session on every page.
+_KEY = table(
+    "api_key",
+    column("key_id", String),
+    column("name", String),
+    column("scopes", JSON_DOCUMENT),
+    column("revoked_at", DateTime(timezone=True)),
+)
+_KEY_COLUMNS = {"name": "key_name", "scopes": "key_scopes", "revoked_at": "key_revoked_at"}
+_PAGE_SESSION_SQL = (  # the twin of `page_session`'s query, for the driver
+    f"SELECT {', '.join('s.' + c.name for c in _SESSION.columns)},"
+    f" {', '.join(f'k.{name} AS {label}' for name, label in _KEY_COLUMNS.items())}"
+    " FROM web_session s LEFT JOIN api_key k ON k.key_id = s.key_id WHERE s.token_sha256 = %s"
+)
+
+
+async def page_session(reader: Reader, token_sha256: str) -> Row[Any] | None:
+    """The session with its key's name, scopes and revocation (`key_name` null for a person,
+    or when the key is gone), one read without a transaction: on PostgreSQL through the
+    driver."""
+    if is_driver(reader):
+        rows = await driver_rows(reader, _PAGE_SESSION_SQL, (token_sha256,))
+        return rows[0] if rows else None
+    query = (
+        select(_SESSION, *(_KEY.c[name].label(label) for name, label in _KEY_COLUMNS.items()))
+        .outerjoin(_KEY, _KEY.c.key_id == _SESSION.c.key_id)
+        .where(_SESSION.c.token_sha256 == token_sha256)
+    )
+    return (await reader.execute(query)).first()
 
 
 async def add_session(session: AsyncSession, values: dict[str, Any]) -> None:
     await session.execute(insert(WebSession).values(values))
-
-
-async def get_session(session: AsyncSession, token_sha256: str) -> WebSession | None:
-    return await session.get(WebSession, token_sha256)
 
 
 async def seen(session: AsyncSession, token_sha256: str, at: datetime) -> None:

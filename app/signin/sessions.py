@@ -12,8 +12,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from app.db.base import as_utc
+from app.db.driver import Reader
 from app.db.unit import Session
 from app.signin import repository
 from app.signin.roles import Role
@@ -56,7 +58,8 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def _signed(row: WebSession) -> Signed:
+def _signed(row: Any) -> Signed:
+    # `row`: a `WebSession`, or a row of `web_session` as its repository reads it.
     return Signed(
         kind=row.kind,
         subject=row.subject,
@@ -109,24 +112,44 @@ async def open_session(
     return token, _signed(row)
 
 
-async def current(
-    session: Session, token: str | None, *, now: datetime, idle: timedelta
-) -> Signed | None:
-    """The live session of a cookie's token; None when there is none or it has ended (an
-    ended one is deleted)."""
+@dataclass(frozen=True, slots=True)
+class OnPage:
+    """A session as a page reads it. `ended`: past its lifetime or idle too long, to be
+    deleted; `stale`: its last page is older than `SEEN_EVERY`, to be written; `key`: a key
+    sign-in's key (id, name, scopes) while it exists and is not revoked."""
+
+    signed: Signed
+    ended: bool
+    stale: bool
+    key: tuple[str, str, tuple[str, ...]] | None
+
+
+async def on_page(
+    reader: Reader, token: str | None, *, now: datetime, idle: timedelta
+) -> OnPage | None:
+    """The session of a cookie's token with its key, in one read that needs no transaction;
+    None when there is none. Ending it (`close`) or writing its last page (`seen`) is for a
+    transaction of the caller's, when `ended` or `stale` say so."""
     if not token or len(token) > 100:
         return None
-    key = _sha256(token)
-    row = await repository.get_session(session, key)
+    row = await repository.page_session(reader, _sha256(token))
     if row is None:
         return None
-    seen = as_utc(row.seen_at)
-    if as_utc(row.expires_at) <= now or seen + idle <= now:
-        await repository.delete_session(session, key)
-        return None
-    if now - seen >= SEEN_EVERY:
-        await repository.seen(session, key, now)
-    return _signed(row)
+    seen_at = as_utc(row.seen_at)
+    key = None
+    if row.key_name is not None and row.key_revoked_at is None:
+        key = (row.key_id, row.key_name, tuple(row.key_scopes))
+    return OnPage(
+        _signed(row),
+        ended=as_utc(row.expires_at) <= now or seen_at + idle <= now,
+        stale=now - seen_at >= SEEN_EVERY,
+        key=key,
+    )
+
+
+async def seen(session: Session, token: str, now: datetime) -> None:
+    """A page of the session's was seen at `now`."""
+    await repository.seen(session, _sha256(token), now)
 
 
 async def close(session: Session, token: str | None) -> bool:

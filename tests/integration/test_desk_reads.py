@@ -1,0 +1,120 @@
+"""The desk card's reads: written twice (SQLAlchemy, and SQL for psycopg on PostgreSQL), held
+equal here, as tests/integration/test_hot_reads.py holds the classification's reads.
+
+A card reads its session with the session's key, the client with its personal data, its
+policies and claims, the classes of its latest classifications, its latest calls and its
+complaint records, all without a transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+from sqlalchemy import text
+
+from app.auth import service as keys
+from app.classification import service as classification
+from app.db.driver import Reader, is_driver
+from app.db.unit import Sessions
+from app.outcomes import service as outcomes
+from app.profiles import service as profiles
+from app.settings import Settings
+from app.signin import sessions as web_sessions
+from tests.conftest import sync_engine
+from tests.integration.test_hot_reads import _hot, _run, _stored_book
+
+NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
+CLASSES = [("high", "low", "growth"), ("high", "low", "growth"), ("medium", "high", "mature")]
+
+
+def _card_rows(url: str, client_id: str) -> None:
+    """Policies, a claim, audit rows and calls (a complaint among them) for `client_id`."""
+    engine = sync_engine(url)
+    with engine.begin() as conn:
+        for n, day in enumerate(("2024-03-01", "2023-01-15")):
+            conn.execute(
+                text(
+                    "INSERT INTO client_policy VALUES (:c, :p, 'auto', 1200.5, :d, :r, 'in_force')"
+                ),
+                {"c": client_id, "p": f"P-{n}", "d": day, "r": "2026-09-01" if n else None},
+            )  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO client_claim VALUES (:c, 'K-1', 'P-0', '2026-05-02', NULL, 'reported')"
+            ),
+            {"c": client_id},
+        )
+        for n, (value, risk, stage) in enumerate(CLASSES):
+            document = {"value": {"tier": value}, "risk": {"tier": risk},
+                      "lifecycle": {"stage": stage}, "reasons": {"risk": []}}  # fmt: skip
+            conn.execute(
+                text(
+                    "INSERT INTO classification_audit (client_id, client_version, key_id,"
+                    " request_id, input_fingerprint, versions, result, classified_at)"
+                    " VALUES (:c, 1, 'k', :r, 'f', '{}', :result, :at)"
+                ),
+                {"c": client_id, "r": f"req-{n}", "result": orjson.dumps(document).decode(),
+                 "at": NOW + timedelta(minutes=n)},
+            )  # fmt: skip
+        for n, answer in enumerate(("accepted", "complaint", "call_back", "complaint")):
+            conn.execute(
+                text(
+                    "INSERT INTO call_outcome (client_id, action_code, result, note, key_id,"
+                    " offer_request_id, callback_at, model_versions, ruleset_version,"
+                    " recorded_at) VALUES (:c, :a, :r, :note, 'k', NULL, :cb, '{}', 'rs', :at)"
+                ),
+                {"c": client_id, "a": None if answer == "complaint" else "ACT_1", "r": answer,
+                 "note": f"note {n}", "cb": NOW + timedelta(days=1) if n == 2 else None,
+                 "at": NOW + timedelta(hours=n)},
+            )  # fmt: skip
+    engine.dispose()
+
+
+async def _card_reads(reader: Reader, client_id: str, token: str) -> tuple[Any, ...]:
+    page = await web_sessions.on_page(reader, token, now=NOW, idle=timedelta(minutes=30))
+    return (
+        page,
+        (await profiles.client_card(reader, client_id=client_id)).model_dump(),
+        await classification.recent_classes(reader, client_id=client_id, limit=20),
+        await outcomes.latest(reader, client_id=client_id, limit=3),
+        await outcomes.open_complaint(reader, client_id=client_id),
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
+def test_the_cards_driver_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
+    client_id = _stored_book(db_url, clients=3)[0]
+    _card_rows(db_url, client_id)
+
+    async def work(settings: Settings, sessions: Sessions) -> None:
+        async with sessions() as session, session.begin():
+            issued = await keys.create_key(session, name="agent", scopes=["desk"])
+            token, _ = await web_sessions.open_session(
+                session, kind="key", subject=issued.key_id, name="agent", roles=frozenset(),
+                key_id=issued.key_id, id_token=None, now=NOW - timedelta(minutes=5),
+                lifetime=timedelta(hours=8), recheck=None, idle=timedelta(minutes=30),
+            )  # fmt: skip
+        async with _hot(settings, sessions) as hot, hot.connection() as driver:
+            assert is_driver(driver)
+            through_driver = await _card_reads(driver, client_id, token)
+        async with sessions() as session:
+            through_session = await _card_reads(session, client_id, token)
+        async with sessions.kw["bind"].connect() as connection:
+            through_core = await _card_reads(connection, client_id, token)
+        assert through_driver == through_session == through_core
+        page, card, classes, calls, complaint = through_driver
+        assert page.key == (issued.key_id, "agent", ("desk",))
+        assert page.stale
+        assert not page.ended
+        assert [p["policy_number"] for p in card["policies"]] == ["P-1", "P-0"]
+        assert card["claims"][0]["amount"] is None
+        assert card["personal"] is not None
+        assert [(c.value_tier, c.risk_tier, c.lifecycle_stage) for c in classes] == CLASSES[::-1]
+        assert [c.result for c in calls] == ["complaint", "call_back", "complaint"]
+        assert [c.note for c in complaint] == ["note 1", "note 3"]
+
+    _run(work, db_url)
