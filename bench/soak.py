@@ -1,21 +1,25 @@
 """Soak: mixed traffic at 80% of its measured peak against 2 workers on Postgres.
 
 Stores a synthetic book in a scratch Postgres database, starts `clientscore serve --workers 2`,
-measures the peak rate of a mix of requests (closed loop, `--peak-seconds`), then sends the
-same mix at `--fraction` of that rate (open loop, `--seconds`) and samples every worker's RSS
-every 10 s. The mix, by weight:
+measures the peak rate of a mix of requests (closed loop, 32 connections, `--peak-seconds`),
+then sends the same mix at `--fraction` of that rate (open loop, `--seconds`) and samples
+every worker's RSS every 10 s. Both phases use the same light generator (`bench.loadgen`:
+pre-encoded HTTP/1.1 on keep-alive connections, latency from each request's due time). The
+mix, by weight:
 
     5  POST /v1/classify, an inline profile (no database)
     2  GET  /v1/clients/{id}/classification (a read and an audit write)
     1  POST /v1/classify:batch, 20 inline profiles
     2  PATCH /v1/clients/{id} without If-Match (a profile write)
 
-Prints the requests shed (503 `overloaded`: a worker had its bound of requests in hand),
-errors (any other answer but 2xx, or no answer), p50/p99 per kind and overall of the requests
-served, and the RSS series; writes them to bench/results/soak-<time>.json. `--fraction 2`
-sends twice the peak: the workers shed what they cannot serve, and the p99 of what they
-serve shows whether shedding keeps it short. Exits 1 on any error, or when a
-worker's RSS over the last minute is not within 5% of its second minute.
+Prints the offered and served rates, the requests shed (503 `overloaded`: a worker had its
+bound of requests in hand), the errors (any other answer but 2xx, or no answer), the requests
+the generator could not send, p50/p99 per kind and overall of the requests served, the
+generator's own CPU per request, and the RSS series; writes them to
+bench/results/soak-<time>.json. `--fraction 2` sends twice the peak: the workers shed what
+they cannot serve, and the p99 of what they serve shows whether shedding keeps it short.
+Exits 1 on any error, on any request the generator could not send, or when a worker's RSS
+over the last minute is not within 5% of its second minute.
 
     python -m bench.soak [--seconds 600] [--peak-seconds 30] [--fraction 0.8] [--clients 20000]
 """
@@ -29,26 +33,28 @@ os.environ["OMP_NUM_THREADS"] = "1"
 import argparse
 import asyncio
 import random
-import time
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
-import numpy as np
 import orjson
 
 from app.demo.synthetic import generate_book
 from bench.http_cases import stored_client_ids
 from bench.http_report import child_pids, rss_mb
+from bench.loadgen import Generator, Request, closed_loop, encode, new_event_loop, open_loop
 from bench.server import ROOT, load_demo_book, scratch_database, serving
+from bench.soak_report import SAMPLE_SECONDS, Phase, print_report, record, steady
 
 RESULTS = ROOT / "bench" / "results"
 MIX = (("inline", 5), ("by_id", 2), ("batch", 1), ("write", 2))
 BATCH_ITEMS = 20
-SAMPLE_SECONDS = 10
-CONCURRENCY = 32  # closed-loop clients for the peak; the cap on requests in flight after
+BATCHES = 200  # different batch bodies
+CONNECTIONS = 32  # closed-loop connections for the peak
+# Open connections at most during the soak; a request due when all are busy is not sent and
+# is counted as such. At twice the peak the shed answer within milliseconds, so this is far
+# above what the service keeps busy (its bound is 64 requests per worker).
+MAX_CONNECTIONS = 1000
 
 
 def _options() -> argparse.Namespace:
@@ -60,198 +66,112 @@ def _options() -> argparse.Namespace:
     return parser.parse_args()
 
 
-@dataclass
-class Tally:
-    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    errors: Counter[str] = field(default_factory=Counter)
-    done: int = 0
-    shed: int = 0  # answered 503 `overloaded` at once: the worker had its bound in hand
-
-    def summary(self) -> dict[str, Any]:
-        every = [x for values in self.latencies.values() for x in values]
-        kinds = {kind: _percentiles(values) for kind, values in sorted(self.latencies.items())}
-        return {
-            "requests": self.done,
-            "shed": self.shed,
-            "errors": dict(self.errors),
-            "all": _percentiles(every),
-            "kinds": kinds,
-        }
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"count": 0}
-    ms = np.asarray(values) * 1000
-    return {
-        "count": len(values),
-        "p50_ms": float(np.percentile(ms, 50)),
-        "p99_ms": float(np.percentile(ms, 99)),
-    }
-
-
 class Mix:
-    """Builds the requests of the mix from a synthetic book and the stored client ids."""
+    """The requests of the mix, encoded before the run, from a synthetic book and the stored
+    client ids; `next()` picks a kind by weight and one of its requests."""
 
-    def __init__(self, ids: list[str], seed: int) -> None:
+    def __init__(self, ids: list[str], seed: int, *, host: str, token: str) -> None:
+        self.random = random.Random(seed)
         book = generate_book(2_000, seed, as_of=date.today())
-        self.profiles = [
+        profiles = [
             {k: v for k, v in orjson.loads(orjson.dumps(r)).items() if k != "personal"}
             for r in book.records()
         ]
-        self.ids = ids
+        auth = {"Authorization": f"Bearer {token}"}
+        as_json = {**auth, "Content-Type": "application/json"}
+        as_patch = {**auth, "Content-Type": "application/merge-patch+json"}
+
+        def post(kind: str, path: str, body: Any) -> Request:
+            return Request(kind, encode("POST", path, host=host, headers=as_json, body=body))
+
+        def batch() -> bytes:
+            items = [{"profile": self.random.choice(profiles)} for _ in range(BATCH_ITEMS)]
+            return orjson.dumps({"items": items})
+
+        def patch(client_id: str) -> bytes:
+            body = orjson.dumps({"interactions_12m": self.random.randint(0, 40)})
+            return encode(
+                "PATCH", f"/v1/clients/{client_id}", host=host, headers=as_patch, body=body
+            )
+
+        self.requests = {
+            "inline": [
+                post("inline", "/v1/classify", orjson.dumps({"profile": p, "explain": False}))
+                for p in profiles
+            ],
+            "by_id": [
+                Request(
+                    "by_id",
+                    encode("GET", f"/v1/clients/{i}/classification", host=host, headers=auth),
+                )
+                for i in ids
+            ],
+            "batch": [post("batch", "/v1/classify:batch", batch()) for _ in range(BATCHES)],
+            "write": [Request("write", patch(i)) for i in ids],
+        }
         self.kinds = [kind for kind, weight in MIX for _ in range(weight)]
-        self.random = random.Random(seed)
 
-    def next(self) -> tuple[str, str, str, Any]:
-        kind = self.random.choice(self.kinds)
-        pick = self.random.choice
-        if kind == "inline":
-            return kind, "POST", "/v1/classify", {"profile": pick(self.profiles), "explain": False}
-        if kind == "by_id":
-            return kind, "GET", f"/v1/clients/{pick(self.ids)}/classification", None
-        if kind == "batch":
-            items = [{"profile": pick(self.profiles)} for _ in range(BATCH_ITEMS)]
-            return kind, "POST", "/v1/classify:batch", {"items": items}
-        patch = {"interactions_12m": self.random.randint(0, 40)}
-        return kind, "PATCH", f"/v1/clients/{pick(self.ids)}", patch
+    def next(self) -> Request:
+        return self.random.choice(self.requests[self.random.choice(self.kinds)])
 
 
-async def _send(http: httpx.AsyncClient, mix: Mix, tally: Tally) -> None:
-    kind, method, path, body = mix.next()
-    headers = {"Content-Type": "application/merge-patch+json"} if kind == "write" else {}
-    started = time.perf_counter()
-    try:
-        response = await http.request(method, path, json=body, headers=headers)
-    except httpx.HTTPError as exc:
-        tally.errors[f"{kind}: {type(exc).__name__}"] += 1
-        return
-    tally.done += 1
-    if response.status_code == 503 and b'"overloaded"' in response.content:
-        tally.shed += 1
-        return
-    if not response.is_success:
-        tally.errors[f"{kind}: {response.status_code}"] += 1
-        return
-    tally.latencies[kind].append(time.perf_counter() - started)
+async def _sample_rss(workers: list[int], rss: dict[int, list[float]]) -> None:
+    while True:
+        for pid in workers:
+            rss[pid].append(rss_mb(pid)[0])
+        await asyncio.sleep(SAMPLE_SECONDS)
 
 
-async def peak(http: httpx.AsyncClient, mix: Mix, seconds: float) -> float:
-    """Requests per second of the mix with CONCURRENCY clients sending back to back."""
-    tally = Tally()
-    stop = time.monotonic() + seconds
-
-    async def client() -> None:
-        while time.monotonic() < stop:
-            await _send(http, mix, tally)
-
-    await asyncio.gather(*(client() for _ in range(CONCURRENCY)))
-    if tally.errors:
-        raise SystemExit(f"errors while measuring the peak: {dict(tally.errors)}")
-    return tally.done / seconds
-
-
-async def soak(
-    http: httpx.AsyncClient, mix: Mix, rate: float, seconds: float, server_pid: int
-) -> tuple[Tally, dict[int, list[float]]]:
-    """Sends at `rate` per second for `seconds`, sampling each worker's RSS every 10 s."""
-    tally = Tally()
+async def measure(
+    args: argparse.Namespace, mix: Mix, address: tuple[str, int], server_pid: int
+) -> tuple[Phase, Phase, dict[int, list[float]]]:
+    """The peak (closed loop), then the soak at `--fraction` of it (open loop) with the RSS
+    of every worker sampled every 10 s."""
+    print(f"measuring the peak for {args.peak_seconds} s ...", flush=True)
+    generator = Generator(*address, max_connections=CONNECTIONS)
+    run = await closed_loop(generator, mix.next, connections=CONNECTIONS, seconds=args.peak_seconds)
+    peak = Phase(generator.tally, run, rate=0.0)
+    if generator.tally.error_counts() or generator.tally.shed:
+        raise SystemExit(f"errors while measuring the peak: {generator.tally.summary()}")
+    top = peak.answered_rate
+    rate = top * args.fraction
+    print(f"peak {top:.0f} req/s; soaking at {rate:.0f} req/s for {args.seconds} s", flush=True)
     workers = child_pids(server_pid)
     rss: dict[int, list[float]] = {pid: [] for pid in workers}
-    in_flight = asyncio.Semaphore(max(CONCURRENCY * 4, int(rate)))
-    tasks: set[asyncio.Task[None]] = set()
-    start = time.monotonic()
-    next_sample = start
-
-    async def one() -> None:
-        async with in_flight:
-            await _send(http, mix, tally)
-
-    sent = 0
-    while (now := time.monotonic()) - start < seconds:
-        if now >= next_sample:
-            for pid in workers:
-                rss[pid].append(rss_mb(pid)[0])
-            next_sample += SAMPLE_SECONDS
-        due = int((now - start) * rate)
-        for _ in range(due - sent):
-            task = asyncio.create_task(one())
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-        sent = max(sent, due)
-        await asyncio.sleep(0.002)
-    await asyncio.gather(*tasks)
-    return tally, rss
+    sampler = asyncio.create_task(_sample_rss(workers, rss))
+    generator = Generator(*address, max_connections=MAX_CONNECTIONS)
+    run = await open_loop(generator, mix.next, rate=rate, seconds=args.seconds)
+    sampler.cancel()
+    return peak, Phase(generator.tally, run, rate=rate), rss
 
 
-def flat(series: list[float]) -> tuple[float, float, bool]:
-    """Mean RSS of the second minute and of the last one, and whether they are within 5%."""
-    per_minute = 60 // SAMPLE_SECONDS
-    second = series[per_minute : 2 * per_minute]
-    last = series[-per_minute:]
-    if not second or len(series) < 3 * per_minute:
-        return 0.0, 0.0, True
-    a, b = float(np.mean(second)), float(np.mean(last))
-    return a, b, abs(b - a) <= 0.05 * a
-
-
-async def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     with scratch_database() as url:
         print(f"storing a {args.clients:,}-client book ...", flush=True)
         load_demo_book(url, clients=args.clients, seed=7)
         with serving(url, workers=2) as served:
             ids = stored_client_ids(served.base_url, served.token, args.clients)
-            mix = Mix(ids, seed=11)
-            # Idle connections are let go before the server's 5 s keep-alive ends, so none is
-            # reused just as the server closes it.
-            limits = httpx.Limits(max_connections=CONCURRENCY * 8, keepalive_expiry=2.0)
-            headers = {"Authorization": f"Bearer {served.token}"}
-            async with httpx.AsyncClient(
-                base_url=served.base_url, headers=headers, limits=limits, timeout=30
-            ) as http:
-                print(f"measuring the peak for {args.peak_seconds} s ...", flush=True)
-                top = await peak(http, mix, args.peak_seconds)
-                rate = top * args.fraction
-                print(f"peak {top:.0f} req/s; soaking at {rate:.0f} req/s for {args.seconds} s")
-                tally, rss = await soak(http, mix, rate, args.seconds, served.pid)
-    summary = tally.summary()
-    memory = {str(pid): {"rss_mb": s, "flat": flat(s)} for pid, s in rss.items()}
-    record = {
-        "when": stamp,
-        "seconds": args.seconds,
-        "clients": args.clients,
-        "workers": 2,
-        "peak_rps": top,
-        "rate_rps": rate,
-        "mix": dict(MIX),
-        **summary,
-        "rss_every_10s": memory,
-    }
+            split = urlsplit(served.base_url)
+            assert split.hostname is not None
+            assert split.port is not None
+            mix = Mix(ids, seed=11, host=split.netloc, token=served.token)
+            with asyncio.Runner(loop_factory=new_event_loop) as runner:
+                peak, soak, rss = runner.run(
+                    measure(args, mix, (split.hostname, split.port), served.pid)
+                )
+    result = record(stamp, args, peak, soak, rss, mix=dict(MIX), connections=CONNECTIONS)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"soak-{stamp}.json"
-    path.write_bytes(orjson.dumps(record, option=orjson.OPT_INDENT_2))
-    print(
-        f"requests {summary['requests']:,}, shed {tally.shed:,} (503 overloaded), errors "
-        f"{sum(tally.errors.values())}"
-    )
-    overall = summary["all"]
-    print(f"p50 {overall.get('p50_ms', 0):.1f} ms, p99 {overall.get('p99_ms', 0):.1f} ms")
-    for kind, figures in summary["kinds"].items():
-        print(f"  {kind:7} {figures}")
-    for pid, entry in memory.items():
-        second, last, ok = entry["flat"]
-        series = ", ".join(f"{x:.0f}" for x in entry["rss_mb"])
-        verdict = "flat" if ok else "NOT FLAT"
-        print(f"worker {pid} RSS MB every 10 s: {series}")
-        print(f"  2nd minute {second:.0f} MB, last minute {last:.0f} MB: {verdict}")
+    path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    print_report(result, max_connections=MAX_CONNECTIONS)
     print(f"written to {path.relative_to(ROOT)}")
-    steady = all(entry["flat"][2] for entry in memory.values())
-    return 0 if not tally.errors and steady else 1
+    fine = not soak.tally.error_counts() and not soak.tally.unsent and steady(result)
+    return 0 if fine else 1
 
 
 def main() -> None:
-    raise SystemExit(asyncio.run(run(_options())))
+    raise SystemExit(run(_options()))
 
 
 if __name__ == "__main__":
