@@ -1,8 +1,11 @@
-"""`make screenshots`: docs/desk.png and docs/desk-en.png, taken from a live `clientscore demo`.
+"""`make screenshots`: docs/desk.png, docs/desk-en.png and docs/book.png, taken from a live
+`clientscore demo`.
 
 Starts the demo on a free port with a fresh SQLite book, signs in with the demo desk key it
 prints, opens the printed caller's card at 1280x720, records a call, and saves the page in
-Chinese and in English.
+Chinese and in English. Then classifies the demo's book (`book classify`), writes its report
+into the folder the demo serves at /book (`book report`), signs in there with the demo's
+key and saves the report's first screen.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import sync_playwright
@@ -90,12 +94,36 @@ def _wait_ready(base: str) -> None:
     raise SystemExit(f"the demo at {base} did not become ready")
 
 
+def _book_report(env: dict[str, str], folder: str) -> None:
+    """The demo book classified and reported into the folder the demo serves at /book."""
+    results = f"{folder}/results"
+    for command in (
+        ["book", "classify", "--out", results, "--no-progress"],
+        ["book", "report", results, "--out", f"{folder}/report"],
+    ):
+        subprocess.run([*CLI, *command], env=env, cwd=ROOT, check=True)
+
+
+def _book_page(browser: Any, base: str, api_key: str, target: Path) -> None:
+    page = browser.new_page(viewport=VIEWPORT)
+    page.goto(f"{base}/book")
+    page.fill("#key", api_key)
+    page.press("#key", "Enter")
+    page.wait_for_selector("#summary")
+    page.wait_for_load_state("load")
+    page.screenshot(path=target / "book.png")
+
+
 def shoot(target: Path) -> None:
     if not CHROMIUM.exists():
         raise SystemExit(f"no Chromium at {CHROMIUM}: apt-get install chromium")
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="clientscore-screenshots-") as folder:
-        env = {**os.environ, "CLIENTSCORE_DATABASE_URL": f"sqlite:///{folder}/demo.db"}
+        env = {
+            **os.environ,
+            "CLIENTSCORE_DATABASE_URL": f"sqlite:///{folder}/demo.db",
+            "CLIENTSCORE_BOOK_REPORT_DIR": f"{folder}/report",
+        }
         process = subprocess.Popen(
             [*CLI, "demo", "--port", str(port)],
             env=env,
@@ -127,11 +155,14 @@ def shoot(target: Path) -> None:
                 page.click("#lang-switch")
                 page.wait_for_selector("#badge-value")
                 page.screenshot(path=target / "desk-en.png")
+                _book_report(env, folder)
+                _book_page(browser, base, api_key, target)
                 browser.close()
         finally:
             process.terminate()
             process.wait(timeout=30)
-    sys.stdout.write(f"wrote {target / 'desk.png'} and {target / 'desk-en.png'}\n")
+    wrote = ", ".join(str(target / name) for name in ("desk.png", "desk-en.png", "book.png"))
+    sys.stdout.write(f"wrote {wrote}\n")
 
 
 if __name__ == "__main__":
