@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app import __version__
 from app.api import book as book_router
@@ -28,19 +28,26 @@ from app.api.limits import BodyLimit
 from app.api.state import AppState
 from app.auth.service import KeyVerifier
 from app.auth.throttle import Throttle
+from app.background import (
+    Background,
+    acceptance_loop,
+    metrics_loop,
+    models_loop,
+    rules_loop,
+    versions_loop,
+)
 from app.book.sandbox import Sandbox
 from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
 from app.db.driver import HotPath
 from app.db.engine import create_engine_for, create_sessionmaker
-from app.db.outage import OutageLog, is_outage
+from app.db.outage import OutageLog
 from app.desk import router as desk
 from app.observability.http import RequestTelemetry
 from app.observability.metrics import ServiceMetrics
-from app.polling import run_periodically
 from app.rules.store import ActiveRuleset, RulesetStore
-from app.serving.registry import service_registry
+from app.serving.registry import ModelRegistry, service_registry
 from app.settings import Settings
 from app.strategy.learned import Learned
 
@@ -58,6 +65,107 @@ def _count_connections(engine: AsyncEngine, metrics: ServiceMetrics) -> None:
     event.listen(engine.sync_engine.pool, "checkin", lambda *_: gauge.dec())
 
 
+async def _load_models_and_rules(settings: Settings) -> tuple[ModelRegistry, ActiveRuleset]:
+    """The champions and the active ruleset, loaded before the first request."""
+    registry = service_registry(settings.models_dir)
+    await registry.start()
+    rules = ActiveRuleset(RulesetStore(settings.rules_dir))
+    await rules.refresh()
+    return registry, rules
+
+
+async def _open_database(
+    settings: Settings, metrics: ServiceMetrics, outages: OutageLog
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession], HotPath]:
+    """The engine (its connections counted, its outages watched), sessions and hot path."""
+    engine = create_engine_for(settings)
+    _count_connections(engine, metrics)
+    outages.watch(engine)
+    sessions = create_sessionmaker(engine)
+    hot_path = HotPath(settings, engine, on_connect=outages.up)
+    await hot_path.open()
+    return engine, sessions, hot_path
+
+
+def _key_verifier(settings: Settings, metrics: ServiceMetrics) -> KeyVerifier:
+    return KeyVerifier(
+        cache_seconds=settings.auth_cache_seconds,
+        grace_seconds=settings.auth_outage_grace_seconds,
+        throttle=Throttle(
+            settings.auth_failures_allowed,
+            settings.auth_failure_window_seconds,
+            on_refused=metrics.auth_refused,
+        ),
+    )
+
+
+async def _start_services(
+    settings: Settings, metrics: ServiceMetrics, outages: OutageLog
+) -> AppState:
+    """Everything the requests share, built in order; the audit trail's writer started."""
+    registry, rules = await _load_models_and_rules(settings)
+    engine, sessions, hot_path = await _open_database(settings, metrics, outages)
+    monitor = Monitor(metrics, drift_window=settings.drift_window_scores)
+    monitor.sync_versions(registry, rules)
+    learned = Learned()
+    audit = AuditTrail(hot_path)
+    audit.start()
+    services = AppState(
+        settings=settings,
+        engine=engine,
+        hot_path=hot_path,
+        sessions=sessions,
+        verifier=_key_verifier(settings, metrics),
+        registry=registry,
+        rules=rules,
+        monitor=monitor,
+        classifier=Classifier.serving(registry, rules, monitor, learned, settings.strategy_top_n),
+        learned=learned,
+        audit=audit,
+        simulations=Sandbox(
+            settings.simulation_concurrency,
+            settings.simulation_timeout_seconds,
+            settings.simulation_memory_mb,
+        ),
+    )
+    await learned.first_read(sessions)
+    return services
+
+
+def _background(services: AppState, outages: OutageLog) -> Background:
+    """The worker's five loops (app.background), at the intervals the settings give."""
+    settings, registry, rules = services.settings, services.registry, services.rules
+    return Background(
+        [
+            models_loop(registry.refresh, settings.model_reload_seconds),
+            rules_loop(rules.refresh, settings.rules_reload_seconds),
+            versions_loop(
+                partial(services.monitor.sync_versions, registry, rules),
+                min(settings.model_reload_seconds, settings.rules_reload_seconds),
+            ),
+            metrics_loop(services.monitor.flush, FLUSH_SECONDS),
+            acceptance_loop(
+                partial(services.learned.refresh, services.sessions),
+                outages,
+                settings.strategy_refresh_seconds,
+            ),
+        ]
+    )
+
+
+def _collect_less() -> None:
+    # Startup objects never become garbage: keep the collector from rescanning them, and
+    # collect less often, since bulk imports allocate millions of short-lived objects.
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
+async def _stop_services(services: AppState) -> None:
+    await services.audit.stop()
+    await services.hot_path.close()
+    await services.engine.dispose()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     metrics = ServiceMetrics()
@@ -65,102 +173,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        registry = service_registry(settings.models_dir)
-        await registry.start()
-        rules = ActiveRuleset(RulesetStore(settings.rules_dir))
-        await rules.refresh()
-        engine = create_engine_for(settings)
-        _count_connections(engine, metrics)
-        outages.watch(engine)
-        monitor = Monitor(metrics, drift_window=settings.drift_window_scores)
-        monitor.sync_versions(registry, rules)
-        sessions = create_sessionmaker(engine)
-        hot_path = HotPath(settings, engine, on_connect=outages.up)
-        await hot_path.open()
-        learned = Learned()
-        audit = AuditTrail(hot_path)
-        audit.start()
-        app.state.services = AppState(
-            settings=settings,
-            engine=engine,
-            hot_path=hot_path,
-            sessions=sessions,
-            verifier=KeyVerifier(
-                cache_seconds=settings.auth_cache_seconds,
-                grace_seconds=settings.auth_outage_grace_seconds,
-                throttle=Throttle(
-                    settings.auth_failures_allowed,
-                    settings.auth_failure_window_seconds,
-                    on_refused=metrics.auth_refused,
-                ),
-            ),
-            registry=registry,
-            rules=rules,
-            monitor=monitor,
-            classifier=Classifier.serving(
-                registry, rules, monitor, learned, settings.strategy_top_n
-            ),
-            learned=learned,
-            audit=audit,
-            simulations=Sandbox(
-                settings.simulation_concurrency,
-                settings.simulation_timeout_seconds,
-                settings.simulation_memory_mb,
-            ),
-        )
-
-        async def learn() -> None:
-            try:
-                await learned.refresh(sessions)
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
-                # Said once per outage; the learned rates keep their last values meanwhile.
-                outages.down(exc)
-
-        await learned.first_read(sessions)
-
-        async def sync_versions() -> None:
-            monitor.sync_versions(registry, rules)
-
-        async def flush_metrics() -> None:
-            monitor.flush()
-
-        followers = [
-            asyncio.create_task(
-                run_periodically(
-                    settings.model_reload_seconds, registry.refresh, "the model registry folder"
-                )
-            ),
-            asyncio.create_task(
-                run_periodically(settings.rules_reload_seconds, rules.refresh, "the rules folder")
-            ),
-            asyncio.create_task(
-                run_periodically(
-                    min(settings.model_reload_seconds, settings.rules_reload_seconds),
-                    sync_versions,
-                    "the versions served",
-                )
-            ),
-            asyncio.create_task(run_periodically(FLUSH_SECONDS, flush_metrics, "the metrics")),
-            asyncio.create_task(
-                run_periodically(settings.strategy_refresh_seconds, learn, "the learned acceptance")
-            ),
-        ]
-        # Startup objects never become garbage: keep the collector from rescanning them, and
-        # collect less often, since bulk imports allocate millions of short-lived objects.
-        gc.freeze()
-        gc.set_threshold(20_000, 50, 100)
+        services = await _start_services(settings, metrics, outages)
+        app.state.services = services
+        background = _background(services, outages)
+        background.start()
+        _collect_less()
         try:
             yield
         finally:
-            for follower in followers:
-                follower.cancel()
-                with suppress(asyncio.CancelledError):
-                    await follower
-            await audit.stop()
-            await hot_path.close()
-            await engine.dispose()
+            await background.stop()
+            await _stop_services(services)
 
     app = FastAPI(
         title="clientscore",
