@@ -46,7 +46,7 @@ unit: $(STAMP)
 reproduce: $(STAMP)
 	$(BIN)/pytest -m slow
 
-# docs/desk.png and docs/desk-en.png from a live demo, in Debian's Chromium.
+# docs/desk.png, docs/desk-en.png and docs/book.png from a live demo, in Debian's Chromium.
 screenshots: $(STAMP)
 	$(BIN)/python -m tests.e2e.desk_screenshots docs
 
