@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.classification.tables import ClassificationAudit
-from app.db.driver import Reader, driver_insert, driver_json, driver_rows, is_driver
+from app.db.driver import Reader, Statement, driver_insert, driver_json, is_driver
 
 # What an erased client's audit rows keep: the classes and actions, which say nothing about
 # the person once unlinked; reasons and the company segment quote the client's own facts.
@@ -85,24 +85,25 @@ _CLASSES_SQL = (
 )
 
 
-async def classes(reader: Reader, *, client_id: str, limit: int) -> Sequence[Row[Any]]:
-    """The value tier, risk tier and lifecycle stage of a client's latest `limit` audit rows,
-    with their times, newest first (on PostgreSQL through the driver)."""
-    if is_driver(reader):
-        return await driver_rows(reader, _CLASSES_SQL, (client_id, limit))
+def classes_read(client_id: str, limit: int) -> Statement:
+    """The read of the value tier, risk tier and lifecycle stage of a client's latest `limit`
+    audit rows, with their times, newest first (`_CLASSES_SQL` on the driver)."""
     table = AUDIT_TABLE.c
-    query = (
-        select(
-            table.classified_at,
-            table.result[("value", "tier")].as_string().label("value_tier"),
-            table.result[("risk", "tier")].as_string().label("risk_tier"),
-            table.result[("lifecycle", "stage")].as_string().label("lifecycle_stage"),
-        )
-        .where(table.client_id == client_id)
-        .order_by(table.audit_id.desc())
-        .limit(limit)
+    return Statement(
+        _CLASSES_SQL,
+        (client_id, limit),
+        lambda: (
+            select(
+                table.classified_at,
+                table.result[("value", "tier")].as_string().label("value_tier"),
+                table.result[("risk", "tier")].as_string().label("risk_tier"),
+                table.result[("lifecycle", "stage")].as_string().label("lifecycle_stage"),
+            )
+            .where(table.client_id == client_id)
+            .order_by(table.audit_id.desc())
+            .limit(limit)
+        ),
     )
-    return (await reader.execute(query)).all()
 
 
 async def count(session: AsyncSession, *, client_id: str | None = None) -> int:

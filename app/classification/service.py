@@ -11,7 +11,7 @@ record to. Services never commit.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +31,7 @@ from app.classification.schemas import (
     ClassifyRequest,
 )
 from app.classification.tables import ClassificationAudit
-from app.db.driver import Reader
+from app.db.driver import Reader, Statement
 from app.db.unit import Session, UnitOfWork
 from app.errors import FieldError, NotFound, ServiceError, ValidationFailed
 from app.paging import decode_cursor, encode_cursor
@@ -291,10 +291,14 @@ class Classes:
     lifecycle_stage: str
 
 
-async def recent_classes(reader: Reader, *, client_id: str, limit: int) -> list[Classes]:
-    """A stored client's latest recorded classes, newest first, without reading the rest of
-    each result."""
-    rows = await repository.classes(reader, client_id=client_id, limit=limit)
+def recent_classes_read(client_id: str, limit: int) -> Statement:
+    """The read of a stored client's latest recorded classes (`classes_of`), without the
+    rest of each result."""
+    return repository.classes_read(client_id, limit)
+
+
+def classes_of(rows: Sequence[Any]) -> list[Classes]:
+    """The classes of the rows of `recent_classes_read`, newest first."""
     return [
         Classes(_utc(r.classified_at), r.value_tier, r.risk_tier, r.lifecycle_stage) for r in rows
     ]

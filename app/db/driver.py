@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from psycopg import AsyncConnection as DriverConnection
@@ -25,6 +26,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.sql import Executable
 from typing_extensions import TypeIs
 
 from app.db.engine import create_engine_for, is_sqlite, json_text
@@ -58,6 +60,29 @@ async def driver_rows(reader: DriverConnection[Any], sql: str, params: Sequence[
     """The rows of a statement run on a driver connection, as named tuples."""
     cursor = await reader.execute(sql, params, prepare=True)
     return await cursor.fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A read written twice: its SQL for the driver, with its parameters, and its SQLAlchemy
+    twin (built only where it runs)."""
+
+    sql: str
+    params: Sequence[Any]
+    twin: Callable[[], Executable]
+
+
+async def read_all(reader: Reader, statements: Sequence[Statement]) -> list[list[Any]]:
+    """The rows of each statement, in order. On PostgreSQL's driver connection they are sent
+    together and answered in one round trip (psycopg's pipeline mode); elsewhere one after
+    the other."""
+    if not is_driver(reader):
+        return [list((await reader.execute(s.twin())).all()) for s in statements]
+    if len(statements) == 1:
+        return [await driver_rows(reader, statements[0].sql, statements[0].params)]
+    async with reader.pipeline():
+        cursors = [await reader.execute(s.sql, s.params, prepare=True) for s in statements]
+    return [await cursor.fetchall() for cursor in cursors]
 
 
 class HotPath:

@@ -8,9 +8,10 @@ out (it records the route template only).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -22,7 +23,7 @@ from app.api.classification import call_for
 from app.api.deps import SessionDep, StateDep, UnitDep
 from app.auth.service import Scope
 from app.classification import service as classification
-from app.db.driver import Reader
+from app.db.driver import Reader, read_all
 from app.desk import calls, history, insurance, signin, whatif
 from app.desk import card as cards
 from app.desk.lookup import choice, find
@@ -135,26 +136,51 @@ async def client_card(
 async def _card(
     request: Request, state: StateDep, reader: Reader, agent: Visitor, client_id: str, chosen: Lang
 ) -> cards.Card:
-    """The card, from reads that need no transaction (on PostgreSQL, the driver's): the
-    client, its policies and claims, its contact history, its latest classes, calls and
-    complaint records; and the classification, recorded in the audit trail."""
-    profile = await profiles.client_card(reader, client_id=client_id)
+    """The card, from reads that need no transaction, sent together (one round trip on
+    PostgreSQL): the client with its personal data, policies and claims, its latest classes,
+    calls and complaint records; then the classification (with the contact history), recorded
+    in the audit trail."""
+    found, classes, calls_read, complaint_read = _split(
+        await read_all(
+            reader,
+            [
+                *profiles.client_card_reads(client_id),
+                classification.recent_classes_read(client_id, CLASSIFICATIONS - 1),
+                outcomes.latest_read(client_id, CALLS),
+                outcomes.complaint_read(client_id),
+            ],
+        )
+    )
+    profile = profiles.client_card_of(client_id, found)
     call = call_for(request, state, agent.caller)
     result = await classification.classify_read(reader, call, profile, explain=True)
     catalogue = {spec.code: spec for spec in call.pinned.ruleset.document.actions}
     today = datetime.now(TIMEZONE).date()
     card = cards.build(chosen, profile=profile, result=result, catalogue=catalogue, today=today)
-    classified = await classification.recent_classes(
-        reader, client_id=client_id, limit=CLASSIFICATIONS
-    )
+    # The classes were read before this classification was recorded: it comes first.
+    classified = [_classes_now(result), *classification.classes_of(classes)]
     card.changes = history.tier_changes(chosen, classified, CHANGES)
-    answered = await outcomes.latest(reader, client_id=client_id, limit=CALLS)
+    answered = outcomes.outcomes_of(calls_read)
     card.outcomes = history.outcome_rows(chosen, answered, catalogue)
-    complaint = await outcomes.open_complaint(reader, client_id=client_id)
+    complaint = outcomes.open_complaint_of(complaint_read)
     card.insurance = insurance.build(
         chosen, profile, calls=answered, complaint=complaint, today=today
     )
     return card
+
+
+def _split(rows: list[list[Any]]) -> tuple[list[list[Any]], list[Any], list[Any], list[Any]]:
+    """The card's rows: the client's three reads, then its classes, calls and complaint."""
+    return rows[:3], rows[3], rows[4], rows[5]
+
+
+def _classes_now(result: Mapping[str, Any]) -> classification.Classes:
+    return classification.Classes(
+        result["classified_at"],
+        result["value"]["tier"],
+        result["risk"]["tier"],
+        result["lifecycle"]["stage"],
+    )
 
 
 @router.get("/strategy")

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, String, Table, column, exists, insert, select, table
+from sqlalchemy import String, Table, column, exists, insert, select, table
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db.driver import Reader, driver_rows, is_driver
+from app.db.driver import Statement
 from app.outcomes.tables import CallOutcome
 
 # The client's name, for an agent's list of callbacks (the profiles' table, read only).
@@ -40,35 +39,33 @@ _COMPLAINTS_SQL = (
 _NEWEST = 2**63 - 1  # past every outcome id
 
 
-async def page(
-    reader: Reader, *, client_id: str, before_id: int | None, limit: int
-) -> Sequence[Row[Any]]:
-    """A client's outcomes, newest first."""
-    if is_driver(reader):
-        after = _NEWEST if before_id is None else before_id
-        return await driver_rows(reader, _PAGE_SQL, (client_id, after, limit))
-    query = (
-        select(_OUTCOME)
-        .where(_OUTCOME.c.client_id == client_id)
-        .order_by(_OUTCOME.c.outcome_id.desc())
-        .limit(limit)
+def page_read(client_id: str, *, before_id: int | None, limit: int) -> Statement:
+    """The read of a client's outcomes, newest first (before `before_id`)."""
+    after = _NEWEST if before_id is None else before_id
+    return Statement(
+        _PAGE_SQL,
+        (client_id, after, limit),
+        lambda: (
+            select(_OUTCOME)
+            .where(_OUTCOME.c.client_id == client_id, _OUTCOME.c.outcome_id < after)
+            .order_by(_OUTCOME.c.outcome_id.desc())
+            .limit(limit)
+        ),
     )
-    if before_id is not None:
-        query = query.where(_OUTCOME.c.outcome_id < before_id)
-    return (await reader.execute(query)).all()
 
 
-async def complaints(reader: Reader, *, client_id: str, limit: int) -> Sequence[Row[Any]]:
-    """The client's complaint records, newest first."""
-    if is_driver(reader):
-        return await driver_rows(reader, _COMPLAINTS_SQL, (client_id, list(COMPLAINT), limit))
-    query = (
-        select(_OUTCOME)
-        .where(_OUTCOME.c.client_id == client_id, _OUTCOME.c.result.in_(COMPLAINT))
-        .order_by(_OUTCOME.c.outcome_id.desc())
-        .limit(limit)
+def complaints_read(client_id: str, limit: int) -> Statement:
+    """The read of the client's complaint records, newest first."""
+    return Statement(
+        _COMPLAINTS_SQL,
+        (client_id, list(COMPLAINT), limit),
+        lambda: (
+            select(_OUTCOME)
+            .where(_OUTCOME.c.client_id == client_id, _OUTCOME.c.result.in_(COMPLAINT))
+            .order_by(_OUTCOME.c.outcome_id.desc())
+            .limit(limit)
+        ),
     )
-    return (await reader.execute(query)).all()
 
 
 async def due_callbacks(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.db.base import as_utc
-from app.db.driver import Reader
+from app.db.driver import Statement, read_all
 from app.db.unit import Session
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.outcomes import offers, repository
@@ -215,12 +216,9 @@ async def list_outcomes(
 ) -> OutcomePage:
     """A client's recorded outcomes, newest first."""
     await _exists(session, client_id)
-    rows = await repository.page(
-        session,
-        client_id=client_id,
-        before_id=decode_cursor(cursor, int) if cursor else None,
-        limit=limit + 1,
-    )
+    before_id = decode_cursor(cursor, int) if cursor else None
+    read = repository.page_read(client_id, before_id=before_id, limit=limit + 1)
+    (rows,) = await read_all(session, [read])
     items = [_read(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1].outcome_id) if len(rows) > limit else None
     return OutcomePage(items=items, next_cursor=next_cursor)
@@ -250,17 +248,24 @@ class OutcomeRecorded:
     recorded_by: str
 
 
-async def latest(reader: Reader, *, client_id: str, limit: int) -> list[OutcomeRead]:
-    """A client's latest outcomes, newest first, for a client just read (the desk's card):
-    its existence is not checked again."""
-    rows = await repository.page(reader, client_id=client_id, before_id=None, limit=limit)
+def latest_read(client_id: str, limit: int) -> Statement:
+    """The read of a client's latest outcomes (`outcomes_of`), for a client just read (the
+    desk's card): its existence is not checked again."""
+    return repository.page_read(client_id, before_id=None, limit=limit)
+
+
+def outcomes_of(rows: Sequence[Any]) -> list[OutcomeRead]:
     return [_read(row) for row in rows]
 
 
-async def open_complaint(reader: Reader, *, client_id: str) -> list[OutcomeRead]:
-    """The client's open complaint, oldest record first (its opening, then its notes), or
-    nothing when the last complaint record closed it."""
-    rows = await repository.complaints(reader, client_id=client_id, limit=COMPLAINT_NOTES)
+def complaint_read(client_id: str) -> Statement:
+    """The read of a client's latest complaint records (`open_complaint_of`)."""
+    return repository.complaints_read(client_id, COMPLAINT_NOTES)
+
+
+def open_complaint_of(rows: Sequence[Any]) -> list[OutcomeRead]:
+    """The client's open complaint from the rows of `complaint_read`, oldest record first
+    (its opening, then its notes), or nothing when the last complaint record closed it."""
     records = []
     for row in rows:  # newest first
         if row.result == CallResult.complaint_closed:

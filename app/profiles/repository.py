@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, cast
 
 import orjson
@@ -25,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.driver import Reader, driver_rows, is_driver
+from app.db.driver import Reader, Statement, driver_rows, is_driver, read_all
 from app.profiles.mapping import Holdings
 from app.profiles.tables import Client, ClientClaim, ClientPersonal, ClientPolicy
 
@@ -123,24 +124,38 @@ async def _add_holdings(session: AsyncSession, found: dict[str, Holdings]) -> No
         await session.execute(insert(ClientClaim), claims)
 
 
-async def holdings(reader: Reader, client_ids: Sequence[str]) -> dict[str, Holdings]:
-    """Each client's policies (by start date) and open claims (by report date): two
-    primary-key range reads, on PostgreSQL's driver connection as `_HOLDINGS_SQL` (the
-    desk's card reads them there)."""
+def holdings_reads(client_ids: Sequence[str]) -> list[Statement]:
+    """The reads of the clients' policies (by start date) and open claims (by report date):
+    two primary-key range reads, `_HOLDINGS_SQL` on PostgreSQL's driver connection."""
+    ids = sorted(set(client_ids))
+    return [
+        Statement(_HOLDINGS_SQL[table.name], (ids,), partial(_held_query, table, ids))
+        for table in (_POLICY, _CLAIM)
+    ]
+
+
+def _held_query(table: Table, ids: list[str]) -> Select[Any]:
+    return select(table).where(table.c.client_id.in_(ids)).order_by(*_HELD_ORDER[table])
+
+
+def holdings_of_rows(
+    client_ids: Sequence[str], policies: Sequence[Any], claims: Sequence[Any]
+) -> dict[str, Holdings]:
+    """Each client's holdings from the rows of `holdings_reads` (empty for a client without)."""
     found = {client_id: Holdings() for client_id in client_ids}
-    if not found:
-        return found
-    ids = sorted(found)
-    for table, rows_of in ((_POLICY, "policies"), (_CLAIM, "claims")):
-        if is_driver(reader):
-            rows = await driver_rows(reader, _HOLDINGS_SQL[table.name], (ids,))
-        else:
-            query = select(table).where(table.c.client_id.in_(ids)).order_by(*_HELD_ORDER[table])
-            rows = list(await reader.execute(query))
+    for rows, into in ((policies, "policies"), (claims, "claims")):
         for row in rows:
             held = row._asdict()
-            getattr(found[held.pop("client_id")], rows_of).append(held)
+            getattr(found[held.pop("client_id")], into).append(held)
     return found
+
+
+async def holdings(reader: Reader, client_ids: Sequence[str]) -> dict[str, Holdings]:
+    """Each client's policies and open claims (`holdings_reads`)."""
+    if not client_ids:
+        return {}
+    policies, claims = await read_all(reader, holdings_reads(client_ids))
+    return holdings_of_rows(client_ids, policies, claims)
 
 
 def _page_query(
@@ -306,18 +321,18 @@ async def clients(reader: Reader, client_ids: Sequence[str]) -> Sequence[Row[Any
     return (await reader.execute(query)).all()
 
 
-async def client_card(reader: Reader, client_id: str) -> Row[Any] | None:
-    """The client and its personal data in one row (personal columns null without any):
-    on PostgreSQL through the driver (`_CLIENT_CARD_SQL`)."""
-    if is_driver(reader):
-        rows = await driver_rows(reader, _CLIENT_CARD_SQL, (client_id,))
-        return rows[0] if rows else None
-    query = (
-        select(_CLIENT, *(_PERSONAL.c[name] for name in _PERSONAL_COLUMNS))
-        .outerjoin(_PERSONAL, _PERSONAL.c.client_id == _CLIENT.c.client_id)
-        .where(_CLIENT.c.client_id == client_id)
+def client_card_read(client_id: str) -> Statement:
+    """The read of a client and its personal data in one row (personal columns null without
+    any): `_CLIENT_CARD_SQL` on PostgreSQL's driver connection."""
+    return Statement(
+        _CLIENT_CARD_SQL,
+        (client_id,),
+        lambda: (
+            select(_CLIENT, *(_PERSONAL.c[name] for name in _PERSONAL_COLUMNS))
+            .outerjoin(_PERSONAL, _PERSONAL.c.client_id == _CLIENT.c.client_id)
+            .where(_CLIENT.c.client_id == client_id)
+        ),
     )
-    return (await reader.execute(query)).first()
 
 
 async def clients_after(session: AsyncSession, after: str | None, limit: int) -> list[Client]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.db.driver import Reader
+from app.db.driver import Reader, Statement, read_all
 from app.db.unit import Session
 from app.errors import NotFound, PreconditionFailed, ValidationFailed
 from app.paging import decode_cursor, encode_cursor
@@ -144,15 +144,28 @@ async def get_client(session: Session, *, client_id: str) -> ClientRead:
     return to_read(*found, held[client_id])
 
 
-async def client_card(reader: Reader, *, client_id: str) -> ClientRead:
-    """A stored client with its personal data, policies and claims, read without a
-    transaction (on PostgreSQL through the driver): three statements, for the desk's card."""
-    row = await repository.client_card(reader, client_id)
-    if row is None:
+def client_card_reads(client_id: str) -> list[Statement]:
+    """The reads of a stored client for the desk's card (`client_card_of`): the client with
+    its personal data, its policies, its claims."""
+    return [repository.client_card_read(client_id), *repository.holdings_reads([client_id])]
+
+
+def client_card_of(client_id: str, rows: Sequence[Sequence[Any]]) -> ClientRead:
+    """The client with its personal data, policies and claims, from the rows of
+    `client_card_reads`."""
+    found, policies, claims = rows
+    if not found:
         raise NotFound(f"no client with id '{client_id}'")
-    held = await repository.holdings(reader, [client_id])
+    row = found[0]
+    held = repository.holdings_of_rows([client_id], policies, claims)
     personal = row if any(getattr(row, name) is not None for name in PERSONAL_FIELDS) else None
     return to_read(row, personal, held[client_id])
+
+
+async def client_card(reader: Reader, *, client_id: str) -> ClientRead:
+    """A stored client with its personal data, policies and claims, read without a
+    transaction: three statements, sent together on PostgreSQL."""
+    return client_card_of(client_id, await read_all(reader, client_card_reads(client_id)))
 
 
 async def erase_client(session: Session, *, client_id: str, if_match: str | None = None) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from app.auth import service as keys
 from app.classification import service as classification
-from app.db.driver import Reader, is_driver
+from app.db.driver import Reader, is_driver, read_all
 from app.db.unit import Sessions
 from app.outcomes import service as outcomes
 from app.profiles import service as profiles
@@ -75,12 +75,19 @@ def _card_rows(url: str, client_id: str) -> None:
 
 async def _card_reads(reader: Reader, client_id: str, token: str) -> tuple[Any, ...]:
     page = await web_sessions.on_page(reader, token, now=NOW, idle=timedelta(minutes=30))
+    reads = [
+        *profiles.client_card_reads(client_id),
+        classification.recent_classes_read(client_id, 20),
+        outcomes.latest_read(client_id, 3),
+        outcomes.complaint_read(client_id),
+    ]
+    rows = await read_all(reader, reads)
     return (
         page,
-        (await profiles.client_card(reader, client_id=client_id)).model_dump(),
-        await classification.recent_classes(reader, client_id=client_id, limit=20),
-        await outcomes.latest(reader, client_id=client_id, limit=3),
-        await outcomes.open_complaint(reader, client_id=client_id),
+        profiles.client_card_of(client_id, rows[:3]).model_dump(),
+        classification.classes_of(rows[3]),
+        outcomes.outcomes_of(rows[4]),
+        outcomes.open_complaint_of(rows[5]),
     )
 
 
