@@ -190,4 +190,4 @@ def test_a_public_data_spec_without_its_folder_names_the_file_the_option_and_the
     file = Path(yaml.safe_load(spec.read_text("utf-8"))["source"]["path"]).name
     assert f"${{{DATA_DIR_VARIABLE}}}/{file}: {DATA_DIR_VARIABLE} is not set" in err
     assert "--data-dir DIR" in err
-    assert "download it from the CASdatasets R package (http://cas.uqam.ca/pub/)" in err
+    assert "download it from the CASdatasets R package (http://cas.uqam.ca/pub/R/)" in err
