@@ -153,10 +153,17 @@ def simulate(
             continue
         columns = profile_columns(profiles)
         tables, classified = [], []
+        predictions = None  # the models' outputs do not depend on the ruleset: predicted once
         for ruleset in (active, candidate):
-            _, result = classify_batch(
-                columns, champions=champions, ruleset=ruleset, as_of=as_of, explain=False
+            scored, result = classify_batch(
+                columns,
+                champions=champions,
+                ruleset=ruleset,
+                as_of=as_of,
+                explain=False,
+                predictions=predictions,
             )
+            predictions = scored.predictions
             classified.append(result)
             tables.append(
                 result_table(

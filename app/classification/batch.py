@@ -56,9 +56,13 @@ def score(
     explain: bool,
     percentile: bool = True,
     threads: int = 1,
+    predictions: Predictions | None = None,
 ) -> Scored:
-    """Predictions, CLV (parameters from the ruleset) and, if asked, the book percentile."""
-    predictions = predict(champions, columns, as_of=as_of, explain=explain, threads=threads)
+    """Predictions, CLV (parameters from the ruleset) and, if asked, the book percentile.
+    `predictions` of the same columns, if given, are used instead of predicting again (a
+    what-if classifies one book with two rulesets and the same models)."""
+    if predictions is None:
+        predictions = predict(champions, columns, as_of=as_of, explain=explain, threads=threads)
     clv = customer_lifetime_value(
         ruleset.clv_parameters,
         segment=np.asarray(columns["kind"], dtype=object).astype(str),
@@ -196,12 +200,21 @@ def classify_batch(
     as_of: date,
     explain: bool,
     threads: int = 1,
+    predictions: Predictions | None = None,
 ) -> tuple[Scored, Classified]:
     """Profiles given column by column (validated, e.g. a synthetic book, rows read from the
     store or a book file's Arrow columns), classified as columns: no Python object per
     client. `threads` for the models (a batch job may use every core; the service uses one
     per worker)."""
-    scored = score(champions, ruleset, columns, as_of=as_of, explain=explain, threads=threads)
+    scored = score(
+        champions,
+        ruleset,
+        columns,
+        as_of=as_of,
+        explain=explain,
+        threads=threads,
+        predictions=predictions,
+    )
     classified = Classified.of(
         scored.predictions,
         clv=scored.clv.clv,
