@@ -132,12 +132,20 @@ async def classify_stored(
 
 
 async def classify_read(
-    reader: Reader, call: Call, profile: ClientRead, *, explain: bool
+    reader: Reader,
+    call: Call,
+    profile: ClientRead,
+    *,
+    explain: bool,
+    histories: Mapping[str, History] | None = None,
 ) -> dict[str, Any]:
     """Classify a stored client already read (the desk's card reads it with its personal
-    data, which classification never looks at) and record it in the audit trail."""
+    data, which classification never looks at, and its contact history, `histories`) and
+    record it in the audit trail."""
     client_id = profile.client_id
-    (result,) = call.classify([profile], explain, await strategy.histories(reader, [client_id]))
+    if histories is None:
+        histories = await strategy.histories(reader, [client_id])
+    (result,) = call.classify([profile], explain, histories)
     await call.record([call.audit_row(profile, result)])
     return call.stamped(result, client_id)
 

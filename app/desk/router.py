@@ -137,41 +137,45 @@ async def _card(
     request: Request, state: StateDep, reader: Reader, agent: Visitor, client_id: str, chosen: Lang
 ) -> cards.Card:
     """The card, from reads that need no transaction, sent together (one round trip on
-    PostgreSQL): the client with its personal data, policies and claims, its latest classes,
-    calls and complaint records; then the classification (with the contact history), recorded
-    in the audit trail."""
-    found, classes, calls_read, complaint_read = _split(
-        await read_all(
-            reader,
-            [
-                *profiles.client_card_reads(client_id),
-                classification.recent_classes_read(client_id, CLASSIFICATIONS - 1),
-                outcomes.latest_read(client_id, CALLS),
-                outcomes.complaint_read(client_id),
-            ],
-        )
+    PostgreSQL): the client with its personal data, policies and claims, its contact
+    history, its latest classes, calls and complaint records; then the classification,
+    recorded in the audit trail."""
+    rows = await read_all(
+        reader,
+        [
+            *profiles.client_card_reads(client_id),
+            strategy.contact_history_read(client_id),
+            classification.recent_classes_read(client_id, CLASSIFICATIONS - 1),
+            outcomes.latest_read(client_id, CALLS),
+            outcomes.complaint_read(client_id),
+        ],
     )
+    found, contacts, classes, recent, complaint = rows[:3], *rows[3:]
     profile = profiles.client_card_of(client_id, found)
     call = call_for(request, state, agent.caller)
-    result = await classification.classify_read(reader, call, profile, explain=True)
+    result = await classification.classify_read(
+        reader,
+        call,
+        profile,
+        explain=True,
+        histories=strategy.contact_history_of(client_id, contacts),
+    )
     catalogue = {spec.code: spec for spec in call.pinned.ruleset.document.actions}
     today = datetime.now(TIMEZONE).date()
     card = cards.build(chosen, profile=profile, result=result, catalogue=catalogue, today=today)
     # The classes were read before this classification was recorded: it comes first.
     classified = [_classes_now(result), *classification.classes_of(classes)]
     card.changes = history.tier_changes(chosen, classified, CHANGES)
-    answered = outcomes.outcomes_of(calls_read)
+    answered = outcomes.outcomes_of(recent)
     card.outcomes = history.outcome_rows(chosen, answered, catalogue)
-    complaint = outcomes.open_complaint_of(complaint_read)
     card.insurance = insurance.build(
-        chosen, profile, calls=answered, complaint=complaint, today=today
+        chosen,
+        profile,
+        calls=answered,
+        complaint=outcomes.open_complaint_of(complaint),
+        today=today,
     )
     return card
-
-
-def _split(rows: list[list[Any]]) -> tuple[list[list[Any]], list[Any], list[Any], list[Any]]:
-    """The card's rows: the client's three reads, then its classes, calls and complaint."""
-    return rows[:3], rows[3], rows[4], rows[5]
 
 
 def _classes_now(result: Mapping[str, Any]) -> classification.Classes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import as_utc
-from app.db.driver import Reader, driver_rows, is_driver
+from app.db.driver import Reader, Statement, read_all
 from app.strategy.policy import Contact, History, Presented
 from app.strategy.rates import Counts, Key
 from app.strategy.report import Offer, success
@@ -109,20 +110,19 @@ async def counts(session: AsyncSession) -> dict[Key, Counts]:
     return {(code, segment): Counts(int(n), int(a or 0)) for code, segment, n, a in rows}
 
 
-async def histories(reader: Reader, client_ids: Sequence[str]) -> dict[str, History]:
-    """Each client's recorded answers and the offers presented to it, oldest first (every
-    client named gets one, empty when it has none), in one query."""
+def histories_read(client_ids: Sequence[str]) -> Statement:
+    """The read of each client's recorded answers and the offers presented to it, in one
+    query (`histories_of`)."""
     ids = sorted(set(client_ids))
-    if not ids:
-        return {}
+    return Statement(_HISTORIES_SQL, (ids, ids), partial(_histories_query, ids))
+
+
+def histories_of(client_ids: Sequence[str], rows: Sequence[Any]) -> dict[str, History]:
+    """Each client's history from the rows of `histories_read`, oldest first (every client
+    named gets one, empty when it has none)."""
+    ids = sorted(set(client_ids))
     answers: dict[str, list[Contact]] = {client_id: [] for client_id in ids}
     offers: dict[str, list[Presented]] = {client_id: [] for client_id in ids}
-    # The hot path of classifying a stored client: on PostgreSQL through the driver.
-    rows = (
-        await driver_rows(reader, _HISTORIES_SQL, (ids, ids))
-        if is_driver(reader)
-        else await reader.execute(_histories_query(ids))
-    )
     for client_id, code, result, channel, at, _n in rows:
         day = as_utc(at).date() if isinstance(at, datetime) else _day(at)
         if result is None:
@@ -132,6 +132,15 @@ async def histories(reader: Reader, client_ids: Sequence[str]) -> dict[str, Hist
     return {
         client_id: History(tuple(answers[client_id]), tuple(offers[client_id])) for client_id in ids
     }
+
+
+async def histories(reader: Reader, client_ids: Sequence[str]) -> dict[str, History]:
+    """Each client's recorded answers and the offers presented to it (`histories_read`): the
+    hot path of classifying a stored client, on PostgreSQL through the driver."""
+    if not client_ids:
+        return {}
+    (rows,) = await read_all(reader, [histories_read(client_ids)])
+    return histories_of(client_ids, rows)
 
 
 def _day(text: str) -> date:

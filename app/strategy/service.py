@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from app.db.base import as_utc
+from app.db.driver import Statement
 from app.db.unit import Session
 from app.rules.ruleset import Ruleset
 from app.strategy import repository
+from app.strategy.policy import History
 from app.strategy.rates import Rate, Rates
 from app.strategy.report import ReportRow, build
 from app.strategy.schemas import (
@@ -20,6 +24,15 @@ from app.strategy.schemas import (
 )
 
 NO_SEGMENT = "(no answers yet)"
+
+
+def contact_history_read(client_id: str) -> Statement:
+    """The read of a client's contact history (`contact_history_of`), to send with others."""
+    return repository.histories_read([client_id])
+
+
+def contact_history_of(client_id: str, rows: Sequence[Any]) -> dict[str, History]:
+    return repository.histories_of([client_id], rows)
 
 
 def _segment(segment: str, rate: Rate) -> SegmentRate:
