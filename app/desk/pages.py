@@ -8,13 +8,22 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader
 
 from app.api.browser import here
 from app.api.pages import protect
 from app.i18n.texts import LANG_COOKIE, Lang, lang_of, t
 from app.outcomes.schemas import COMPLAINTS, MAX_NOTE, CallResult
 
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Templates compiled once: not checked against their files on every page (a restart serves
+# changed ones).
+templates = Jinja2Templates(
+    env=Environment(
+        loader=FileSystemLoader(Path(__file__).parent / "templates"),
+        autoescape=True,
+        auto_reload=False,
+    )
+)
 PAGES = ("/desk", "/book")  # the pages a sign-in may go back to
 # The answers to an action on the card; a complaint has a form of its own.
 ANSWERS = [r.value for r in CallResult if r not in COMPLAINTS]

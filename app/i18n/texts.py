@@ -4,6 +4,7 @@ numbers, money and dates for each language."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 import yaml
 from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 from app.classification.reasons import LEVELS_ZH, PRODUCTS_ZH
 
@@ -61,9 +62,15 @@ def word(lang: Lang, value: str) -> str:
     return LEVELS_ZH.get(value) or PRODUCTS_ZH.get(value) or value
 
 
+@cache
+def _pattern(digits: int) -> NumberPattern:
+    # What format_decimal parses from the pattern on every call, parsed once.
+    return parse_pattern("#,##0" + ("." + "0" * digits if digits else ""))
+
+
 def number(lang: Lang, value: float, digits: int = 0) -> str:
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(value, format=pattern, locale=LOCALES[lang])
+    text: str = _pattern(digits).apply(value, LOCALES[lang])
+    return text
 
 
 def money(lang: Lang, yuan: float) -> str:
