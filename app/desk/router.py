@@ -138,19 +138,18 @@ async def _card(
 ) -> cards.Card:
     """The card, from reads that need no transaction, sent together (one round trip on
     PostgreSQL): the client with its personal data, policies and claims, its contact
-    history, its latest classes, calls and complaint records; then the classification,
-    recorded in the audit trail."""
+    history, its latest classes, its latest calls and complaint records; then the
+    classification, recorded in the audit trail."""
     rows = await read_all(
         reader,
         [
             *profiles.client_card_reads(client_id),
             strategy.contact_history_read(client_id),
             classification.recent_classes_read(client_id, CLASSIFICATIONS - 1),
-            outcomes.latest_read(client_id, CALLS),
-            outcomes.complaint_read(client_id),
+            outcomes.calls_read(client_id, CALLS),
         ],
     )
-    found, contacts, classes, recent, complaint = rows[:3], *rows[3:]
+    found, contacts, classes, recent = rows[:3], *rows[3:]
     profile = profiles.client_card_of(client_id, found)
     call = call_for(request, state, agent.caller)
     result = await classification.classify_read(
@@ -166,14 +165,10 @@ async def _card(
     # The classes were read before this classification was recorded: it comes first.
     classified = [_classes_now(result), *classification.classes_of(classes)]
     card.changes = history.tier_changes(chosen, classified, CHANGES)
-    answered = outcomes.outcomes_of(recent)
+    answered, complaint = outcomes.calls_of(recent, CALLS)
     card.outcomes = history.outcome_rows(chosen, answered, catalogue)
     card.insurance = insurance.build(
-        chosen,
-        profile,
-        calls=answered,
-        complaint=outcomes.open_complaint_of(complaint),
-        today=today,
+        chosen, profile, calls=answered, complaint=complaint, today=today
     )
     return card
 

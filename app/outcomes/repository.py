@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import String, Table, column, exists, insert, select, table
+from sqlalchemy import Select, String, Table, column, exists, insert, select, table, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -28,8 +29,8 @@ async def add(session: AsyncSession, values: dict[str, Any]) -> int:
     return int(outcome_id)
 
 
-# The card's reads of a client's outcomes, newest first, on PostgreSQL through the driver:
-# the twins of `page` (from the newest when no `before_id`) and `complaints`.
+# A client's outcomes, newest first, and its complaint records; on PostgreSQL's driver
+# connection as these statements (the SQLAlchemy twins are `_page` and `_complaints`).
 _OUTCOME = cast(Table, CallOutcome.__table__)
 _SELECT = f"SELECT {', '.join(c.name for c in _OUTCOME.columns)} FROM call_outcome"
 _PAGE_SQL = f"{_SELECT} WHERE client_id = %s AND outcome_id < %s ORDER BY outcome_id DESC LIMIT %s"
@@ -39,31 +40,39 @@ _COMPLAINTS_SQL = (
 _NEWEST = 2**63 - 1  # past every outcome id
 
 
-def page_read(client_id: str, *, before_id: int | None, limit: int) -> Statement:
-    """The read of a client's outcomes, newest first (before `before_id`)."""
-    after = _NEWEST if before_id is None else before_id
-    return Statement(
-        _PAGE_SQL,
-        (client_id, after, limit),
-        lambda: (
-            select(_OUTCOME)
-            .where(_OUTCOME.c.client_id == client_id, _OUTCOME.c.outcome_id < after)
-            .order_by(_OUTCOME.c.outcome_id.desc())
-            .limit(limit)
-        ),
+def _page(client_id: str, after: int, limit: int) -> Select[Any]:
+    return (
+        select(_OUTCOME)
+        .where(_OUTCOME.c.client_id == client_id, _OUTCOME.c.outcome_id < after)
+        .order_by(_OUTCOME.c.outcome_id.desc())
+        .limit(limit)
     )
 
 
-def complaints_read(client_id: str, limit: int) -> Statement:
-    """The read of the client's complaint records, newest first."""
+def _complaints(client_id: str, limit: int) -> Select[Any]:
+    return (
+        select(_OUTCOME)
+        .where(_OUTCOME.c.client_id == client_id, _OUTCOME.c.result.in_(COMPLAINT))
+        .order_by(_OUTCOME.c.outcome_id.desc())
+        .limit(limit)
+    )
+
+
+def page_read(client_id: str, *, before_id: int | None, limit: int) -> Statement:
+    """The read of a client's outcomes, newest first (before `before_id`)."""
+    after = _NEWEST if before_id is None else before_id
+    return Statement(_PAGE_SQL, (client_id, after, limit), partial(_page, client_id, after, limit))
+
+
+def latest_and_complaints_read(client_id: str, *, latest: int, notes: int) -> Statement:
+    """The read of a client's latest outcomes and its latest complaint records in one
+    statement: the two reads one after the other (a row of both comes twice)."""
     return Statement(
-        _COMPLAINTS_SQL,
-        (client_id, list(COMPLAINT), limit),
-        lambda: (
-            select(_OUTCOME)
-            .where(_OUTCOME.c.client_id == client_id, _OUTCOME.c.result.in_(COMPLAINT))
-            .order_by(_OUTCOME.c.outcome_id.desc())
-            .limit(limit)
+        f"({_PAGE_SQL}) UNION ALL ({_COMPLAINTS_SQL})",
+        (client_id, _NEWEST, latest, client_id, list(COMPLAINT), notes),
+        lambda: union_all(
+            _page(client_id, _NEWEST, latest).subquery().select(),
+            _complaints(client_id, notes).subquery().select(),
         ),
     )
 

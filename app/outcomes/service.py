@@ -248,24 +248,27 @@ class OutcomeRecorded:
     recorded_by: str
 
 
-def latest_read(client_id: str, limit: int) -> Statement:
-    """The read of a client's latest outcomes (`outcomes_of`), for a client just read (the
-    desk's card): its existence is not checked again."""
-    return repository.page_read(client_id, before_id=None, limit=limit)
+def calls_read(client_id: str, limit: int) -> Statement:
+    """The read of a client's latest outcomes and complaint records (`calls_of`), for a
+    client just read (the desk's card): its existence is not checked again."""
+    return repository.latest_and_complaints_read(client_id, latest=limit, notes=COMPLAINT_NOTES)
 
 
-def outcomes_of(rows: Sequence[Any]) -> list[OutcomeRead]:
-    return [_read(row) for row in rows]
+def calls_of(rows: Sequence[Any], limit: int) -> tuple[list[OutcomeRead], list[OutcomeRead]]:
+    """From the rows of `calls_read`: the latest `limit` outcomes, newest first, and the
+    records of the open complaint, oldest first (`open_complaint_of`)."""
+    newest = sorted({row.outcome_id: row for row in rows}.values(), key=_newest_first)
+    complaints = [row for row in newest if row.result in COMPLAINTS][:COMPLAINT_NOTES]
+    return [_read(row) for row in newest[:limit]], open_complaint_of(complaints)
 
 
-def complaint_read(client_id: str) -> Statement:
-    """The read of a client's latest complaint records (`open_complaint_of`)."""
-    return repository.complaints_read(client_id, COMPLAINT_NOTES)
+def _newest_first(row: Any) -> int:
+    return -int(row.outcome_id)
 
 
 def open_complaint_of(rows: Sequence[Any]) -> list[OutcomeRead]:
-    """The client's open complaint from the rows of `complaint_read`, oldest record first
-    (its opening, then its notes), or nothing when the last complaint record closed it."""
+    """The client's open complaint from its complaint records (newest first), oldest record
+    first (its opening, then its notes), or nothing when the last record closed it."""
     records = []
     for row in rows:  # newest first
         if row.result == CallResult.complaint_closed:

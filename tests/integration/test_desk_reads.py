@@ -78,16 +78,14 @@ async def _card_reads(reader: Reader, client_id: str, token: str) -> tuple[Any, 
     reads = [
         *profiles.client_card_reads(client_id),
         classification.recent_classes_read(client_id, 20),
-        outcomes.latest_read(client_id, 3),
-        outcomes.complaint_read(client_id),
+        outcomes.calls_read(client_id, 3),
     ]
     rows = await read_all(reader, reads)
     return (
         page,
         profiles.client_card_of(client_id, rows[:3]).model_dump(),
         classification.classes_of(rows[3]),
-        outcomes.outcomes_of(rows[4]),
-        outcomes.open_complaint_of(rows[5]),
+        *outcomes.calls_of(rows[4], 3),
     )
 
 
