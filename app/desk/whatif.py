@@ -88,6 +88,7 @@ async def whatif_page(
     request: Request, state: StateDep, who: AnalystDep, activated: str | None = None
 ) -> Response:
     """The served ruleset's thresholds, to change and simulate."""
+    state.simulations.warm()  # while the analyst edits, the simulations' process starts
     done = activated if activated and activated == state.rules.current().version else None
     return _render(request, state, who, activated=done)
 
