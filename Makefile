@@ -10,7 +10,7 @@ CLIENTSCORE_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 export CLIENTSCORE_TEST_POSTGRES_URL
 
 .PHONY: run test pytest lint typecheck unit reproduce screenshots bench bench-import bench-classify bench-book soak \
-	bench-strategy clean
+	bench-strategy bench-desk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ screenshots: $(STAMP)
 # then the in-process figures.
 bench: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python -m bench.http_bench
+
+# The desk's card against the by-id classification in interleaved rounds, alone, and in Chromium.
+bench-desk: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/python -m bench.desk_bench
 
 bench-import: $(STAMP)
 	$(BIN)/python -m bench.import_bench

@@ -16,6 +16,7 @@ A_P99_TARGET_MS = 10.0
 B_P99_TARGET_MS = 30.0
 # "At the rate of (b)": within 5%, the run-to-run spread of one case on this machine.
 SAME_RATE = 0.95
+CARD_RATE = 0.5  # the desk's card, a page with the client's history, at half the rate of (b)
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,7 @@ def ratios(cases: dict[str, Measured]) -> list[dict[str, Any]]:
             f">= {SAME_RATE} (the rate of b)",
             rps["e"] >= SAME_RATE * rps["b"],
         ),
-        (
-            "f/b",
-            rps["f"] / rps["b"],
-            f">= {SAME_RATE} (the rate of b)",
-            rps["f"] >= SAME_RATE * rps["b"],
-        ),
+        ("f/b", rps["f"] / rps["b"], f">= {CARD_RATE}", rps["f"] >= CARD_RATE * rps["b"]),
         ("a/d", rps["a"] / rps["d"], "none: d is the framework's ceiling", None),
     ]
     return [{"ratio": n, "value": v, "target": t, "met": m} for n, v, t, m in rows]
