@@ -6,10 +6,11 @@ baseline, all threads), `book classify` embedded on every core, Parquet in and o
 same with reasons on a smaller book; each round gives one ratio per case, and the issue's
 targets are checked on the median (bench/targets.py). Then the same run on a two-worker
 `LocalCluster` (its overhead over embedded, as a ratio); the report on 1,000,000 results;
-and, with `--big N`, the peak RSS of classifying N clients.
+a what-if on 1,000,000 clients read from Parquet (`--whatif-clients`); and, with
+`--big N`, the peak RSS of classifying N clients.
 
     python -m bench.book_bench [--rounds 3] [--clients 500000] [--reasons 50000]
-        [--big 10000000]
+        [--whatif-clients 1000000] [--big 10000000]
 """
 
 from __future__ import annotations
@@ -105,6 +106,27 @@ def report_seconds(results: Path, work: Path, clients: int) -> float:
     return time.perf_counter() - started
 
 
+def whatif_seconds(book: Path, clients: int) -> tuple[float, int]:
+    """Seconds of a what-if (`rules whatif --book`) on `clients` profiles read from the
+    Parquet book (repeated to that size): the active ruleset against one with a higher
+    expense ratio, in this process as the command runs it. Also the clients that moved."""
+    from app.book.whatif import simulate
+    from app.rules.ruleset import Ruleset, read_ruleset_files
+    from app.rules.store import RulesetStore
+
+    files = read_ruleset_files(RULES)
+    text = files["ruleset.yaml"].decode()
+    files["ruleset.yaml"] = text.replace("expense_ratio: 0.25", "expense_ratio: 0.35").encode()
+    candidate = Ruleset.from_files(files, cases="report")
+    rows = pq.ParquetFile(book).metadata.num_rows
+    source = FileSource.of([book] * -(-clients // rows))
+    partitions = (table for _, table in source.partitions(100_000, frozenset()))
+    active = RulesetStore(RULES).load_active()
+    started = time.perf_counter()
+    sim = simulate(load_champions(MODELS), active, candidate, partitions, as_of=TODAY)
+    return time.perf_counter() - started, sim.moved
+
+
 def big_run(work: Path, clients: int) -> tuple[float, float, float]:
     """A book of `clients` written by one fresh process and classified by another: clients/s
     and the peak RSS in MB of the run's driver and of its largest worker, the run alone."""
@@ -135,6 +157,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=500_000)
     parser.add_argument("--reasons", type=int, default=50_000)
     parser.add_argument("--report-clients", type=int, default=1_000_000)
+    parser.add_argument("--whatif-clients", type=int, default=1_000_000)
     parser.add_argument("--big", type=int, default=0, help="also classify this many (RSS)")
     parser.add_argument("--big-only", action="store_true", help="only the --big run")
     args = parser.parse_args()
@@ -172,6 +195,7 @@ def main() -> None:
         ) as cluster:
             clustered = run(book, work / "cluster", workers=lambda b: Cluster(b, cluster))
         report = report_seconds(work / "out", work, args.report_clients)
+        whatif, moved = whatif_seconds(book, args.whatif_clients)
         print(
             f"book of {args.clients:,} clients, Parquet in and out, this machine's cores; "
             f"{machine()}; medians of {args.rounds} interleaved rounds"
@@ -187,6 +211,10 @@ def main() -> None:
             f"(overhead {embedded / clustered:.2f} x embedded time)"
         )
         print(f"  report on {args.report_clients:,} results      {report:>12.1f} s")
+        print(
+            f"  what-if on {args.whatif_clients:,} clients (Parquet)  {whatif:>11.1f} s "
+            f"({moved:,} moved)"
+        )
         if args.big:
             rate, driver, workers = big_run(work, args.big)
             print(
