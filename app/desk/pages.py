@@ -12,7 +12,7 @@ from jinja2 import Environment, FileSystemLoader
 
 from app.api.browser import here
 from app.api.pages import protect
-from app.i18n.texts import LANG_COOKIE, Lang, lang_of, t
+from app.i18n.texts import LANG_COOKIE, WORDS, Lang, lang_of, t
 from app.outcomes.schemas import COMPLAINTS, MAX_NOTE, CallResult
 
 # Templates compiled once: not checked against their files on every page (a restart serves
@@ -45,7 +45,8 @@ def page(request: Request, name: str, status: int = 200, **context: Any) -> HTML
     response = templates.TemplateResponse(
         request,
         name,
-        {"lang": chosen, "other": "en" if chosen == "zh" else "zh", "t": t, "here": here(request),
+        {"lang": chosen, "other": "en" if chosen == "zh" else "zh", "t": t, "tx": WORDS[chosen],
+         "here": here(request),
          "max_note": MAX_NOTE, "answers": ANSWERS, **context},
         status_code=status,
     )  # fmt: skip

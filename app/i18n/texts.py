@@ -25,6 +25,11 @@ LANG_COOKIE = "desk_lang"  # the language chosen on any page (path /), named whe
 
 _TEXTS = yaml.safe_load((Path(__file__).parent / "texts.yaml").read_text(encoding="utf-8"))
 TEXT: dict[str, tuple[str, str]] = {key: (v["zh"], v["en"]) for key, v in _TEXTS.items()}
+# Each language's words by key, for the templates: `tx[key]` is a lookup where `t(lang, key)`
+# is a call through the template's context, several times its cost (a card shows dozens).
+WORDS: dict[Lang, dict[str, str]] = {
+    lang: {key: v[lang] for key, v in _TEXTS.items()} for lang in LANGS
+}
 
 
 def lang_of(raw: str | None) -> Lang:
