@@ -22,6 +22,7 @@ Exits 1 on any error, on any request the generator could not send, or when a wor
 over the last minute is not within 5% of its second minute.
 
     python -m bench.soak [--seconds 600] [--peak-seconds 30] [--fraction 0.8] [--clients 20000]
+        [--rate R (req/s, instead of the fraction of the peak)]
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ from urllib.parse import urlsplit
 import orjson
 
 from app.demo.synthetic import generate_book
+from app.settings import Settings
+from bench import proc_cpu
 from bench.http_cases import stored_client_ids
 from bench.http_report import child_pids, rss_mb
 from bench.loadgen import Generator, Request, closed_loop, encode, new_event_loop, open_loop
@@ -63,6 +66,9 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--peak-seconds", type=int, default=30, help="length of the peak run")
     parser.add_argument("--fraction", type=float, default=0.8, help="of the peak rate")
     parser.add_argument("--clients", type=int, default=20_000, help="stored demo book")
+    parser.add_argument(
+        "--rate", type=float, default=0.0, help="req/s to send instead of a fraction of the peak"
+    )
     return parser.parse_args()
 
 
@@ -128,21 +134,25 @@ async def measure(
     """The peak (closed loop), then the soak at `--fraction` of it (open loop) with the RSS
     of every worker sampled every 10 s."""
     print(f"measuring the peak for {args.peak_seconds} s ...", flush=True)
-    generator = Generator(*address, max_connections=CONNECTIONS)
-    run = await closed_loop(generator, mix.next, connections=CONNECTIONS, seconds=args.peak_seconds)
-    peak = Phase(generator.tally, run, rate=0.0)
-    if generator.tally.error_counts() or generator.tally.shed:
-        raise SystemExit(f"errors while measuring the peak: {generator.tally.summary()}")
-    top = peak.answered_rate
-    rate = top * args.fraction
-    print(f"peak {top:.0f} req/s; soaking at {rate:.0f} req/s for {args.seconds} s", flush=True)
     workers = child_pids(server_pid)
+    generator = Generator(*address, max_connections=CONNECTIONS)
+    start = proc_cpu.mark(workers)
+    run = await closed_loop(generator, mix.next, connections=CONNECTIONS, seconds=args.peak_seconds)
+    cpu = proc_cpu.spent(start, proc_cpu.mark(workers), run.seconds)
+    peak = Phase(generator.tally, run, rate=0.0, cpu=cpu)
+    if generator.tally.error_counts():
+        raise SystemExit(f"errors while measuring the peak: {generator.tally.summary()}")
+    top = peak.served_rate  # what shed while measuring it (a bound below 32) does not count
+    rate = args.rate or top * args.fraction
+    print(f"peak {top:.0f} req/s; soaking at {rate:.0f} req/s for {args.seconds} s", flush=True)
     rss: dict[int, list[float]] = {pid: [] for pid in workers}
     sampler = asyncio.create_task(_sample_rss(workers, rss))
     generator = Generator(*address, max_connections=MAX_CONNECTIONS)
+    start = proc_cpu.mark(workers)
     run = await open_loop(generator, mix.next, rate=rate, seconds=args.seconds)
+    cpu = proc_cpu.spent(start, proc_cpu.mark(workers), run.seconds)
     sampler.cancel()
-    return peak, Phase(generator.tally, run, rate=rate), rss
+    return peak, Phase(generator.tally, run, rate=rate, cpu=cpu), rss
 
 
 def run(args: argparse.Namespace) -> int:
@@ -160,7 +170,10 @@ def run(args: argparse.Namespace) -> int:
                 peak, soak, rss = runner.run(
                     measure(args, mix, (split.hostname, split.port), served.pid)
                 )
-    result = record(stamp, args, peak, soak, rss, mix=dict(MIX), connections=CONNECTIONS)
+    bound = Settings().max_requests_in_flight  # the servers' environment is this process's
+    result = record(
+        stamp, args, peak, soak, rss, mix=dict(MIX), connections=CONNECTIONS, max_in_flight=bound
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"soak-{stamp}.json"
     path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))

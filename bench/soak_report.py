@@ -23,10 +23,15 @@ class Phase:
     tally: Tally
     run: Run
     rate: float
+    cpu: dict[str, float]  # cores used on average (bench.proc_cpu.spent)
 
     @property
     def answered_rate(self) -> float:
         return self.tally.count() / self.run.seconds
+
+    @property
+    def served_rate(self) -> float:
+        return self.tally.served / self.run.seconds
 
     def figures(self) -> dict[str, Any]:
         return {
@@ -34,8 +39,9 @@ class Phase:
             "sent": self.run.sent,
             "seconds": self.run.seconds,
             "answered_rps": self.answered_rate,
-            "served_rps": self.tally.served / self.run.seconds,
+            "served_rps": self.served_rate,
             "generator_cpu_us_per_request": self.run.cpu_us_per_request,
+            "cores_used": self.cpu,
             **self.tally.summary(),
         }
 
@@ -66,7 +72,7 @@ def record(
         "clients": args.clients,
         "workers": 2,
         **context,
-        "peak_rps": peak.answered_rate,
+        "peak_rps": peak.served_rate,
         "fraction": args.fraction,
         "rate_rps": soak.rate,
         "peak": peak.figures(),
@@ -90,9 +96,10 @@ def _ms(figures: dict[str, float]) -> str:
 
 def print_report(result: dict[str, Any], *, max_connections: int) -> None:
     peak, soak = result["peak"], result["soak"]
+    print(f"2 workers, each shedding past {result['max_in_flight']} requests in flight")
     print(
-        f"peak {peak['answered_rps']:.1f} req/s (closed loop, {result['connections']} "
-        f"connections): served {_ms(peak['served_all'])}; generator "
+        f"peak {peak['served_rps']:.1f} req/s served (closed loop, {result['connections']} "
+        f"connections): {_ms(peak['served_all'])}, {peak['shed']:,} shed; generator "
         f"{peak['generator_cpu_us_per_request']:.0f} us CPU a request"
     )
     unsent = sum(soak["unsent"].values())
@@ -120,6 +127,14 @@ def print_report(result: dict[str, Any], *, max_connections: int) -> None:
         f"written late by p50 {lag.get('p50_ms', 0):.2f} ms, p99 {lag.get('p99_ms', 0):.2f} ms "
         f"(connects included)"
     )
+    for name, phase in (("peak", peak), ("soak", soak)):
+        used = phase["cores_used"]
+        print(
+            f"cores used in the {name}: workers {used['workers']:.2f}, generator "
+            f"{used['generator']:.2f}, Postgres {used['postgres']:.2f}, the rest "
+            f"{used['rest']:.2f}; "
+            f"machine {used['machine']:.2f} of {used['cores']:.0f}"
+        )
     for pid, entry in result["rss_every_10s"].items():
         second, last, ok = entry["flat"]
         series = ", ".join(f"{x:.0f}" for x in entry["rss_mb"])
