@@ -77,11 +77,14 @@ async def history(
 
 
 # The classes of a client's latest classifications (the desk's changes of class): three
-# fields of each recorded result, not the whole document. The twin of `classes`' query.
+# fields of each recorded result, not the whole document. In the order of the client's index
+# on time, so that only those rows are read; each result is opened once (jsonb_to_record),
+# where a path per field would decompress it three times. The twin of `classes_read`'s query.
 _CLASSES_SQL = (
-    "SELECT classified_at, result #>> '{value,tier}' AS value_tier,"
-    " result #>> '{risk,tier}' AS risk_tier, result #>> '{lifecycle,stage}' AS lifecycle_stage"
-    " FROM classification_audit WHERE client_id = %s ORDER BY audit_id DESC LIMIT %s"
+    "SELECT a.classified_at, r.value ->> 'tier' AS value_tier, r.risk ->> 'tier' AS risk_tier,"
+    " r.lifecycle ->> 'stage' AS lifecycle_stage FROM classification_audit a,"
+    " jsonb_to_record(a.result) AS r(value jsonb, risk jsonb, lifecycle jsonb)"
+    " WHERE a.client_id = %s ORDER BY a.classified_at DESC, a.audit_id DESC LIMIT %s"
 )
 
 
@@ -100,7 +103,7 @@ def classes_read(client_id: str, limit: int) -> Statement:
                 table.result[("lifecycle", "stage")].as_string().label("lifecycle_stage"),
             )
             .where(table.client_id == client_id)
-            .order_by(table.audit_id.desc())
+            .order_by(table.classified_at.desc(), table.audit_id.desc())
             .limit(limit)
         ),
     )
