@@ -5,7 +5,7 @@ Interleaved rounds: in each round every case runs `--calls` times on different c
 synthetic book (seed 11) and gives its median; the figure is the median of the rounds' medians.
 The shipped champions in `models/` and the active ruleset in `rules/`. With `--postgres URL`
 (a server where a scratch database may be made and dropped) also the hot path's two reads of
-one stored client, through psycopg against SQLAlchemy.
+one stored client and the desk card's six, through psycopg against SQLAlchemy.
 
     python -m bench.twins [--rounds 5] [--calls 300] [--postgres postgresql://postgres@127.0.0.1/postgres]
 """
@@ -30,15 +30,17 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.classification import service as classification
 from app.classification.batch import classify_columns, profile_columns
 from app.classification.clv import customer_lifetime_value, grid_percentile
 from app.classification.clv_row import customer_lifetime_value_row, grid_percentile_row
 from app.classification.single import classify_one
-from app.db.driver import HotPath, Reader
+from app.db.driver import HotPath, Reader, read_all
 from app.db.engine import create_engine_for
 from app.db.migrate import upgrade
 from app.demo.repository import load_book
 from app.demo.synthetic import generate_book
+from app.outcomes import service as outcomes
 from app.profiles import service as profiles
 from app.profiles.schemas import ClientProfile
 from app.rules.facts import facts_from_profile
@@ -219,9 +221,29 @@ async def _reads(reader: Reader, client_id: str) -> object:
     )
 
 
+async def _card_reads(reader: Reader, client_id: str) -> object:
+    """The desk card's six reads (app/desk/router.py), sent together on the driver."""
+    return await read_all(
+        reader,
+        [
+            *profiles.client_card_reads(client_id),
+            strategy.histories_read([client_id]),
+            classification.recent_classes_read(client_id, 19),
+            outcomes.calls_read(client_id, 8),
+        ],
+    )
+
+
+READS = {
+    "stored client, 2 reads": _reads,
+    "desk card, 6 reads": _card_reads,
+}
+
+
 def database(admin_url: str, rounds: int, calls: int) -> None:
-    """The hot path's two reads of one stored client: psycopg (driver) against SQLAlchemy
-    Core on an autocommit connection, the reads the repositories write twice."""
+    """The hot path's two reads of one stored client, and the desk card's six: psycopg
+    (driver) against SQLAlchemy Core on an autocommit connection, the reads the repositories
+    write twice."""
     with scratch_database(admin_url) as url:
         upgrade(url)
         book = generate_book(1000, 11, as_of=AS_OF)
@@ -235,27 +257,28 @@ async def _database(url: str, ids: list[str], rounds: int, calls: int) -> None:
     engine = create_engine_for(settings)
     hot = HotPath(settings, engine, on_connect=lambda: None)
     await hot.open()
-    figures: dict[str, list[float]] = {"driver": [], "core": []}
     try:
-        for r in range(rounds):
-            for name in figures:
-                times = []
-                for i in range(r * calls, (r + 1) * calls):
-                    started = time.perf_counter()
-                    if name == "driver":
-                        async with hot.connection() as reader:
-                            await _reads(reader, ids[i % len(ids)])
-                    else:
-                        async with engine.connect() as connection:
-                            await _reads(connection, ids[i % len(ids)])
-                    times.append(time.perf_counter() - started)
-                figures[name].append(statistics.median(times) * 1e6)
+        for label, reads in READS.items():
+            figures: dict[str, list[float]] = {"driver": [], "core": []}
+            for r in range(rounds):
+                for name in figures:
+                    times = []
+                    for i in range(r * calls, (r + 1) * calls):
+                        started = time.perf_counter()
+                        if name == "driver":
+                            async with hot.connection() as reader:
+                                await reads(reader, ids[i % len(ids)])
+                        else:
+                            async with engine.connect() as connection:
+                                await reads(connection, ids[i % len(ids)])
+                        times.append(time.perf_counter() - started)
+                    figures[name].append(statistics.median(times) * 1e6)
+            driver, core = (statistics.median(figures[n]) for n in ("driver", "core"))
+            print(f"{label + ' (psycopg/SQLAlchemy)':<44}{driver:>9.1f}{core:>10.1f}"
+                  f"{core / driver:>11.1f}x")  # fmt: skip
     finally:
         await hot.close()
         await engine.dispose()
-    driver, core = (statistics.median(figures[n]) for n in ("driver", "core"))
-    print(f"{'stored client, 2 reads (psycopg/SQLAlchemy)':<44}{driver:>9.1f}{core:>10.1f}"
-          f"{core / driver:>11.1f}x")  # fmt: skip
 
 
 def main() -> None:
