@@ -44,8 +44,12 @@ class Settings(BaseSettings):
         "within `auth_failure_window_seconds`; past them 429 until the window moves on.",
     )
     auth_failure_window_seconds: float = Field(default=60.0, gt=0, le=86_400)
+    # The requests a worker holds share its one event loop and its pool of read connections:
+    # at 64 a request admitted under overload waited seconds behind the others (the soak at
+    # twice the peak, README), at 32 half that, and 32 is still twice what a worker holds
+    # at its peak (32 connections over 2 workers).
     max_requests_in_flight: int = Field(
-        default=64,
+        default=32,
         ge=0,
         le=100_000,
         description="Requests one worker holds at once; past it 503 `overloaded` with "
