@@ -31,7 +31,7 @@ from app.classification.schemas import (
     ClassifyRequest,
 )
 from app.classification.tables import ClassificationAudit
-from app.db.driver import Reader, Statement
+from app.db.driver import Reader, Statement, read_all
 from app.db.unit import Session, UnitOfWork
 from app.errors import FieldError, NotFound, ServiceError, ValidationFailed
 from app.paging import decode_cursor, encode_cursor
@@ -127,8 +127,17 @@ async def _stored(reader: Reader, client_id: str) -> ClientRead:
 async def classify_stored(
     reader: Reader, call: Call, *, client_id: str, explain: bool
 ) -> dict[str, Any]:
-    """Classify a stored client and record it in the audit trail."""
-    return await classify_read(reader, call, await _stored(reader, client_id), explain=explain)
+    """Classify a stored client and record it in the audit trail. The client and its contact
+    history are read together: one round trip on PostgreSQL."""
+    clients, history = await read_all(
+        reader,
+        [profiles.stored_profiles_read([client_id]), strategy.histories_read([client_id])],
+    )
+    found = profiles.stored_profiles_of(clients)
+    if client_id not in found:
+        raise NotFound(f"no client with id '{client_id}'")
+    histories = strategy.histories_of([client_id], history)
+    return await classify_read(reader, call, found[client_id], explain=explain, histories=histories)
 
 
 async def classify_read(

@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.driver import Reader, Statement, driver_rows, is_driver, read_all
+from app.db.driver import Reader, Statement, read_all
 from app.profiles.mapping import Holdings
 from app.profiles.tables import Client, ClientClaim, ClientPersonal, ClientPolicy
 
@@ -310,15 +310,22 @@ async def count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Client)) or 0)
 
 
-async def clients(reader: Reader, client_ids: Sequence[str]) -> Sequence[Row[Any]]:
-    """The stored clients among `client_ids` (personal data not loaded), as rows: the hot
-    path of classifying a stored client, so never through the ORM, and on PostgreSQL
-    through the driver (`app.db.driver`; `_CLIENTS_SQL` is this query's twin)."""
+def clients_read(client_ids: Sequence[str]) -> Statement:
+    """The read of the stored clients among `client_ids` (personal data not loaded), to send
+    with others: the hot path of classifying a stored client, so never through the ORM, and
+    on PostgreSQL through the driver (`_CLIENTS_SQL`, its SQLAlchemy Core twin beside it)."""
     ids = sorted(set(client_ids))
-    if is_driver(reader):
-        return await driver_rows(reader, _CLIENTS_SQL, (ids,))
-    query = select(_CLIENT).where(_CLIENT.c.client_id.in_(ids)).order_by(_CLIENT.c.client_id)
-    return (await reader.execute(query)).all()
+    return Statement(
+        _CLIENTS_SQL,
+        (ids,),
+        lambda: select(_CLIENT).where(_CLIENT.c.client_id.in_(ids)).order_by(_CLIENT.c.client_id),
+    )
+
+
+async def clients(reader: Reader, client_ids: Sequence[str]) -> Sequence[Row[Any]]:
+    """The stored clients among `client_ids` (`clients_read`), as rows."""
+    (rows,) = await read_all(reader, [clients_read(client_ids)])
+    return rows
 
 
 def client_card_read(client_id: str) -> Statement:

@@ -207,7 +207,16 @@ async def stored_profiles(reader: Reader, client_ids: Sequence[str]) -> dict[str
     """The stored profiles of those ids that exist, without their personal data."""
     if not client_ids:
         return {}
-    return {c.client_id: to_read(c, None) for c in await repository.clients(reader, client_ids)}
+    return stored_profiles_of(await repository.clients(reader, client_ids))
+
+
+def stored_profiles_read(client_ids: Sequence[str]) -> Statement:
+    """The read of `stored_profiles`, to send with others (`stored_profiles_of` its rows)."""
+    return repository.clients_read(client_ids)
+
+
+def stored_profiles_of(rows: Sequence[Any]) -> dict[str, ClientRead]:
+    return {row.client_id: to_read(row, None) for row in rows}
 
 
 async def book_page(session: Session, *, after: str | None, limit: int) -> list[ClientRead]:
