@@ -22,6 +22,7 @@ from tests.service_models import calibrated_rules, champions, models_dir
 
 __all__ = ["calibrated_rules", "champions", "models_dir"]
 pytestmark = pytest.mark.e2e
+EVERY_IMAGE_LOADED = "[...document.images].every(i => i.complete && i.naturalWidth > 0)"
 CLIENTS = 2000
 
 
@@ -51,14 +52,14 @@ def test_an_analyst_reads_the_report_downloads_a_table_and_sees_who_moved(
         page.wait_for_load_state("load")
         images = page.locator("img")
         assert images.count() == 5
-        loaded = page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth)")
-        assert loaded
+        # Every chart loads (a broken one never gets a width: the wait times out and fails).
+        page.wait_for_function(EVERY_IMAGE_LOADED, timeout=15_000)
         assert all(url.startswith(base) for url in asked)  # nothing from elsewhere
 
         page.locator("#lang-switch").click()
         expect(page.locator("h1")).to_have_text("Portfolio report")
         expect(page.locator("#summary")).to_contain_text(f"{CLIENTS:,} clients")
-        assert page.evaluate("[...document.images].every(i => i.complete && i.naturalWidth)")
+        page.wait_for_function(EVERY_IMAGE_LOADED, timeout=15_000)  # the English charts
 
         with page.expect_download() as started:
             page.locator("#download-actions a", has_text="CSV").click()
