@@ -118,7 +118,11 @@ def input_fingerprint(profile: ClientProfile) -> str:
 
 
 async def _stored(reader: Reader, client_id: str) -> ClientRead:
-    found = await profiles.stored_profiles(reader, [client_id])
+    return _the_one(await profiles.stored_profiles(reader, [client_id]), client_id)
+
+
+def _the_one(found: Mapping[str, ClientRead], client_id: str) -> ClientRead:
+    """The stored client of that id among those read; 404 when there is none."""
     if client_id not in found:
         raise NotFound(f"no client with id '{client_id}'")
     return found[client_id]
@@ -133,11 +137,9 @@ async def classify_stored(
         reader,
         [profiles.stored_profiles_read([client_id]), strategy.histories_read([client_id])],
     )
-    found = profiles.stored_profiles_of(clients)
-    if client_id not in found:
-        raise NotFound(f"no client with id '{client_id}'")
+    profile = _the_one(profiles.stored_profiles_of(clients), client_id)
     histories = strategy.histories_of([client_id], history)
-    return await classify_read(reader, call, found[client_id], explain=explain, histories=histories)
+    return await classify_read(reader, call, profile, explain=explain, histories=histories)
 
 
 async def classify_read(
