@@ -147,7 +147,7 @@ async def _kept(
     )
     gone = found.ended or key_refused
     if gone or found.stale:
-        async with state.sessions() as db, db.begin():
+        async with state.session_factory() as db, db.begin():
             if gone:
                 await sessions.close(db, token)
             else:

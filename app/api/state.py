@@ -23,7 +23,7 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     hot_path: HotPath  # the hot path's reads and the audit trail's writes
-    sessions: async_sessionmaker[AsyncSession]
+    session_factory: async_sessionmaker[AsyncSession]
     verifier: KeyVerifier
     registry: ModelRegistry
     rules: ActiveRuleset

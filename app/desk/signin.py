@@ -136,7 +136,7 @@ async def sign_in_with_key(
         return message(request, 403, "csrf")
     address = request.client.host if request.client else None
     try:
-        caller = await state.verifier.verify(state.sessions, key.strip(), address=address)
+        caller = await state.verifier.verify(state.session_factory, key.strip(), address=address)
         code = None
         if Scope.desk not in caller.scopes and Scope.admin not in caller.scopes:
             code = "no_desk_scope"
@@ -150,7 +150,7 @@ async def sign_in_with_key(
         query = urlencode({"next": safe_next(next), "error": code})
         return RedirectResponse(f"/desk/sign-in?{query}", status_code=303)
     now = datetime.now(UTC)
-    async with state.sessions() as db, db.begin():
+    async with state.session_factory() as db, db.begin():
         await sessions.close(db, request.cookies.get(SESSION_COOKIE))
         token, _ = await sessions.open_session(
             db, kind="key", subject=caller.key_id, name=caller.name, roles=frozenset(),
@@ -175,7 +175,7 @@ async def sign_in_with_provider(
     except ProviderUnreachable as exc:
         log.warning("sign-in: the identity provider cannot be reached: %s", exc)
         return message(request, 503, "sso_unreachable")
-    async with state.sessions() as db, db.begin():
+    async with state.session_factory() as db, db.begin():
         await sessions.start_attempt(
             db, state=start.state, nonce=start.nonce, code_verifier=start.code_verifier,
             next_page=safe_next(next), now=datetime.now(UTC),
@@ -216,7 +216,7 @@ async def callback(
     if not same_token(request.cookies.get(STATE_COOKIE), sent):
         return _refused(request, 400, "sso_bad_state")
     now = datetime.now(UTC)
-    async with state.sessions() as db, db.begin():
+    async with state.session_factory() as db, db.begin():
         attempt = await sessions.take_attempt(db, sent, now=now)
     if attempt is None:
         return _refused(request, 400, "sso_bad_state")
@@ -235,7 +235,7 @@ async def callback(
     settings = _settings(request)
     role_map = {group: Role(role) for group, role in settings.oidc_role_map.items()}
     roles = mapped(claimed(identity.claims, settings.oidc_roles_claim), role_map)
-    async with state.sessions() as db, db.begin():
+    async with state.session_factory() as db, db.begin():
         await sessions.close(db, request.cookies.get(SESSION_COOKIE))
         if not roles:
             token = None
@@ -281,7 +281,7 @@ async def sign_out(
 ) -> Response:
     if not who.session.csrf_ok(csrf):
         return message(request, 403, "csrf")
-    async with state.sessions() as db, db.begin():
+    async with state.session_factory() as db, db.begin():
         await sessions.close(db, request.cookies.get(SESSION_COOKIE))
     response: Response = RedirectResponse("/desk/sign-in", status_code=303)
     provider = _provider(request)

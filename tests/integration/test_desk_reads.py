@@ -18,7 +18,7 @@ from sqlalchemy import text
 from app.auth import service as keys
 from app.classification import service as classification
 from app.db.driver import Reader, is_driver, read_all
-from app.db.unit import Sessions
+from app.db.unit import SessionFactory
 from app.outcomes import service as outcomes
 from app.profiles import service as profiles
 from app.settings import Settings
@@ -95,7 +95,7 @@ def test_the_cards_driver_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
     client_id = _stored_book(db_url, clients=3)[0]
     _card_rows(db_url, client_id)
 
-    async def work(settings: Settings, sessions: Sessions) -> None:
+    async def work(settings: Settings, sessions: SessionFactory) -> None:
         async with sessions() as session, session.begin():
             issued = await keys.create_key(session, name="agent", scopes=["desk"])
             token, _ = await web_sessions.open_session(
