@@ -64,7 +64,7 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 
 def call_for(request: Request, state: StateDep, caller: Caller) -> service.Call:
     # Models and ruleset are taken once: a promotion during the request does not mix in.
-    pinned = state.classifier.take()
+    pinned = state.classifier.pin()
     request.state.versions = pinned.versions()  # for the request's log line
     return service.Call(
         pinned=pinned,

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from app.classification import repository
 from app.classification.audit import AuditTrail
-from app.classification.classifier import Pinned
+from app.classification.classifier import PinnedModels
 from app.classification.results import INLINE, Subject
 from app.classification.schemas import (
     AuditPage,
@@ -51,13 +51,13 @@ REFUSED = Consent.refused.value
 class Call:
     """One call to classify: what it classifies with, who asked, and when."""
 
-    pinned: Pinned
+    pinned: PinnedModels
     audit: AuditTrail
     request_id: str
     key_id: str
     at: datetime
 
-    def classify(
+    def classify_profiles(
         self,
         profiles: list[ClientProfile],
         explain: bool,
@@ -66,7 +66,7 @@ class Call:
         """Stored clients (`ClientRead`) are arbitrated with their contact history; every
         client's refused channels are never offered an action."""
         subjects = [_subject(p, histories or {}) for p in profiles]
-        return self.pinned.classify(
+        return self.pinned.classify_profiles(
             profiles, as_of=self.at.date(), explain=explain, subjects=subjects
         )
 
@@ -156,7 +156,7 @@ async def classify_read(
     client_id = profile.client_id
     if histories is None:
         histories = await strategy.histories(reader, [client_id])
-    (result,) = call.classify([profile], explain, histories)
+    (result,) = call.classify_profiles([profile], explain, histories)
     await call.record([call.audit_row(profile, result)])
     return call.stamped(result, client_id)
 
@@ -169,7 +169,7 @@ async def classify(unit: UnitOfWork, call: Call, request: ClassifyRequest) -> di
             await unit.reads(), call, client_id=request.client_id, explain=request.explain
         )
     assert request.profile is not None  # the request model requires one of the two
-    (result,) = call.classify([request.profile], request.explain)
+    (result,) = call.classify_profiles([request.profile], request.explain)
     return call.stamped(result, None)
 
 
@@ -226,7 +226,7 @@ def _batch(
     """The batch's answer and the audit rows of its stored clients."""
     subjects = _subjects(parsed, stored)
     profiles = [s for s in subjects if isinstance(s, ClientProfile)]
-    results = iter(call.classify(profiles, body.explain, histories))
+    results = iter(call.classify_profiles(profiles, body.explain, histories))
     items: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
     for index, subject in enumerate(subjects):
