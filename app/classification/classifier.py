@@ -114,7 +114,13 @@ class Classifier:
         """A worker's: the registry's loaded champions, the active ruleset and the learned
         acceptance rates, as they move. `pin()` raises `Unavailable` (503) while a model or
         the ruleset is not loaded."""
-        return cls(lambda: Champions.take(registry), rules.current, monitor, learned.current, top_n)
+        return cls(
+            lambda: Champions.from_registry(registry),
+            rules.current,
+            monitor,
+            learned.current,
+            top_n,
+        )
 
     @classmethod
     def from_folders(cls, models_dir: Path, rules_dir: Path) -> Classifier:
