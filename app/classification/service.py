@@ -128,7 +128,7 @@ def _the_one(found: Mapping[str, ClientRead], client_id: str) -> ClientRead:
     return found[client_id]
 
 
-async def classify_stored(
+async def classify_stored_client(
     reader: Reader, call: Call, *, client_id: str, explain: bool
 ) -> dict[str, Any]:
     """Classify a stored client and record it in the audit trail. The client and its contact
@@ -139,10 +139,10 @@ async def classify_stored(
     )
     profile = _the_one(profiles.stored_profiles_of(clients), client_id)
     histories = strategy.histories_of([client_id], history)
-    return await classify_read(reader, call, profile, explain=explain, histories=histories)
+    return await classify_and_record(reader, call, profile, explain=explain, histories=histories)
 
 
-async def classify_read(
+async def classify_and_record(
     reader: Reader,
     call: Call,
     profile: ClientRead,
@@ -161,11 +161,13 @@ async def classify_read(
     return call.stamped(result, client_id)
 
 
-async def classify(unit: UnitOfWork, call: Call, request: ClassifyRequest) -> dict[str, Any]:
+async def classify_request(
+    unit: UnitOfWork, call: Call, request: ClassifyRequest
+) -> dict[str, Any]:
     """A stored client with its audit row in the unit of work; an inline profile without
     touching the database."""
     if request.client_id is not None:
-        return await classify_stored(
+        return await classify_stored_client(
             await unit.reads(), call, client_id=request.client_id, explain=request.explain
         )
     assert request.profile is not None  # the request model requires one of the two
@@ -201,7 +203,9 @@ def _subjects(
     return subjects
 
 
-async def classify_batch(unit: UnitOfWork, call: Call, body: BatchRequest) -> dict[str, Any]:
+async def classify_batch_request(
+    unit: UnitOfWork, call: Call, body: BatchRequest
+) -> dict[str, Any]:
     """Every item classified in one vectorised pass; a bad item gets its own problem. The
     database is used, in the unit of work, only when items name stored clients."""
     parsed = [_parse(i, raw) for i, raw in enumerate(body.items)]
