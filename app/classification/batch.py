@@ -192,7 +192,7 @@ def classify_profiles(
     )
 
 
-def classify_batch(
+def classify_to_columns(
     columns: Mapping[str, Any],
     *,
     champions: Champions,
@@ -238,9 +238,9 @@ def classify_columns(
     subjects: Sequence[Subject] | None = None,
 ) -> list[dict[str, Any]]:
     """`classify_profiles` for profiles given column by column: one result per row, in
-    order, read from the columns of `classify_batch`. Rows with a `client_id` column are
+    order, read from the columns of `classify_to_columns`. Rows with a `client_id` column are
     stored clients (held out of actions by the control group)."""
-    scored, classified = classify_batch(
+    scored, classified = classify_to_columns(
         columns,
         champions=champions,
         ruleset=ruleset,
