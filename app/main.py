@@ -49,7 +49,7 @@ from app.observability.metrics import ServiceMetrics
 from app.rules.store import ActiveRuleset, RulesetStore
 from app.serving.registry import ModelRegistry, service_registry
 from app.settings import Settings
-from app.strategy.learned import Learned
+from app.strategy.learned import LearnedRates
 
 DESCRIPTION = """
 Classifies an insurer's clients on value, risk and lifecycle stage, and says what to do about it.
@@ -107,7 +107,7 @@ async def _start_services(
     engine, session_factory, hot_path = await _open_database(settings, metrics, outages)
     monitor = Monitor(metrics, drift_window=settings.drift_window_scores)
     monitor.sync_versions(registry, rules)
-    learned = Learned()
+    learned = LearnedRates()
     audit = AuditTrail(hot_path)
     audit.start()
     services = AppState(

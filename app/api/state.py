@@ -15,7 +15,7 @@ from app.db.driver import HotPath
 from app.rules.store import ActiveRuleset
 from app.serving.registry import ModelRegistry
 from app.settings import Settings
-from app.strategy.learned import Learned
+from app.strategy.learned import LearnedRates
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +29,6 @@ class AppState:
     rules: ActiveRuleset
     monitor: Monitor
     classifier: Classifier
-    learned: Learned
+    learned: LearnedRates
     audit: AuditTrail
     simulations: Sandbox  # what-if simulations, in child processes of their own

@@ -23,7 +23,7 @@ from app.rules.store import ActiveRuleset, RulesetStore
 from app.serving.predictor import Champions
 from app.serving.registry import ModelRegistry, load_champions
 from app.strategy.arbitrate import DEFAULT_TOP_N, Arbiter
-from app.strategy.learned import Learned
+from app.strategy.learned import LearnedRates
 from app.strategy.rates import NO_ANSWERS, Rates
 
 
@@ -108,7 +108,7 @@ class Classifier:
         registry: ModelRegistry,
         rules: ActiveRuleset,
         monitor: Monitor,
-        learned: Learned,
+        learned: LearnedRates,
         top_n: int = DEFAULT_TOP_N,
     ) -> Classifier:
         """A worker's: the registry's loaded champions, the active ruleset and the learned

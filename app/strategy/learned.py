@@ -15,7 +15,9 @@ from app.strategy.rates import Rates
 logger = logging.getLogger("clientscore")
 
 
-class Learned:
+class LearnedRates:
+    """The acceptance rates learned from the answers every worker records, as last read."""
+
     def __init__(self) -> None:
         self._rates = Rates()
 
