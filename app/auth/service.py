@@ -131,12 +131,12 @@ def _key_id(token: str) -> str | None:
 
 
 V = TypeVar("V")
-REMEMBERED_AT_MOST = 10_000  # entries; then the cache starts again empty
+TIMED_CACHE_AT_MOST = 10_000  # entries; then the cache starts again empty
 
 
 @dataclass
-class _Remembered(Generic[V]):
-    """Values remembered with the time they were found."""
+class _TimedCache(Generic[V]):
+    """A cache whose reads name how old a value they accept: each value kept with its time."""
 
     _entries: dict[str, tuple[float, V]] = field(default_factory=dict)
 
@@ -148,7 +148,7 @@ class _Remembered(Generic[V]):
         return entry[1]
 
     def keep(self, key: str, value: V) -> None:
-        if len(self._entries) > REMEMBERED_AT_MOST:
+        if len(self._entries) > TIMED_CACHE_AT_MOST:
             self._entries.clear()
         self._entries[key] = (time.monotonic(), value)
 
@@ -171,8 +171,8 @@ class KeyVerifier:
     cache_seconds: float
     grace_seconds: float = 0.0
     throttle: Throttle | None = None
-    _tokens: _Remembered[Caller] = field(default_factory=_Remembered)
-    _signed_in: _Remembered[_Found] = field(default_factory=_Remembered)
+    _tokens: _TimedCache[Caller] = field(default_factory=_TimedCache)
+    _signed_in: _TimedCache[_Found] = field(default_factory=_TimedCache)
     _known: frozenset[str] = frozenset()  # the key ids stored, as last read
     _budget_at: float = 0.0
     _reading: asyncio.Future[None] | None = None
