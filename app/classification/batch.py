@@ -120,17 +120,17 @@ def coded_outcomes(
     compiled = ruleset.compiled
     n = len(facts["kind"])
     if compiled is not None and n >= COLUMNS_FROM:
-        return compiled.classify_columns(facts).coded()
+        return compiled.evaluate_columns(facts).coded()
     rows = _fact_rows(facts)
     if compiled is not None:
-        return _coded([compiled.classify(row) for row in rows])
+        return _coded([compiled.evaluate(row) for row in rows])
     # zen-engine, client by client, on facts checked by their schema (which computes the
     # renewal rate itself).
     checked = (
         ClassificationFacts.model_validate({k: v for k, v in row.items() if k != "renewal_rate"})
         for row in rows
     )
-    return _coded([ruleset.engine.classify(f) for f in checked])
+    return _coded([ruleset.engine.evaluate(f) for f in checked])
 
 
 def _coded(outcomes: list[RuleOutcome]) -> tuple[npt.NDArray[np.intp], list[RuleOutcome]]:
