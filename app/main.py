@@ -49,7 +49,7 @@ from app.observability.metrics import ServiceMetrics
 from app.rules.store import ActiveRuleset, RulesetStore
 from app.serving.registry import ModelRegistry, service_registry
 from app.settings import Settings
-from app.strategy.learned import Learned
+from app.strategy.learned import LearnedRates
 
 DESCRIPTION = """
 Classifies an insurer's clients on value, risk and lifecycle stage, and says what to do about it.
@@ -77,14 +77,14 @@ async def _load_models_and_rules(settings: Settings) -> tuple[ModelRegistry, Act
 async def _open_database(
     settings: Settings, metrics: ServiceMetrics, outages: OutageLog
 ) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession], HotPath]:
-    """The engine (its connections counted, its outages watched), sessions and hot path."""
+    """The engine (its connections counted, its outages watched), sessions' factory, hot path."""
     engine = create_engine_for(settings)
     _count_connections(engine, metrics)
     outages.watch(engine)
-    sessions = create_sessionmaker(engine)
+    session_factory = create_sessionmaker(engine)
     hot_path = HotPath(settings, engine, on_connect=outages.up)
     await hot_path.open()
-    return engine, sessions, hot_path
+    return engine, session_factory, hot_path
 
 
 def _key_verifier(settings: Settings, metrics: ServiceMetrics) -> KeyVerifier:
@@ -104,17 +104,17 @@ async def _start_services(
 ) -> AppState:
     """Everything the requests share, built in order; the audit trail's writer started."""
     registry, rules = await _load_models_and_rules(settings)
-    engine, sessions, hot_path = await _open_database(settings, metrics, outages)
+    engine, session_factory, hot_path = await _open_database(settings, metrics, outages)
     monitor = Monitor(metrics, drift_window=settings.drift_window_scores)
     monitor.sync_versions(registry, rules)
-    learned = Learned()
+    learned = LearnedRates()
     audit = AuditTrail(hot_path)
     audit.start()
     services = AppState(
         settings=settings,
         engine=engine,
         hot_path=hot_path,
-        sessions=sessions,
+        session_factory=session_factory,
         verifier=_key_verifier(settings, metrics),
         registry=registry,
         rules=rules,
@@ -128,7 +128,7 @@ async def _start_services(
             settings.simulation_memory_mb,
         ),
     )
-    await learned.first_read(sessions)
+    await learned.first_read(session_factory)
     return services
 
 
@@ -145,7 +145,7 @@ def _background(services: AppState, outages: OutageLog) -> Background:
             ),
             metrics_loop(services.monitor.flush, FLUSH_SECONDS),
             acceptance_loop(
-                partial(services.learned.refresh, services.sessions),
+                partial(services.learned.refresh, services.session_factory),
                 outages,
                 settings.strategy_refresh_seconds,
             ),

@@ -140,12 +140,12 @@ def in_process(rounds: int, calls: int) -> dict[str, tuple[Case, Case]]:
             lambda i: model.booster.predict(rows[i][None, :], pred_contrib=True, num_threads=1),
         ),
         "rules (generated Python/zen-engine)": (
-            lambda i: compiled.classify(values[i]),
-            lambda i: ruleset.engine.classify(facts[i]),
+            lambda i: compiled.evaluate(values[i]),
+            lambda i: ruleset.engine.evaluate(facts[i]),
         ),
         "rules (generated Python/NumPy, one row)": (
-            lambda i: compiled.classify(values[i]),
-            lambda i: compiled.classify_columns(compiled.columns_from_facts([values[i]])),
+            lambda i: compiled.evaluate(values[i]),
+            lambda i: compiled.evaluate_columns(compiled.columns_from_facts([values[i]])),
         ),
     }
 
@@ -178,8 +178,8 @@ def in_batches(rounds: int, size: int) -> dict[str, tuple[Case, Case]]:
     return {
         f"classification of {size:,} (single/batch)": (one_by_one, together),
         f"rules on {size:,} (generated Python/NumPy)": (
-            lambda i: [compiled.classify(v) for v in values[chunks[i]]],
-            lambda i: compiled.classify_columns(rule_columns[i]),
+            lambda i: [compiled.evaluate(v) for v in values[chunks[i]]],
+            lambda i: compiled.evaluate_columns(rule_columns[i]),
         ),
     }
 

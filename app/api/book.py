@@ -150,7 +150,7 @@ async def simulate_rules(
     job = Job(
         models_dir=settings.models_dir,
         rules_dir=settings.rules_dir,
-        versions=state.classifier.take().versions(),
+        versions=state.classifier.pin().versions(),
         files=files,
         sample=body.sample,
         as_of=date.today(),

@@ -16,9 +16,9 @@ from fastapi import Request
 from app.api.state import AppState
 from app.auth.service import Caller, Scope, caller_of
 from app.db.driver import Reader
-from app.signin import sessions
+from app.signin import browser_sessions
+from app.signin.browser_sessions import Signed
 from app.signin.roles import Role
-from app.signin.sessions import Signed
 
 SESSION_COOKIE = "clientscore_session"
 COOKIE_PATH = "/"
@@ -126,17 +126,17 @@ async def visitor(
 
 async def _read(
     state: AppState, token: str, now: datetime, reader: Reader | None
-) -> sessions.OnPage | None:
+) -> browser_sessions.OnPage | None:
     idle = timedelta(minutes=state.settings.session_idle_minutes)
     if reader is not None:
-        return await sessions.on_page(reader, token, now=now, idle=idle)
+        return await browser_sessions.on_page(reader, token, now=now, idle=idle)
     async with state.hot_path.connection() as own:
-        return await sessions.on_page(own, token, now=now, idle=idle)
+        return await browser_sessions.on_page(own, token, now=now, idle=idle)
 
 
 async def _kept(
-    state: AppState, token: str, found: sessions.OnPage | None, now: datetime
-) -> sessions.OnPage | None:
+    state: AppState, token: str, found: browser_sessions.OnPage | None, now: datetime
+) -> browser_sessions.OnPage | None:
     """The session if it lives on. One that has ended, or a key sign-in whose key is revoked
     (checked on every page: a revocation ends it now) or whose kind is turned off, is
     deleted; a live one's last page is written when it is stale."""
@@ -147,9 +147,9 @@ async def _kept(
     )
     gone = found.ended or key_refused
     if gone or found.stale:
-        async with state.sessions() as db, db.begin():
+        async with state.session_factory() as db, db.begin():
             if gone:
-                await sessions.close(db, token)
+                await browser_sessions.close(db, token)
             else:
-                await sessions.seen(db, token, now)
+                await browser_sessions.seen(db, token, now)
     return None if gone else found

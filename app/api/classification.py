@@ -64,7 +64,7 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 
 def call_for(request: Request, state: StateDep, caller: Caller) -> service.Call:
     # Models and ruleset are taken once: a promotion during the request does not mix in.
-    pinned = state.classifier.take()
+    pinned = state.classifier.pin()
     request.state.versions = pinned.versions()  # for the request's log line
     return service.Call(
         pinned=pinned,
@@ -102,7 +102,7 @@ async def classify(request: Request) -> Response:
     asked = body.validated()
     call = call_for(request, state, caller)
     async with unit_of_work(state) as unit:
-        result = await service.classify(unit, call, asked)
+        result = await service.classify_request(unit, call, asked)
     return _json(result)
 
 
@@ -123,7 +123,7 @@ async def classify_batch(
     above it), where every other body gets 1 x: 1,000 inline profiles of about 600 bytes
     take about 0.6 MB, and profiles with large `extra` objects fit up to the 8 MiB.
     """
-    return _json(await service.classify_batch(unit, call_for(request, state, caller), body))
+    return _json(await service.classify_batch_request(unit, call_for(request, state, caller), body))
 
 
 async def declared_client_classification(
@@ -151,7 +151,7 @@ async def client_classification(request: Request) -> Response:
     call = call_for(request, state, caller)
     async with unit_of_work(state) as unit:
         reader = await unit.reads()
-        result = await service.classify_stored(
+        result = await service.classify_stored_client(
             reader, call, client_id=asked["client_id"], explain=asked["explain"]
         )
     return _json(result)

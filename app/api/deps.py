@@ -40,7 +40,7 @@ async def unit_of_work(state: AppState) -> AsyncIterator[UnitOfWork]:
     """The request's unit of work: one transaction, begun when first used and committed when
     the route's work is done, before the response is sent (so 2xx = stored); rolled back if
     it fails."""
-    unit = UnitOfWork(state.sessions, state.hot_path.connection)
+    unit = UnitOfWork(state.session_factory, state.hot_path.connection)
     try:
         yield unit
     except BaseException:
@@ -78,7 +78,7 @@ async def authorized(request: Request, state: AppState, *scopes: Scope) -> Calle
     if state.settings.auth_disabled:
         return ANONYMOUS
     address = request.client.host if request.client else None
-    caller = await state.verifier.verify(state.sessions, _bearer(request), address=address)
+    caller = await state.verifier.verify(state.session_factory, _bearer(request), address=address)
     caller.require_any(*scopes)
     request.state.caller = caller
     return caller

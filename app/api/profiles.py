@@ -186,7 +186,7 @@ async def import_clients(request: Request, state: StateDep, _caller: CallerWrite
     reason; re-sending the same file changes nothing.
     """
     return await importer.import_clients(
-        state.sessions,
+        state.session_factory,
         stream=request.stream(),
         content_type=request.headers.get("content-type", ""),
         batch_rows=state.settings.import_batch_rows,

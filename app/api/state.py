@@ -15,7 +15,7 @@ from app.db.driver import HotPath
 from app.rules.store import ActiveRuleset
 from app.serving.registry import ModelRegistry
 from app.settings import Settings
-from app.strategy.learned import Learned
+from app.strategy.learned import LearnedRates
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,12 +23,12 @@ class AppState:
     settings: Settings
     engine: AsyncEngine
     hot_path: HotPath  # the hot path's reads and the audit trail's writes
-    sessions: async_sessionmaker[AsyncSession]
+    session_factory: async_sessionmaker[AsyncSession]
     verifier: KeyVerifier
     registry: ModelRegistry
     rules: ActiveRuleset
     monitor: Monitor
     classifier: Classifier
-    learned: Learned
+    learned: LearnedRates
     audit: AuditTrail
     simulations: Sandbox  # what-if simulations, in child processes of their own

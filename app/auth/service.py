@@ -18,7 +18,7 @@ from app.auth.scopes import Scope as Scope  # where the API and the desk import 
 from app.auth.tables import ApiKey
 from app.auth.throttle import Throttle
 from app.db.outage import OUTAGE_ERRORS, is_outage
-from app.db.unit import Session, Sessions
+from app.db.unit import Session, SessionFactory
 from app.errors import Forbidden, TooManyRequests, Unauthorized, ValidationFailed
 
 KEY_PREFIX = "cs"
@@ -131,12 +131,12 @@ def _key_id(token: str) -> str | None:
 
 
 V = TypeVar("V")
-REMEMBERED_AT_MOST = 10_000  # entries; then the cache starts again empty
+TIMED_CACHE_AT_MOST = 10_000  # entries; then the cache starts again empty
 
 
 @dataclass
-class _Remembered(Generic[V]):
-    """Values remembered with the time they were found."""
+class _TimedCache(Generic[V]):
+    """A cache whose reads name how old a value they accept: each value kept with its time."""
 
     _entries: dict[str, tuple[float, V]] = field(default_factory=dict)
 
@@ -148,7 +148,7 @@ class _Remembered(Generic[V]):
         return entry[1]
 
     def keep(self, key: str, value: V) -> None:
-        if len(self._entries) > REMEMBERED_AT_MOST:
+        if len(self._entries) > TIMED_CACHE_AT_MOST:
             self._entries.clear()
         self._entries[key] = (time.monotonic(), value)
 
@@ -171,15 +171,15 @@ class KeyVerifier:
     cache_seconds: float
     grace_seconds: float = 0.0
     throttle: Throttle | None = None
-    _tokens: _Remembered[Caller] = field(default_factory=_Remembered)
-    _signed_in: _Remembered[_Found] = field(default_factory=_Remembered)
+    _tokens: _TimedCache[Caller] = field(default_factory=_TimedCache)
+    _signed_in: _TimedCache[_Found] = field(default_factory=_TimedCache)
     _known: frozenset[str] = frozenset()  # the key ids stored, as last read
     _budget_at: float = 0.0
     _reading: asyncio.Future[None] | None = None
     _budget: float = KNOWN_READS_BURST
 
     async def verify(
-        self, sessions: Sessions, token: str | None, *, address: str | None = None
+        self, session_factory: SessionFactory, token: str | None, *, address: str | None = None
     ) -> Caller:
         """The caller of `token`; the database is asked only when the cache has no answer.
         Failures are counted per `address` (the client's) and per key id: past the
@@ -199,7 +199,7 @@ class KeyVerifier:
                     headers={"Retry-After": str(seconds)},
                 )
         try:
-            caller = await self._checked(sessions, token, key_id)
+            caller = await self._checked(session_factory, token, key_id)
         except Unauthorized:
             if self.throttle is not None:
                 self.throttle.failed(address, key_id)
@@ -208,11 +208,13 @@ class KeyVerifier:
             self._tokens.keep(token, caller)
         return caller
 
-    async def _checked(self, sessions: Sessions, token: str, key_id: str | None) -> Caller:
+    async def _checked(
+        self, session_factory: SessionFactory, token: str, key_id: str | None
+    ) -> Caller:
         try:
-            if key_id is not None and not await self._may_exist(sessions, key_id):
+            if key_id is not None and not await self._may_exist(session_factory, key_id):
                 raise Unauthorized("the API key is not valid")
-            async with sessions() as session:
+            async with session_factory() as session:
                 return await self._lookup(session, token)
         except OUTAGE_ERRORS as exc:
             kept = self._tokens.get(token, self.grace_seconds)
@@ -220,7 +222,7 @@ class KeyVerifier:
                 return kept
             raise
 
-    async def _may_exist(self, sessions: Sessions, key_id: str) -> bool:
+    async def _may_exist(self, session_factory: SessionFactory, key_id: str) -> bool:
         """Whether a key with this id may be stored. An id not among those last read has
         them read again, as long as the budget of reads that find nothing allows
         (`KNOWN_READS_BURST`, then `KNOWN_READS_PER_SECOND`): a key made meanwhile is found at
@@ -239,27 +241,27 @@ class KeyVerifier:
             if self._budget < 1:
                 return False
             self._budget -= 1
-            reading = self._reading = asyncio.ensure_future(self._read_known(sessions))
+            reading = self._reading = asyncio.ensure_future(self._read_known(session_factory))
         await asyncio.shield(reading)
         found = key_id in self._known
         if found:  # a key made since the last read: not what the budget is for
             self._budget = min(KNOWN_READS_BURST, self._budget + 1)
         return found
 
-    async def _read_known(self, sessions: Sessions) -> None:
+    async def _read_known(self, session_factory: SessionFactory) -> None:
         try:
-            async with sessions() as session:
+            async with session_factory() as session:
                 self._known = frozenset(await repository.key_ids(session))
         finally:
             self._reading = None
 
-    async def signed_in(self, sessions: Sessions, key_id: str) -> Caller | None:
+    async def signed_in(self, session_factory: SessionFactory, key_id: str) -> Caller | None:
         """The caller of a key id verified at a desk sign-in, None if revoked; remembered
         like a token (a revocation reaches a signed-in desk within `cache_seconds`)."""
         cached = self._signed_in.get(key_id, self.cache_seconds)
         if cached is not None:
             return cached.caller
-        async with sessions() as session:
+        async with session_factory() as session:
             caller = await key_caller(session, key_id)
         if self.cache_seconds > 0:
             self._signed_in.keep(key_id, _Found(caller))

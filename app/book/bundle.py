@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.classification.classifier import Pinned
+from app.classification.classifier import PinnedModels
 from app.errors import ServiceError
 from app.rules.ruleset import Ruleset, read_ruleset_files, ruleset_version
 from app.rules.store import VERSIONS_DIR, RulesetStore
@@ -102,11 +102,11 @@ class Bundle:
         }
 
 
-_LOADED: dict[str, Pinned] = {}  # per worker process, by bundle digest
+_LOADED: dict[str, PinnedModels] = {}  # per worker process, by bundle digest
 _KEEP = 4  # a what-if holds two bundles; a long-lived worker serves runs one after another
 
 
-def load(bundle: Bundle) -> Pinned:
+def load(bundle: Bundle) -> PinnedModels:
     """The bundle's models and ruleset, built once per process."""
     held = _LOADED.get(bundle.digest)
     if held is not None:
@@ -127,5 +127,5 @@ def load(bundle: Bundle) -> Pinned:
     ruleset = Ruleset.from_files(bundle.ruleset_files, source=f"ruleset {bundle.ruleset_version}")
     if len(_LOADED) >= _KEEP:
         _LOADED.clear()
-    held = _LOADED[bundle.digest] = Pinned(champions, ruleset)
+    held = _LOADED[bundle.digest] = PinnedModels(champions, ruleset)
     return held

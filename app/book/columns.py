@@ -1,7 +1,7 @@
 """A book partition as Arrow columns: profiles in, classification results out.
 
 Profiles arrive as an Arrow table in `PROFILE_SCHEMA` (from Parquet, CSV or the store) and
-become the NumPy columns `classify_batch` reads, without a Python object per client: words
+become the NumPy columns `classify_to_columns` reads, without a Python object per client: words
 are dictionary-decoded so equal texts are one shared object, nullable numbers and flags are
 floats with NaN, dates `datetime64[D]`. A classified batch (`Classified`) becomes the result
 table, each outcome's parts built once per distinct outcome and gathered by code; the
@@ -105,7 +105,7 @@ def _products(array: pa.ChunkedArray) -> Column:
 
 
 def profile_columns(table: pa.Table) -> dict[str, Column]:
-    """The columns `classify_batch` reads, from a table in `PROFILE_SCHEMA`."""
+    """The columns `classify_to_columns` reads, from a table in `PROFILE_SCHEMA`."""
     out: dict[str, Column] = {}
     for name in WORDS:
         out[name] = _words(table[name])

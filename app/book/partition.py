@@ -1,7 +1,7 @@
 """One partition of the book classified: the task a worker process or Dask worker runs.
 
 Arrow in, Arrow out: the partition's profiles are conformed and checked column by column,
-classified by `classify_batch` with the run's pinned models and ruleset, arbitrated with the
+classified by `classify_to_columns` with the run's pinned models and ruleset, arbitrated with the
 run's snapshot of the learned acceptance rates, and returned as the result table with the
 problems of the rows set aside.
 """
@@ -16,7 +16,7 @@ import pyarrow as pa
 from app.book.bundle import Bundle, load
 from app.book.columns import profile_columns, result_table
 from app.book.validation import conform, split_valid
-from app.classification.batch import classify_batch
+from app.classification.batch import classify_to_columns
 from app.strategy.arbitrate import DEFAULT_TOP_N, Arbiter
 
 
@@ -51,7 +51,7 @@ def classify_partition(
     pinned = bundle or _INSTALLED[0]
     loaded = load(pinned)
     profiles, rejected = split_valid(conform(table, f"partition {index}"), options.today)
-    scored, classified = classify_batch(
+    scored, classified = classify_to_columns(
         profile_columns(profiles),
         champions=loaded.champions,
         ruleset=loaded.ruleset,

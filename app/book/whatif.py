@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from app.book.columns import profile_columns, result_table
 from app.book.figures import DIMENSIONS
 from app.book.validation import conform, split_valid
-from app.classification.batch import classify_batch
+from app.classification.batch import classify_to_columns
 from app.classification.results import Classified
 from app.rules.ruleset import Ruleset
 from app.serving.predictor import Champions
@@ -155,7 +155,7 @@ def simulate(
         tables, classified = [], []
         predictions = None  # the models' outputs do not depend on the ruleset: predicted once
         for ruleset in (active, candidate):
-            scored, result = classify_batch(
+            scored, result = classify_to_columns(
                 columns,
                 champions=champions,
                 ruleset=ruleset,

@@ -120,17 +120,17 @@ def coded_outcomes(
     compiled = ruleset.compiled
     n = len(facts["kind"])
     if compiled is not None and n >= COLUMNS_FROM:
-        return compiled.classify_columns(facts).coded()
+        return compiled.evaluate_columns(facts).coded()
     rows = _fact_rows(facts)
     if compiled is not None:
-        return _coded([compiled.classify(row) for row in rows])
+        return _coded([compiled.evaluate(row) for row in rows])
     # zen-engine, client by client, on facts checked by their schema (which computes the
     # renewal rate itself).
     checked = (
         ClassificationFacts.model_validate({k: v for k, v in row.items() if k != "renewal_rate"})
         for row in rows
     )
-    return _coded([ruleset.engine.classify(f) for f in checked])
+    return _coded([ruleset.engine.evaluate(f) for f in checked])
 
 
 def _coded(outcomes: list[RuleOutcome]) -> tuple[npt.NDArray[np.intp], list[RuleOutcome]]:
@@ -192,7 +192,7 @@ def classify_profiles(
     )
 
 
-def classify_batch(
+def classify_to_columns(
     columns: Mapping[str, Any],
     *,
     champions: Champions,
@@ -238,9 +238,9 @@ def classify_columns(
     subjects: Sequence[Subject] | None = None,
 ) -> list[dict[str, Any]]:
     """`classify_profiles` for profiles given column by column: one result per row, in
-    order, read from the columns of `classify_batch`. Rows with a `client_id` column are
+    order, read from the columns of `classify_to_columns`. Rows with a `client_id` column are
     stored clients (held out of actions by the control group)."""
-    scored, classified = classify_batch(
+    scored, classified = classify_to_columns(
         columns,
         champions=champions,
         ruleset=ruleset,

@@ -2,8 +2,8 @@
 
 The service holds one `Classifier` in its state, following the registry's champions and the
 active ruleset; a command or a batch run makes one from the folders. Each request, command
-or run calls `take()` once and classifies with the `Pinned` it got, so a champion promoted or
-a ruleset activated meanwhile never mixes into it.
+or run calls `pin()` once and classifies with the `PinnedModels` it got, so a champion
+promoted or a ruleset activated meanwhile never mixes into it.
 """
 
 from __future__ import annotations
@@ -23,13 +23,13 @@ from app.rules.store import ActiveRuleset, RulesetStore
 from app.serving.predictor import Champions
 from app.serving.registry import ModelRegistry, load_champions
 from app.strategy.arbitrate import DEFAULT_TOP_N, Arbiter
-from app.strategy.learned import Learned
+from app.strategy.learned import LearnedRates
 from app.strategy.rates import NO_ANSWERS, Rates
 
 
 @dataclass(frozen=True, slots=True)
-class Pinned:
-    """The champions and ruleset one request, command or run classifies with."""
+class PinnedModels:
+    """The champion models and the ruleset, fixed for one request, command or run."""
 
     champions: Champions
     ruleset: Ruleset
@@ -43,7 +43,7 @@ class Pinned:
     def versions(self) -> dict[str, Any]:
         return {"models": self.champions.versions(), "ruleset": self.ruleset.version}
 
-    def classify(
+    def classify_profiles(
         self,
         profiles: Sequence[ClientProfile],
         *,
@@ -108,13 +108,19 @@ class Classifier:
         registry: ModelRegistry,
         rules: ActiveRuleset,
         monitor: Monitor,
-        learned: Learned,
+        learned: LearnedRates,
         top_n: int = DEFAULT_TOP_N,
     ) -> Classifier:
         """A worker's: the registry's loaded champions, the active ruleset and the learned
-        acceptance rates, as they move. `take()` raises `Unavailable` (503) while a model or
+        acceptance rates, as they move. `pin()` raises `Unavailable` (503) while a model or
         the ruleset is not loaded."""
-        return cls(lambda: Champions.take(registry), rules.current, monitor, learned.current, top_n)
+        return cls(
+            lambda: Champions.from_registry(registry),
+            rules.current,
+            monitor,
+            learned.current,
+            top_n,
+        )
 
     @classmethod
     def from_folders(cls, models_dir: Path, rules_dir: Path) -> Classifier:
@@ -128,5 +134,8 @@ class Classifier:
     def fixed(cls, champions: Champions, ruleset: Ruleset) -> Classifier:
         return cls(lambda: champions, lambda: ruleset)
 
-    def take(self) -> Pinned:
-        return Pinned(self._champions(), self._ruleset(), self.monitor, self._rates(), self.top_n)
+    def pin(self) -> PinnedModels:
+        """The champions, ruleset and rates as they are now, fixed for one use."""
+        return PinnedModels(
+            self._champions(), self._ruleset(), self.monitor, self._rates(), self.top_n
+        )

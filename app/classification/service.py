@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from app.classification import repository
 from app.classification.audit import AuditTrail
-from app.classification.classifier import Pinned
+from app.classification.classifier import PinnedModels
 from app.classification.results import INLINE, Subject
 from app.classification.schemas import (
     AuditPage,
@@ -51,13 +51,13 @@ REFUSED = Consent.refused.value
 class Call:
     """One call to classify: what it classifies with, who asked, and when."""
 
-    pinned: Pinned
+    pinned: PinnedModels
     audit: AuditTrail
     request_id: str
     key_id: str
     at: datetime
 
-    def classify(
+    def classify_profiles(
         self,
         profiles: list[ClientProfile],
         explain: bool,
@@ -66,7 +66,7 @@ class Call:
         """Stored clients (`ClientRead`) are arbitrated with their contact history; every
         client's refused channels are never offered an action."""
         subjects = [_subject(p, histories or {}) for p in profiles]
-        return self.pinned.classify(
+        return self.pinned.classify_profiles(
             profiles, as_of=self.at.date(), explain=explain, subjects=subjects
         )
 
@@ -128,7 +128,7 @@ def _the_one(found: Mapping[str, ClientRead], client_id: str) -> ClientRead:
     return found[client_id]
 
 
-async def classify_stored(
+async def classify_stored_client(
     reader: Reader, call: Call, *, client_id: str, explain: bool
 ) -> dict[str, Any]:
     """Classify a stored client and record it in the audit trail. The client and its contact
@@ -139,10 +139,10 @@ async def classify_stored(
     )
     profile = _the_one(profiles.stored_profiles_of(clients), client_id)
     histories = strategy.histories_of([client_id], history)
-    return await classify_read(reader, call, profile, explain=explain, histories=histories)
+    return await classify_and_record(reader, call, profile, explain=explain, histories=histories)
 
 
-async def classify_read(
+async def classify_and_record(
     reader: Reader,
     call: Call,
     profile: ClientRead,
@@ -156,20 +156,22 @@ async def classify_read(
     client_id = profile.client_id
     if histories is None:
         histories = await strategy.histories(reader, [client_id])
-    (result,) = call.classify([profile], explain, histories)
+    (result,) = call.classify_profiles([profile], explain, histories)
     await call.record([call.audit_row(profile, result)])
     return call.stamped(result, client_id)
 
 
-async def classify(unit: UnitOfWork, call: Call, request: ClassifyRequest) -> dict[str, Any]:
+async def classify_request(
+    unit: UnitOfWork, call: Call, request: ClassifyRequest
+) -> dict[str, Any]:
     """A stored client with its audit row in the unit of work; an inline profile without
     touching the database."""
     if request.client_id is not None:
-        return await classify_stored(
+        return await classify_stored_client(
             await unit.reads(), call, client_id=request.client_id, explain=request.explain
         )
     assert request.profile is not None  # the request model requires one of the two
-    (result,) = call.classify([request.profile], request.explain)
+    (result,) = call.classify_profiles([request.profile], request.explain)
     return call.stamped(result, None)
 
 
@@ -201,7 +203,9 @@ def _subjects(
     return subjects
 
 
-async def classify_batch(unit: UnitOfWork, call: Call, body: BatchRequest) -> dict[str, Any]:
+async def classify_batch_request(
+    unit: UnitOfWork, call: Call, body: BatchRequest
+) -> dict[str, Any]:
     """Every item classified in one vectorised pass; a bad item gets its own problem. The
     database is used, in the unit of work, only when items name stored clients."""
     parsed = [_parse(i, raw) for i, raw in enumerate(body.items)]
@@ -226,7 +230,7 @@ def _batch(
     """The batch's answer and the audit rows of its stored clients."""
     subjects = _subjects(parsed, stored)
     profiles = [s for s in subjects if isinstance(s, ClientProfile)]
-    results = iter(call.classify(profiles, body.explain, histories))
+    results = iter(call.classify_profiles(profiles, body.explain, histories))
     items: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
     for index, subject in enumerate(subjects):

@@ -109,7 +109,7 @@ def classify_one(
             "lifecycle": top_factors(stage, 0, shown_features) if stage is not None else [],
         }
     return result(
-        ruleset.classify_values(facts),
+        ruleset.evaluate_values(facts),
         numbers,
         kind=str(profile.kind),
         ownership=profile.ownership,

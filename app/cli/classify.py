@@ -19,7 +19,7 @@ from typing import IO, TYPE_CHECKING, Any
 from app.errors import ServiceError
 
 if TYPE_CHECKING:
-    from app.classification.classifier import Pinned
+    from app.classification.classifier import PinnedModels
     from app.profiles.importer import LineRejected
     from app.profiles.schemas import ClientProfile
     from app.settings import Settings
@@ -46,7 +46,7 @@ def cmd_classify(settings: Settings, args: argparse.Namespace) -> None:
     # Imported here: the models' libraries are for the commands that use them.
     from app.classification.classifier import Classifier
 
-    pinned = Classifier.from_folders(settings.models_dir, settings.rules_dir).take()
+    pinned = Classifier.from_folders(settings.models_dir, settings.rules_dir).pin()
     started, counts = time.perf_counter(), [0, 0]
     output: IO[bytes] = args.output.open("wb") if args.output else sys.stdout.buffer
     try:
@@ -70,7 +70,7 @@ def cmd_classify(settings: Settings, args: argparse.Namespace) -> None:
 def _write(
     output: IO[bytes],
     batch: list[Numbered],
-    pinned: Pinned,
+    pinned: PinnedModels,
     explain: bool,
     counts: list[int],
 ) -> None:
@@ -88,7 +88,7 @@ def _write(
             lines[line] = {"line": line, "client_id": checked.client_id, "problems": problems}
         else:
             valid.append((line, *checked))
-    results = pinned.classify(
+    results = pinned.classify_profiles(
         [profile for _, _, profile in valid],
         as_of=date.today(),
         explain=explain,

@@ -11,10 +11,10 @@ if TYPE_CHECKING:
 
 def cmd_sessions_list(settings: Settings, args: argparse.Namespace) -> None:
     from app.cli.session import run_in_session
-    from app.signin import sessions
+    from app.signin import browser_sessions
 
     rows = run_in_session(
-        settings, lambda s: sessions.listed(s, subject=args.subject, key_id=args.key)
+        settings, lambda s: browser_sessions.listed(s, subject=args.subject, key_id=args.key)
     )
     if not rows:
         print("no session is signed in")
@@ -30,20 +30,21 @@ def cmd_sessions_list(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_sessions_revoke(settings: Settings, args: argparse.Namespace) -> None:
     from app.cli.session import run_in_session
-    from app.signin import sessions
+    from app.signin import browser_sessions
 
     if not (args.session_id or args.subject or args.key):
         raise SystemExit(
             "clientscore: error: name the session to end: a session id, --subject or --key"
         )
-    if args.session_id and len(args.session_id) != sessions.SESSION_ID_LENGTH:
+    length = browser_sessions.SESSION_ID_LENGTH
+    if args.session_id and len(args.session_id) != length:
         raise SystemExit(
-            f"clientscore: error: a session id has {sessions.SESSION_ID_LENGTH} characters, "
+            f"clientscore: error: a session id has {length} characters, "
             "as `clientscore sessions list` prints it"
         )
     ended = run_in_session(
         settings,
-        lambda s: sessions.end(
+        lambda s: browser_sessions.end(
             s, session_id=args.session_id, subject=args.subject, key_id=args.key
         ),
     )

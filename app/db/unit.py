@@ -21,14 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.driver import ReadConnection, Reader
 
 Session: TypeAlias = AsyncSession
-Sessions: TypeAlias = async_sessionmaker[AsyncSession]
+SessionFactory: TypeAlias = async_sessionmaker[AsyncSession]
 
 
 class UnitOfWork:
     """One transaction, begun on first use; and a connection for reads, taken on first use."""
 
-    def __init__(self, sessions: Sessions, reads: ReadConnection) -> None:
-        self._sessions = sessions
+    def __init__(self, session_factory: SessionFactory, reads: ReadConnection) -> None:
+        self._session_factory = session_factory
         self._session: AsyncSession | None = None
         self._connect = reads
         self._reads: tuple[AbstractAsyncContextManager[Reader], Reader] | None = None
@@ -42,7 +42,7 @@ class UnitOfWork:
 
     async def session(self) -> Session:
         if self._session is None:
-            session = self._sessions()
+            session = self._session_factory()
             await session.begin()
             self._session = session
         return self._session
@@ -65,8 +65,8 @@ class UnitOfWork:
 
 
 @asynccontextmanager
-async def transaction(sessions: Sessions) -> AsyncIterator[Session]:
+async def transaction(session_factory: SessionFactory) -> AsyncIterator[Session]:
     """A transaction of its own, for a job's step (one batch of an import, one command):
     committed if the block ends normally, rolled back if it raises."""
-    async with sessions() as session, session.begin():
+    async with session_factory() as session, session.begin():
         yield session

@@ -160,7 +160,7 @@ async def _card(
     found, contacts, classes, recent = rows[:3], *rows[3:]
     profile = profiles.client_card_of(client_id, found)
     call = call_for(request, state, agent.caller)
-    result = await classification.classify_read(
+    result = await classification.classify_and_record(
         reader,
         call,
         profile,

@@ -42,7 +42,7 @@ from app.desk.pages import lang, message, page, safe_next
 from app.errors import ServiceError, TooManyRequests
 from app.i18n.texts import t
 from app.settings import Settings
-from app.signin import sessions
+from app.signin import browser_sessions
 from app.signin.oidc import Provider, ProviderUnreachable, SignInRefused
 from app.signin.roles import ANALYSIS, DESK, Role, claimed, mapped
 
@@ -136,7 +136,7 @@ async def sign_in_with_key(
         return message(request, 403, "csrf")
     address = request.client.host if request.client else None
     try:
-        caller = await state.verifier.verify(state.sessions, key.strip(), address=address)
+        caller = await state.verifier.verify(state.session_factory, key.strip(), address=address)
         code = None
         if Scope.desk not in caller.scopes and Scope.admin not in caller.scopes:
             code = "no_desk_scope"
@@ -150,9 +150,9 @@ async def sign_in_with_key(
         query = urlencode({"next": safe_next(next), "error": code})
         return RedirectResponse(f"/desk/sign-in?{query}", status_code=303)
     now = datetime.now(UTC)
-    async with state.sessions() as db, db.begin():
-        await sessions.close(db, request.cookies.get(SESSION_COOKIE))
-        token, _ = await sessions.open_session(
+    async with state.session_factory() as db, db.begin():
+        await browser_sessions.close(db, request.cookies.get(SESSION_COOKIE))
+        token, _ = await browser_sessions.open_session(
             db, kind="key", subject=caller.key_id, name=caller.name, roles=frozenset(),
             key_id=caller.key_id, id_token=None, now=now, lifetime=_lifetime(settings),
             recheck=None, idle=_idle(settings),
@@ -175,13 +175,13 @@ async def sign_in_with_provider(
     except ProviderUnreachable as exc:
         log.warning("sign-in: the identity provider cannot be reached: %s", exc)
         return message(request, 503, "sso_unreachable")
-    async with state.sessions() as db, db.begin():
-        await sessions.start_attempt(
+    async with state.session_factory() as db, db.begin():
+        await browser_sessions.start_attempt(
             db, state=start.state, nonce=start.nonce, code_verifier=start.code_verifier,
             next_page=safe_next(next), now=datetime.now(UTC),
         )  # fmt: skip
     response = RedirectResponse(start.url, status_code=303)
-    lifetime = int(sessions.ATTEMPT_LIFETIME.total_seconds())
+    lifetime = int(browser_sessions.ATTEMPT_LIFETIME.total_seconds())
     _cookie(request, response, STATE_COOKIE, start.state, lifetime, STATE_PATH)
     return response
 
@@ -216,8 +216,8 @@ async def callback(
     if not same_token(request.cookies.get(STATE_COOKIE), sent):
         return _refused(request, 400, "sso_bad_state")
     now = datetime.now(UTC)
-    async with state.sessions() as db, db.begin():
-        attempt = await sessions.take_attempt(db, sent, now=now)
+    async with state.session_factory() as db, db.begin():
+        attempt = await browser_sessions.take_attempt(db, sent, now=now)
     if attempt is None:
         return _refused(request, 400, "sso_bad_state")
     if error or not code or len(code) > 2000:
@@ -235,12 +235,12 @@ async def callback(
     settings = _settings(request)
     role_map = {group: Role(role) for group, role in settings.oidc_role_map.items()}
     roles = mapped(claimed(identity.claims, settings.oidc_roles_claim), role_map)
-    async with state.sessions() as db, db.begin():
-        await sessions.close(db, request.cookies.get(SESSION_COOKIE))
+    async with state.session_factory() as db, db.begin():
+        await browser_sessions.close(db, request.cookies.get(SESSION_COOKIE))
         if not roles:
             token = None
         else:
-            token, _ = await sessions.open_session(
+            token, _ = await browser_sessions.open_session(
                 db, kind="oidc", subject=identity.subject, name=identity.name, roles=roles,
                 key_id=None, id_token=identity.id_token, now=now, lifetime=_lifetime(settings),
                 recheck=timedelta(minutes=settings.oidc_recheck_minutes), idle=_idle(settings),
@@ -281,8 +281,8 @@ async def sign_out(
 ) -> Response:
     if not who.session.csrf_ok(csrf):
         return message(request, 403, "csrf")
-    async with state.sessions() as db, db.begin():
-        await sessions.close(db, request.cookies.get(SESSION_COOKIE))
+    async with state.session_factory() as db, db.begin():
+        await browser_sessions.close(db, request.cookies.get(SESSION_COOKIE))
     response: Response = RedirectResponse("/desk/sign-in", status_code=303)
     provider = _provider(request)
     if provider is not None and who.session.kind == "oidc":

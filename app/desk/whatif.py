@@ -142,7 +142,7 @@ async def whatif_simulate(request: Request, state: StateDep, who: AnalystDep) ->
     job = Job(
         models_dir=state.settings.models_dir,
         rules_dir=state.settings.rules_dir,
-        versions=state.classifier.take().versions(),
+        versions=state.classifier.pin().versions(),
         files=candidate,
         sample=sample,
         as_of=date.today(),

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import orjson
 from pydantic import ValidationError
 
-from app.db.unit import Sessions, transaction
+from app.db.unit import SessionFactory, transaction
 from app.errors import FieldError, UnsupportedMediaType, ValidationFailed
 from app.profiles import repository
 from app.profiles.identifiers import CLIENT_ID
@@ -298,7 +298,7 @@ def _unterminated(first: int, last: int, *, closed: bool) -> LineRejected:
 
 
 async def import_clients(
-    sessions: Sessions,
+    session_factory: SessionFactory,
     *,
     stream: AsyncIterator[bytes],
     content_type: str,
@@ -331,10 +331,10 @@ async def import_clients(
                 continue
             batch.append((number, raw))
             if len(batch) >= batch_rows:
-                storing = await _next_batch(sessions, batch, decode, tally, storing)
+                storing = await _next_batch(session_factory, batch, decode, tally, storing)
                 batch = []
         if batch and decode is not None:
-            storing = await _next_batch(sessions, batch, decode, tally, storing)
+            storing = await _next_batch(session_factory, batch, decode, tally, storing)
         elif tally.rows == 0:
             raise _nothing_to_import(csv_header=lines > 0)
         if storing is not None:
@@ -356,7 +356,7 @@ def _nothing_to_import(*, csv_header: bool) -> ValidationFailed:
 
 
 async def _next_batch(
-    sessions: Sessions,
+    session_factory: SessionFactory,
     batch: list[tuple[int, bytes | LineRejected]],
     decode: Callable[[bytes], dict[str, Any]],
     tally: _Tally,
@@ -376,10 +376,10 @@ async def _next_batch(
         tally.reject(number, exc)
     if storing is not None:
         await storing
-    return asyncio.create_task(_store(sessions, rows, tally))
+    return asyncio.create_task(_store(session_factory, rows, tally))
 
 
-async def _store(sessions: Sessions, rows: dict[str, Row], tally: _Tally) -> None:
+async def _store(session_factory: SessionFactory, rows: dict[str, Row], tally: _Tally) -> None:
     now = datetime.now(UTC)
     values = []
     held: dict[str, Holdings] = {}
@@ -388,7 +388,7 @@ async def _store(sessions: Sessions, rows: dict[str, Row], tally: _Tally) -> Non
         values.append(row | (personal or _NO_PERSONAL))
         if holdings.policies or holdings.claims:
             held[client_id] = holdings
-    async with transaction(sessions) as session:
+    async with transaction(session_factory) as session:
         created, updated = await repository.upsert_many(session, values, held)
     tally.created += created
     tally.updated += updated

@@ -89,7 +89,7 @@ class _Run:
         facts = self.facts(where, case.input)
         if facts is None:
             return
-        outcome = self.engine.classify(facts)
+        outcome = self.engine.evaluate(facts)
         fired = list(outcome.rules_fired)
         for field, want in case.expect.items():
             self.compare(where, field, _observed(outcome, field, want), want, fired)

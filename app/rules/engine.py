@@ -4,7 +4,7 @@ One `zen.ZenEngine` serves the ruleset; its loader hands out graphs parsed once 
 ruleset was loaded. Measured on zen-engine 2.1.3 (docs/rules.md): `engine.evaluate` with
 such a loader costs 10-40 µs per table, while `get_decision(key).evaluate` and
 `create_decision(content).evaluate` cost ~200 µs as they build a runtime per call, and the
-trace option multiplies the cost by 3-5. So `classify` makes one call on the composite graph
+trace option multiplies the cost by 3-5. So `evaluate` makes one call on the composite graph
 (see `graph`), passes only the names the tables read, and reads the matched rows from the
 `_rules` column rather than from the trace.
 """
@@ -91,7 +91,7 @@ class RulesEngine:
         ordered = sorted(chosen.values(), key=lambda action: self._catalogue[action.code][0])
         return tuple(ordered), [self._fired(STRATEGY, item) for item in items]
 
-    def classify(self, facts: ClassificationFacts) -> RuleOutcome:
+    def evaluate(self, facts: ClassificationFacts) -> RuleOutcome:
         """All tables on one client, in one call on the composite graph."""
         result = self._run(CLASSIFY, self._reads, self.context(facts))
         fired = [self._fired(name, result) for name in DIMENSIONS]

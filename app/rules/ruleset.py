@@ -214,19 +214,19 @@ class Ruleset:
             )
         return self.clv_grid
 
-    def classify(self, facts: ClassificationFacts) -> RuleOutcome:
+    def evaluate(self, facts: ClassificationFacts) -> RuleOutcome:
         """Tiers, stage, grades, scale and strategy for one client, with the rows that fired."""
         if self.compiled is not None:
-            return self.compiled.classify_facts(facts)
-        return self.engine.classify(facts)
+            return self.compiled.evaluate_facts(facts)
+        return self.engine.evaluate(facts)
 
-    def classify_values(self, values: Mapping[str, Any]) -> RuleOutcome:
-        """`classify` on `fact_values`: the compiled tables read them as they are (and refuse
+    def evaluate_values(self, values: Mapping[str, Any]) -> RuleOutcome:
+        """`evaluate` on `fact_values`: the compiled tables read them as they are (and refuse
         what zen-engine would); zen-engine gets them checked by `ClassificationFacts`."""
         if self.compiled is not None:
             rate = renewal_rate(values["renewals"], values["lapses"])
-            return self.compiled.classify({**values, "renewal_rate": rate})
-        return self.engine.classify(ClassificationFacts(**values))
+            return self.compiled.evaluate({**values, "renewal_rate": rate})
+        return self.engine.evaluate(ClassificationFacts(**values))
 
 
 def _compiled(

@@ -39,7 +39,7 @@ class Champions:
     propensity: LoadedModel
 
     @classmethod
-    def take(cls, registry: ChampionSource) -> Champions:
+    def from_registry(cls, registry: ChampionSource) -> Champions:
         """Raises `Unavailable` (503) when a model has no loaded champion."""
         return cls(*(registry.champion(name) for name in MODELS))
 

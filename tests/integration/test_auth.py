@@ -114,21 +114,21 @@ def test_a_signed_in_desk_sees_a_revocation_once_its_cache_expires(db_url: str) 
 
     async def work() -> list[bool]:
         engine = create_engine_for(settings)
-        sessions = create_sessionmaker(engine)
+        session_factory = create_sessionmaker(engine)
         try:
-            async with sessions() as session, session.begin():
+            async with session_factory() as session, session.begin():
                 issued = await keys.create_key(session, name="agent", scopes=["desk"])
             remembering = keys.KeyVerifier(cache_seconds=3600)
             asking = keys.KeyVerifier(cache_seconds=0)
             seen = [
-                await remembering.signed_in(sessions, issued.key_id) is not None,
-                await asking.signed_in(sessions, issued.key_id) is not None,
+                await remembering.signed_in(session_factory, issued.key_id) is not None,
+                await asking.signed_in(session_factory, issued.key_id) is not None,
             ]
-            async with sessions() as session, session.begin():
+            async with session_factory() as session, session.begin():
                 assert await keys.revoke_key(session, key_id=issued.key_id)
             seen += [
-                await remembering.signed_in(sessions, issued.key_id) is not None,
-                await asking.signed_in(sessions, issued.key_id) is not None,
+                await remembering.signed_in(session_factory, issued.key_id) is not None,
+                await asking.signed_in(session_factory, issued.key_id) is not None,
             ]
             return seen
         finally:
@@ -196,13 +196,13 @@ def test_a_burst_of_first_requests_with_a_new_key_is_all_admitted(db_url: str) -
 
     async def work() -> list[str]:
         engine = create_engine_for(settings)
-        sessions = create_sessionmaker(engine)
+        session_factory = create_sessionmaker(engine)
         try:
-            async with sessions() as session, session.begin():
+            async with session_factory() as session, session.begin():
                 issued = await keys.create_key(session, name="burst", scopes=["classify"])
             verifier = keys.KeyVerifier(cache_seconds=0)
             callers = await asyncio.gather(
-                *(verifier.verify(sessions, issued.token) for _ in range(80))
+                *(verifier.verify(session_factory, issued.token) for _ in range(80))
             )
             return [caller.key_id for caller in callers]
         finally:

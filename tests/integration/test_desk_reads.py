@@ -18,11 +18,11 @@ from sqlalchemy import text
 from app.auth import service as keys
 from app.classification import service as classification
 from app.db.driver import Reader, is_driver, read_all
-from app.db.unit import Sessions
+from app.db.unit import SessionFactory
 from app.outcomes import service as outcomes
 from app.profiles import service as profiles
 from app.settings import Settings
-from app.signin import sessions as web_sessions
+from app.signin import browser_sessions
 from tests.conftest import sync_engine
 from tests.integration.test_hot_reads import _hot, _run, _stored_book
 
@@ -74,7 +74,7 @@ def _card_rows(url: str, client_id: str) -> None:
 
 
 async def _card_reads(reader: Reader, client_id: str, token: str) -> tuple[Any, ...]:
-    page = await web_sessions.on_page(reader, token, now=NOW, idle=timedelta(minutes=30))
+    page = await browser_sessions.on_page(reader, token, now=NOW, idle=timedelta(minutes=30))
     reads = [
         *profiles.client_card_reads(client_id),
         classification.recent_classes_read(client_id, 20),
@@ -95,20 +95,20 @@ def test_the_cards_driver_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
     client_id = _stored_book(db_url, clients=3)[0]
     _card_rows(db_url, client_id)
 
-    async def work(settings: Settings, sessions: Sessions) -> None:
-        async with sessions() as session, session.begin():
+    async def work(settings: Settings, session_factory: SessionFactory) -> None:
+        async with session_factory() as session, session.begin():
             issued = await keys.create_key(session, name="agent", scopes=["desk"])
-            token, _ = await web_sessions.open_session(
+            token, _ = await browser_sessions.open_session(
                 session, kind="key", subject=issued.key_id, name="agent", roles=frozenset(),
                 key_id=issued.key_id, id_token=None, now=NOW - timedelta(minutes=5),
                 lifetime=timedelta(hours=8), recheck=None, idle=timedelta(minutes=30),
             )  # fmt: skip
-        async with _hot(settings, sessions) as hot, hot.connection() as driver:
+        async with _hot(settings, session_factory) as hot, hot.connection() as driver:
             assert is_driver(driver)
             through_driver = await _card_reads(driver, client_id, token)
-        async with sessions() as session:
+        async with session_factory() as session:
             through_session = await _card_reads(session, client_id, token)
-        async with sessions.kw["bind"].connect() as connection:
+        async with session_factory.kw["bind"].connect() as connection:
             through_core = await _card_reads(connection, client_id, token)
         assert through_driver == through_session == through_core
         page, card, classes, calls, complaint = through_driver

@@ -22,7 +22,7 @@ from app.classification import repository as audit_repository
 from app.classification.audit import AuditTrail
 from app.db.driver import HotPath, Reader, is_driver
 from app.db.engine import create_engine_for, create_sessionmaker
-from app.db.unit import Sessions
+from app.db.unit import SessionFactory
 from app.demo.repository import load_book
 from app.demo.synthetic import generate_book
 from app.profiles import service as profiles
@@ -55,7 +55,7 @@ def _stored_book(url: str, clients: int = 40) -> list[str]:
     return ids
 
 
-def _run(work: Callable[[Settings, Sessions], Coroutine[Any, Any, Any]], url: str) -> Any:
+def _run(work: Callable[[Settings, SessionFactory], Coroutine[Any, Any, Any]], url: str) -> Any:
     async def main() -> Any:
         settings = Settings.model_validate({"database_url": url})
         engine = create_engine_for(settings)
@@ -77,7 +77,7 @@ def test_the_driver_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
     ids = _stored_book(db_url)
     asked = [*ids[:10], "NO-SUCH-CLIENT", ids[3]]
 
-    async def work(settings: Settings, sessions: Sessions) -> None:
+    async def work(settings: Settings, sessions: SessionFactory) -> None:
         async with _hot(settings, sessions) as hot, hot.connection() as driver:
             assert is_driver(driver)
             through_driver = await _reads(driver, asked)
@@ -110,7 +110,7 @@ def _row(client_id: str, n: int) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def _hot(settings: Settings, sessions: Sessions) -> AsyncIterator[HotPath]:
+async def _hot(settings: Settings, sessions: SessionFactory) -> AsyncIterator[HotPath]:
     """The hot path on the sessions' engine, open for the block."""
     hot = HotPath(settings, sessions.kw["bind"], on_connect=lambda: None)
     await hot.open()
@@ -121,7 +121,7 @@ async def _hot(settings: Settings, sessions: Sessions) -> AsyncIterator[HotPath]
 
 
 @asynccontextmanager
-async def _trail(settings: Settings, sessions: Sessions) -> AsyncIterator[AuditTrail]:
+async def _trail(settings: Settings, sessions: SessionFactory) -> AsyncIterator[AuditTrail]:
     async with _hot(settings, sessions) as hot:
         trail = AuditTrail(hot)
         trail.start()
@@ -134,7 +134,7 @@ async def _trail(settings: Settings, sessions: Sessions) -> AsyncIterator[AuditT
 def test_concurrent_requests_share_one_commit(db_url: str) -> None:
     ids = _stored_book(db_url, clients=5)
 
-    async def work(settings: Settings, sessions: Sessions) -> int:
+    async def work(settings: Settings, sessions: SessionFactory) -> int:
         async with _trail(settings, sessions) as trail:
             # Queued before the writer runs: all 40 go in one transaction.
             await asyncio.gather(*(trail.write([_row(ids[n % 5], n)]) for n in range(40)))
@@ -147,7 +147,7 @@ def test_concurrent_requests_share_one_commit(db_url: str) -> None:
 def test_a_bad_row_fails_only_its_own_request(db_url: str) -> None:
     ids = _stored_book(db_url, clients=3)
 
-    async def work(settings: Settings, sessions: Sessions) -> list[Any]:
+    async def work(settings: Settings, sessions: SessionFactory) -> list[Any]:
         async with _trail(settings, sessions) as trail:
             writes = [trail.write([_row(ids[n % 3], n)]) for n in range(9)]
             writes.insert(4, trail.write([_row("ERASED-MEANWHILE", 99)]))  # no such client
@@ -165,7 +165,7 @@ def test_a_bad_row_fails_only_its_own_request(db_url: str) -> None:
 def test_a_stopped_trail_still_writes_and_commits(db_url: str) -> None:
     ids = _stored_book(db_url, clients=2)
 
-    async def work(settings: Settings, sessions: Sessions) -> None:
+    async def work(settings: Settings, sessions: SessionFactory) -> None:
         async with _trail(settings, sessions) as trail:
             await trail.write([_row(ids[0], 1)])
             await trail.stop()
@@ -184,7 +184,7 @@ def test_the_driver_writes_the_audit_row_sqlalchemy_writes(db_url: str) -> None:
         "input_fingerprint": None,
     }
 
-    async def work(settings: Settings, sessions: Sessions) -> None:
+    async def work(settings: Settings, sessions: SessionFactory) -> None:
         async with _hot(settings, sessions) as hot, hot.transaction() as driver:
             assert is_driver(driver)
             await audit_repository.record(driver, [row | {"request_id": "driver"}])
@@ -208,7 +208,7 @@ def test_the_driver_writes_the_audit_row_sqlalchemy_writes(db_url: str) -> None:
 def test_the_writer_commits_while_requests_hold_every_read_connection(db_url: str) -> None:
     ids = _stored_book(db_url, clients=2)
 
-    async def work(_settings: Settings, sessions: Sessions) -> None:
+    async def work(_settings: Settings, sessions: SessionFactory) -> None:
         settings = Settings.model_validate(
             {"database_url": db_url, "database_pool_size": 2, "database_max_overflow": 0}
         )

@@ -288,7 +288,7 @@ def test_group_scale_follows_the_2011_sme_standard(
 
 
 def test_rules_fired_name_each_table_and_the_matched_row(ruleset: Ruleset) -> None:
-    outcome = ruleset.classify(
+    outcome = ruleset.evaluate(
         facts(
             in_force_policies=2, has_first_policy=True, products_held=["auto", "health"],
             missed_payments_12m=2, lapse_probability=0.12, expected_loss_ratio=0.2,
@@ -389,7 +389,7 @@ def chained(ruleset: Ruleset, client: ClassificationFacts) -> RuleOutcome:
 def test_every_client_gets_one_class_per_dimension_and_a_strategy(
     ruleset: Ruleset, client: ClassificationFacts
 ) -> None:
-    outcome = ruleset.classify(client)
+    outcome = ruleset.evaluate(client)
     assert outcome.value_tier in get_args(ValueTier)
     assert outcome.risk_tier in get_args(RiskTier)
     assert outcome.lifecycle_stage in get_args(LifecycleStage)
@@ -438,8 +438,8 @@ def test_a_table_of_thousands_of_rows_compiles_and_agrees_with_zen(files: Files)
         expected_claim_frequency=0.1, expected_loss_ratio=0.05, purchase_probability=None,
         clv=30000.0, clv_percentile=88.0,
     )  # fmt: skip
-    compiled = big.compiled.classify_facts(facts)
-    assert compiled == big.engine.classify(facts)
+    compiled = big.compiled.evaluate_facts(facts)
+    assert compiled == big.engine.evaluate(facts)
     assert compiled.risk_tier == "high"
     assert [r.rule_id for r in compiled.rules_fired if r.table == "risk_tier"] == ["gen-2050"]
 

@@ -1,6 +1,6 @@
 """The compiled decision tables against zen-engine: the same outcome, or a clear refusal.
 
-zen-engine is the reference throughout (`ruleset.engine`, never `Ruleset.classify`, which
+zen-engine is the reference throughout (`ruleset.engine`, never `Ruleset.evaluate`, which
 runs the compiled tables when it can): every cell on every kind of value, then whole clients
 drawn around every threshold of the shipped tables, one by one and as batches, then the
 ruleset's own example cases.
@@ -259,9 +259,9 @@ FACTS = st.builds(
 )
 
 
-def outcome_of(classify: Callable[[Any], Any], facts: Any) -> Outcome:
+def outcome_of(evaluate: Callable[[Any], Any], facts: Any) -> Outcome:
     try:
-        return classify(facts)
+        return evaluate(facts)
     except RuleEvaluationFailed:
         return "failed"
 
@@ -271,11 +271,11 @@ def outcome_of(classify: Callable[[Any], Any], facts: Any) -> Outcome:
 def test_one_client_is_classified_as_zen_does(
     ruleset: Ruleset, compiled: CompiledRules, facts: ClassificationFacts
 ) -> None:
-    expected = outcome_of(ruleset.engine.classify, facts)
-    assert outcome_of(compiled.classify, facts.model_dump()) == expected
-    assert outcome_of(compiled.classify, facts.model_dump(mode="json")) == expected
-    assert outcome_of(compiled.classify_facts, facts) == expected
-    assert outcome_of(compiled.classify, ruleset.engine.context(facts)) == expected
+    expected = outcome_of(ruleset.engine.evaluate, facts)
+    assert outcome_of(compiled.evaluate, facts.model_dump()) == expected
+    assert outcome_of(compiled.evaluate, facts.model_dump(mode="json")) == expected
+    assert outcome_of(compiled.evaluate_facts, facts) == expected
+    assert outcome_of(compiled.evaluate, ruleset.engine.context(facts)) == expected
 
 
 def typed_columns(columns: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]:
@@ -301,14 +301,14 @@ def typed_columns(columns: Mapping[str, np.ndarray[Any, Any]]) -> dict[str, Any]
 def test_a_batch_is_classified_as_zen_does(
     ruleset: Ruleset, compiled: CompiledRules, batch: list[ClassificationFacts]
 ) -> None:
-    expected = [outcome_of(ruleset.engine.classify, facts) for facts in batch]
+    expected = [outcome_of(ruleset.engine.evaluate, facts) for facts in batch]
     columns = compiled.columns_from_facts([facts.model_dump() for facts in batch])
     for given_columns in (columns, typed_columns(columns)):
         if "failed" in expected:
             with pytest.raises(RuleEvaluationFailed, match="outside what zen-engine accepts"):
-                compiled.classify_columns(given_columns)
+                compiled.evaluate_columns(given_columns)
             continue
-        result = compiled.classify_columns(given_columns)
+        result = compiled.evaluate_columns(given_columns)
         assert [result.outcome(i) for i in range(len(batch))] == expected
         assert result.outcomes() == expected
         for name in DIMENSIONS:
@@ -323,7 +323,7 @@ def test_a_plain_python_value_is_required_not_a_numpy_scalar(
 ) -> None:
     facts = ClassificationFacts(kind="individual").model_dump()
     with pytest.raises(TypeError, match="clv_percentile"):
-        compiled.classify({**facts, "clv_percentile": np.float64(75.0)})
+        compiled.evaluate({**facts, "clv_percentile": np.float64(75.0)})
 
 
 # --- the ruleset's example cases -------------------------------------------------------------
@@ -373,10 +373,10 @@ def test_every_classify_case_gives_zens_outcome_in_both_paths(
     cases = case_sections()[CLASSIFY_SECTION]
     assert cases
     facts = [ClassificationFacts.model_validate({"kind": "individual", **c.input}) for c in cases]
-    expected = [ruleset.engine.classify(f) for f in facts]
-    assert [compiled.classify(f.model_dump(mode="json")) for f in facts] == expected
+    expected = [ruleset.engine.evaluate(f) for f in facts]
+    assert [compiled.evaluate(f.model_dump(mode="json")) for f in facts] == expected
     columns = compiled.columns_from_facts([f.model_dump() for f in facts])
-    assert compiled.classify_columns(columns).outcomes() == expected
+    assert compiled.evaluate_columns(columns).outcomes() == expected
 
 
 # --- refusal ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from pathlib import Path
 from app.book.columns import profile_columns
 from app.book.validation import conform, split_valid
 from app.book.whatif import sample_partitions, simulate
-from app.classification.batch import classify_batch
+from app.classification.batch import classify_to_columns
 from app.rules.ruleset import Ruleset, read_ruleset_files
 from app.rules.store import RulesetStore
 from app.serving.registry import load_champions
@@ -43,7 +43,7 @@ def test_the_comparison_is_that_of_two_separate_classifications() -> None:
         columns = profile_columns(profiles)
         tiers = []
         for ruleset in (active, candidate):
-            _, classified = classify_batch(
+            _, classified = classify_to_columns(
                 columns, champions=champions, ruleset=ruleset, as_of=TODAY, explain=False
             )
             tiers.append([classified.outcomes[c].value_tier for c in classified.codes.tolist()])

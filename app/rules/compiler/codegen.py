@@ -1,13 +1,13 @@
 """The decision tables compiled to Python and NumPy: zen-engine's outcome without zen per client.
 
-`RulesEngine.classify` costs one zen-engine call per client (130-150 µs, docs/rules.md). The
+`RulesEngine.evaluate` costs one zen-engine call per client (130-150 µs, docs/rules.md). The
 tables use a small expression language (`expressions`), so a ruleset compiles to
 
-- `CompiledRules.classify(facts)`: generated Python source, one `if`/`elif` chain per table
+- `CompiledRules.evaluate(facts)`: generated Python source, one `if`/`elif` chain per table
   (first hit, short-circuit);
-- `CompiledRules.classify_columns(columns)`: every table on a batch with NumPy masks.
+- `CompiledRules.evaluate_columns(columns)`: every table on a batch with NumPy masks.
 
-Both give the `RuleOutcome` of `RulesEngine.classify` (rows fired, actions, their order and
+Both give the `RuleOutcome` of `RulesEngine.evaluate` (rows fired, actions, their order and
 reasons, and `RuleEvaluationFailed` where zen fails); tests/unit/test_rules_compiled.py checks
 both against zen. A ruleset using anything else is refused with `UnsupportedRule` naming
 table, row and column; the ruleset then keeps zen for its tables.
@@ -219,7 +219,7 @@ def _function(name: str, lines: list[str]) -> str:
     return f"def {name}(f):\n" + "".join(f"    {line}\n" for line in lines)
 
 
-def _classify_source(tables: Sequence[CompiledTable]) -> str:
+def _evaluate_source(tables: Sequence[CompiledTable]) -> str:
     """All tables in one function: returns (matched row per dimension, strategy rows bitmask)."""
     *dimensions, strategy = tables
     facts = frozenset().union(*(t.facts | t.checked for t in tables))
@@ -232,7 +232,7 @@ def _classify_source(tables: Sequence[CompiledTable]) -> str:
     upstream = {name: (f"u_{name}", False) for name in strategy.upstream}
     lines += _table_lines(strategy, len(dimensions), {**names, **upstream}, "m")
     lines.append(f"return ({''.join(f'r{t}, ' for t in range(len(dimensions)))}m)")
-    return _function("classify", lines)
+    return _function("evaluate", lines)
 
 
 def _match_source(table: CompiledTable, t: int) -> str:
@@ -304,7 +304,7 @@ class BatchOutcome:
         return int(self.strategy.shape[0])
 
     def outcome(self, i: int) -> RuleOutcome:
-        """Client i's outcome, equal to `CompiledRules.classify` on its facts (and to zen's)."""
+        """Client i's outcome, equal to `CompiledRules.evaluate` on its facts (and to zen's)."""
         bits = int.from_bytes(np.packbits(self.strategy[i], bitorder="little").tobytes(), "little")
         return self._outcomes.get((*(int(self.rows[t][i]) for t in self.rows), bits))
 
@@ -344,11 +344,11 @@ class CompiledRules:
         }
         for t, table in enumerate(tables):
             namespace[f"_OUT{t}"] = (*(row.get(table.name) for row in table.outputs), None)
-        sources = [_classify_source(tables), *(_match_source(t, i) for i, t in enumerate(tables))]
+        sources = [_evaluate_source(tables), *(_match_source(t, i) for i, t in enumerate(tables))]
         self.source = "\n".join(sources)  # what runs, for a reader
         # Straight-line generated code: no call per cell, as closures would make.
         exec(compile(self.source, "<compiled rules>", "exec"), namespace)
-        self._classify = namespace["classify"]
+        self._evaluate = namespace["evaluate"]
         self._match = {t.name: namespace[f"match_{t.name}"] for t in tables}
 
     @classmethod
@@ -359,14 +359,14 @@ class CompiledRules:
         numbers = Thresholds(params)
         return cls([compile_table(tables[name], numbers) for name in TABLE_NAMES], actions)
 
-    def classify(self, facts: Mapping[str, Any]) -> RuleOutcome:
+    def evaluate(self, facts: Mapping[str, Any]) -> RuleOutcome:
         """All tables on one client: `facts.model_dump()` (python or json mode) or the context
         `RulesEngine.context` builds. A missing fact is null, as in zen."""
-        return self._outcomes.get(self._classify(facts))
+        return self._outcomes.get(self._evaluate(facts))
 
-    def classify_facts(self, facts: ClassificationFacts) -> RuleOutcome:
-        """`classify` on the model itself, without the cost of `model_dump`."""
-        return self.classify({**facts.__dict__, "renewal_rate": facts.renewal_rate})
+    def evaluate_facts(self, facts: ClassificationFacts) -> RuleOutcome:
+        """`evaluate` on the model itself, without the cost of `model_dump`."""
+        return self.evaluate({**facts.__dict__, "renewal_rate": facts.renewal_rate})
 
     def match(self, table: str, values: Mapping[str, Any]) -> tuple[int, ...]:
         """The 0-based rows of one table matching `values` (facts, and for the strategy the
@@ -376,7 +376,7 @@ class CompiledRules:
             return () if found < 0 else (found,)
         return tuple(r for r in range(len(self.tables[table].rows)) if found >> r & 1)
 
-    def classify_columns(self, columns: Mapping[str, Any]) -> BatchOutcome:
+    def evaluate_columns(self, columns: Mapping[str, Any]) -> BatchOutcome:
         """All tables on a batch of clients given column by column (see the module)."""
         *dimensions, strategy = self.tables.values()
         batch = Batch(columns, frozenset().union(*(t.checked for t in self.tables.values())))
