@@ -135,16 +135,18 @@ def cross_validated(
     poisson: bool,
     callbacks: list[Callback] | None = None,
     after_fold: Callable[[int, float], None] | None = None,
+    threads: Callable[[], int] | None = None,
 ) -> Judged:
     """k-fold cross-validation on the training rows: mean best score, mean best round count.
 
-    `after_fold(k, mean score of folds 0..k)` runs after each fold (a search prunes there).
+    `after_fold(k, mean score of folds 0..k)` runs after each fold (a search prunes there);
+    `threads()`, when given, is asked before each fold for the threads it may run on.
     """
     scores, best = [], []
     splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
     for inner, held in splitter.split(train_rows):
         _, judged, _ = early_stopped(
-            params,
+            params if threads is None else {**params, "num_threads": threads()},
             data,
             train_rows[inner],
             train_rows[held],
@@ -171,9 +173,11 @@ def judge(
     poisson: bool,
     callbacks: list[Callback] | None = None,
     after_fold: Callable[[int, float], None] | None = None,
+    threads: Callable[[], int] | None = None,
 ) -> tuple[lgb.Booster | None, Judged, float]:
     """A setting judged on the training rows: by k-fold cross-validation when `cv_folds` is
-    given (no booster kept), else by early stopping on the validation rows."""
+    given (no booster kept; `threads` as in `cross_validated`), else by early stopping on the
+    validation rows."""
     if cv_folds is not None:
         judged = cross_validated(
             params,
@@ -186,6 +190,7 @@ def judge(
             poisson=poisson,
             callbacks=callbacks,
             after_fold=after_fold,
+            threads=threads,
         )
         return None, judged, 0.0
     return early_stopped(

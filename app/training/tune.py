@@ -82,8 +82,10 @@ def search(
 
     The sampler proposes settings in pairs, each pair seeing the results of the pairs before
     it: with 2 or more `threads` (default: `params`' num_threads) the two run side by side on
-    half the threads each, otherwise one after the other. The trials are the same either way,
-    so a search bounded by `trials` is reproducible on any machine.
+    half the threads each, and once one has ended (often pruned after a fold) the other runs
+    its next folds on all the threads; on one thread they run one after the other. The
+    trials are the same either way, so a search bounded by `trials` is reproducible on any
+    machine.
 
     Trials that cannot win are pruned: by cross-validation, after a fold whose running mean
     is worse than the median of the earlier trials after as many folds; on the validation
@@ -111,8 +113,12 @@ def search(
     side_by_side = threads >= PAIR
     each = {"num_threads": max(1, threads // PAIR)} if side_by_side else {}
 
-    def objective(trial: optuna.Trial, setting: dict[str, Any]) -> float:
+    def objective(trial: optuna.Trial, setting: dict[str, Any], alone: threading.Event) -> float:
         watch = _Watch(trial, deadline if judged else None, by_folds=bool(folds))
+
+        def fold_threads() -> int:  # all of them once the trial beside this one has ended
+            return threads if alone.is_set() else int(setting.get("num_threads") or 1)
+
         begun = time.monotonic()
         try:
             _, result, _ = boost.judge(
@@ -125,6 +131,7 @@ def search(
                 poisson=poisson,
                 callbacks=[watch.on_round],
                 after_fold=watch.on_fold,
+                threads=fold_threads,
             )
         except OutOfTime:
             trial.set_user_attr("stopped", OUT_OF_TIME)
@@ -166,11 +173,16 @@ def search(
     for warning in warnings:
         progress.line(f"  warning: {warning}")
 
-    def run(trial: optuna.Trial, setting: dict[str, Any]) -> float | None:
+    def run(
+        trial: optuna.Trial, setting: dict[str, Any], alone: threading.Event, ends: threading.Event
+    ) -> float | None:
+        """One trial of a pair: `alone` is set when the other has ended; this one sets `ends`."""
         try:
-            return objective(trial, setting)
+            return objective(trial, setting, alone)
         except optuna.TrialPruned:
             return None
+        finally:
+            ends.set()
 
     pool = ThreadPoolExecutor(PAIR) if side_by_side else None
     try:
@@ -181,10 +193,12 @@ def search(
             settings = [
                 {**params, **each, **{k: _suggest(t, k, r) for k, r in space.items()}} for t in pair
             ]
+            ended = [threading.Event() for _ in pair]
+            alone = ended[::-1] if len(pair) == PAIR else [_set_event()]
             if pool is None:
-                values = [run(t, s) for t, s in zip(pair, settings, strict=True)]
+                values = [run(*a) for a in zip(pair, settings, alone, ended, strict=True)]
             else:
-                values = list(pool.map(run, pair, settings))
+                values = list(pool.map(run, pair, settings, alone, ended))
             for trial, value in zip(pair, values, strict=True):
                 pruned = optuna.trial.TrialState.PRUNED
                 study.tell(trial, value, state=None if value is not None else pruned)
@@ -201,6 +215,13 @@ def search(
     summary = _summary(study, judged, best_number, spec, seconds)
     summary["side_by_side"] = PAIR if side_by_side else 1
     return Search(best_params, judged[best_number], summary, warnings)
+
+
+def _set_event() -> threading.Event:
+    """For the last trial of an odd number: it runs alone from its first fold."""
+    event = threading.Event()
+    event.set()
+    return event
 
 
 def _rank(score: float, direction: str) -> float:

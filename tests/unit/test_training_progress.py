@@ -155,7 +155,7 @@ def test_row_counts_say_what_they_count() -> None:
 
 def test_trials_side_by_side_are_the_trials_one_after_another(tmp_path: Path) -> None:
     _lapse_frame().to_csv(tmp_path / "rows.csv", index=False)
-    tune = {**TUNE, "trials": 7}
+    tune = {**TUNE, "trials": 10}  # from trial 7 on, pruned against trials 0..4
     spec = load_spec(_spec(tmp_path, "rows.csv", params=FIXED, tune=tune))
     data = prepare(spec, load_table(spec, spec_dir=tmp_path, database_url=None))
     params = {**spec.lightgbm_params(), "metric": "binary_logloss"}
@@ -172,5 +172,6 @@ def test_trials_side_by_side_are_the_trials_one_after_another(tmp_path: Path) ->
             two["rounds"],
         )
         assert one["score"] == pytest.approx(two["score"], rel=1e-12)
-    assert alone["trials_run"] + alone["trials_pruned"] == 7
+    assert alone["trials_run"] + alone["trials_pruned"] == 10
+    assert alone["trials_pruned"] == paired["trials_pruned"]
     assert alone["best_params"] == paired["best_params"]
