@@ -15,7 +15,7 @@ from fastapi import Request
 
 from app.api.state import AppState
 from app.auth.service import Caller, Scope, caller_of
-from app.db.driver import Reader
+from app.db.hot import Reader
 from app.signin import sessions
 from app.signin.roles import Role
 from app.signin.sessions import Signed

@@ -18,7 +18,7 @@ from typing import TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.driver import ReadConnection, Reader
+from app.db.hot import ReadConnection, Reader
 
 Session: TypeAlias = AsyncSession
 Sessions: TypeAlias = async_sessionmaker[AsyncSession]
