@@ -6,7 +6,7 @@ request one `UnitOfWork`: its transaction begins when something first asks for t
 when the request's work is done, before the response is sent, so a 2xx means stored.
 
 Reads that need no transaction (classifying a stored client: its profile and its contact
-history) take the unit's `reads()` connection instead (`app.db.driver`), in autocommit: no
+history) take the unit's `reads()` connection instead (`app.db.hot`), in autocommit: no
 BEGIN and no COMMIT around them, and no ORM on the hot path.
 """
 
