@@ -40,8 +40,8 @@ from app.book.sandbox import Sandbox
 from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import FLUSH_SECONDS, Monitor
-from app.db.driver import HotPath
 from app.db.engine import create_engine_for, create_sessionmaker
+from app.db.hot import HotPath
 from app.db.outage import OutageLog
 from app.desk import router as desk
 from app.observability.http import RequestTelemetry

@@ -5,7 +5,9 @@ Interleaved rounds: in each round every case runs `--calls` times on different c
 synthetic book (seed 11) and gives its median; the figure is the median of the rounds' medians.
 The shipped champions in `models/` and the active ruleset in `rules/`. With `--postgres URL`
 (a server where a scratch database may be made and dropped) also the hot path's two reads of
-one stored client and the desk card's six, through psycopg against SQLAlchemy.
+one stored client, the desk card's six, and the audit trail's insert (one row and 20 rows a
+transaction), through psycopg against SQLAlchemy Core: the two implementations of the hot
+path's interface (`app/db/hot.py`), each statement written once.
 
     python -m bench.twins [--rounds 5] [--calls 300] [--postgres postgresql://postgres@127.0.0.1/postgres]
 """
@@ -23,20 +25,22 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
 
+from app.classification import repository as audit
 from app.classification import service as classification
 from app.classification.batch import classify_columns, profile_columns
 from app.classification.clv import customer_lifetime_value, grid_percentile
 from app.classification.clv_row import customer_lifetime_value_row, grid_percentile_row
 from app.classification.single import classify_one
-from app.db.driver import HotPath, Reader, read_all
 from app.db.engine import create_engine_for
+from app.db.hot import Core, HotPath, Reader, Writer
 from app.db.migrate import upgrade
 from app.demo.repository import load_book
 from app.demo.synthetic import generate_book
@@ -222,9 +226,8 @@ async def _reads(reader: Reader, client_id: str) -> object:
 
 
 async def _card_reads(reader: Reader, client_id: str) -> object:
-    """The desk card's six reads (app/desk/router.py), sent together on the driver."""
-    return await read_all(
-        reader,
+    """The desk card's six reads (app/desk/router.py), sent together through psycopg."""
+    return await reader.read(
         [
             *profiles.client_card_reads(client_id),
             strategy.histories_read([client_id]),
@@ -238,12 +241,24 @@ READS = {
     "stored client, 2 reads": _reads,
     "desk card, 6 reads": _card_reads,
 }
+AUDIT_ROWS = (1, 20)
+
+
+def _audit_row(client_id: str, n: int) -> dict[str, Any]:
+    """An audit row the size of a classification with reasons."""
+    reasons = [{"rule": f"r{k}", "why": "x" * 80} for k in range(5)]
+    result = {"value": {"tier": "high", "clv": 1234.5}, "risk": {"tier": "low"},
+              "lifecycle": {"stage": "growth"}, "reasons": {"risk": reasons}, "n": n}  # fmt: skip
+    return {"client_id": client_id, "client_version": 1, "key_id": "k",
+            "request_id": f"bench-{n}", "input_fingerprint": "f" * 64,
+            "versions": {"models": {"lapse": "v1"}, "ruleset": "rs"}, "result": result,
+            "classified_at": datetime.now(UTC)}  # fmt: skip
 
 
 def database(admin_url: str, rounds: int, calls: int) -> None:
-    """The hot path's two reads of one stored client, and the desk card's six: psycopg
-    (driver) against SQLAlchemy Core on an autocommit connection, the reads the repositories
-    write twice."""
+    """The hot path's reads of one stored client, the desk card's six, and the audit
+    trail's insert: psycopg against SQLAlchemy Core on an autocommit connection (a
+    transaction for the insert), one statement each run both ways."""
     with scratch_database(admin_url) as url:
         upgrade(url)
         book = generate_book(1000, 11, as_of=AS_OF)
@@ -252,30 +267,62 @@ def database(admin_url: str, rounds: int, calls: int) -> None:
         asyncio.run(_database(url, ids, rounds, calls))
 
 
+def _report(label: str, figures: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
+    """Wall and CPU µs per call (medians of the rounds' medians), the rounds' spread."""
+    wall = {n: statistics.median(f) for n, f in figures.items()}
+    used = {n: statistics.median(f) for n, f in cpu.items()}
+    spread = {n: f"{min(f):.0f}-{max(f):.0f}" for n, f in figures.items()}
+    p, c = "psycopg", "core"
+    print(f"{label + ' (psycopg/SQLAlchemy)':<52}{wall[p]:>9.1f}{wall[c]:>10.1f}"
+          f"{wall[c] / wall[p]:>8.2f}x  CPU {used[p]:.0f}/{used[c]:.0f} ({used[c] / used[p]:.2f}x)"
+          f"  rounds {spread[p]} / {spread[c]}")  # fmt: skip
+
+
 async def _database(url: str, ids: list[str], rounds: int, calls: int) -> None:
     settings = Settings.model_validate({"database_url": url})
     engine = create_engine_for(settings)
     hot = HotPath(settings, engine, on_connect=lambda: None)
     await hot.open()
+    written = iter(range(10**9))
+
+    async def read(name: str, client_id: str, *, reads: Any) -> None:
+        if name == "psycopg":
+            async with hot.connection() as reader:
+                await reads(reader, client_id)
+        else:
+            async with engine.connect() as connection:
+                await reads(Core(connection), client_id)
+
+    async def insert(name: str, client_id: str, *, size: int) -> None:
+        rows = [_audit_row(client_id, next(written)) for _ in range(size)]
+        if name == "psycopg":
+            async with hot.transaction() as writer:
+                await audit.record(writer, rows)
+        else:
+            async with engine.begin() as connection:
+                core: Writer = Core(connection)
+                await audit.record(core, rows)
+
+    cases: dict[str, Callable[[str, str], Any]] = {
+        label: partial(read, reads=reads) for label, reads in READS.items()
+    }
+    for size in AUDIT_ROWS:
+        cases[f"audit insert, {size} row(s) a transaction"] = partial(insert, size=size)
     try:
-        for label, reads in READS.items():
-            figures: dict[str, list[float]] = {"driver": [], "core": []}
+        for label, case in cases.items():
+            figures: dict[str, list[float]] = {"psycopg": [], "core": []}
+            cpu: dict[str, list[float]] = {"psycopg": [], "core": []}
             for r in range(rounds):
                 for name in figures:
-                    times = []
+                    times, used = [], []
                     for i in range(r * calls, (r + 1) * calls):
-                        started = time.perf_counter()
-                        if name == "driver":
-                            async with hot.connection() as reader:
-                                await reads(reader, ids[i % len(ids)])
-                        else:
-                            async with engine.connect() as connection:
-                                await reads(connection, ids[i % len(ids)])
+                        started, processed = time.perf_counter(), time.process_time()
+                        await case(name, ids[i % len(ids)])
                         times.append(time.perf_counter() - started)
+                        used.append(time.process_time() - processed)
                     figures[name].append(statistics.median(times) * 1e6)
-            driver, core = (statistics.median(figures[n]) for n in ("driver", "core"))
-            print(f"{label + ' (psycopg/SQLAlchemy)':<44}{driver:>9.1f}{core:>10.1f}"
-                  f"{core / driver:>11.1f}x")  # fmt: skip
+                    cpu[name].append(statistics.median(used) * 1e6)
+            _report(label, figures, cpu)
     finally:
         await hot.close()
         await engine.dispose()

@@ -15,7 +15,7 @@ from fastapi import Request
 
 from app.api.state import AppState
 from app.auth.service import Caller, Scope, caller_of
-from app.db.driver import Reader
+from app.db.hot import Reader
 from app.signin import browser_sessions
 from app.signin.browser_sessions import Signed
 from app.signin.roles import Role

@@ -11,7 +11,7 @@ from app.book.sandbox import Sandbox
 from app.classification.audit import AuditTrail
 from app.classification.classifier import Classifier
 from app.classification.monitor import Monitor
-from app.db.driver import HotPath
+from app.db.hot import HotPath
 from app.rules.store import ActiveRuleset
 from app.serving.registry import ModelRegistry
 from app.settings import Settings

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.classification import repository
-from app.db.driver import HotPath
+from app.db.hot import HotPath
 from app.db.outage import is_outage
 
 # Rows per transaction at most: a large batch of stored clients stays one transaction of its

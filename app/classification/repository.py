@@ -6,31 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Integer, Table, bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.classification.tables import ClassificationAudit
-from app.db.driver import Reader, Statement, driver_insert, driver_json, is_driver
+from app.db.hot import Writer
+from app.db.statements import Query, Statement
 
 # What an erased client's audit rows keep: the classes and actions, which say nothing about
 # the person once unlinked; reasons and the company segment quote the client's own facts.
 AUDIT_TABLE: Table = ClassificationAudit.__table__  # type: ignore[assignment]
 KEPT_AFTER_ERASURE = ("value", "risk", "lifecycle", "strategy", "rules_fired", "versions")
-
-
-async def record(writer: Reader, rows: Sequence[dict[str, Any]]) -> None:
-    """Append audit rows (in the caller's transaction).
-
-    On PostgreSQL's driver connection (the audit trail's writer) one multi-row insert,
-    `_RECORD_INTO` being the twin of the Core insert; otherwise a Core insert on the
-    table: the ORM's bulk path would track each row for nothing (they are never read back),
-    at several times the cost of the insert itself."""
-    if not rows:
-        return
-    if is_driver(writer):
-        await driver_insert(writer, _RECORD_INTO, [_driver_row(row) for row in rows])
-        return
-    await writer.execute(insert(AUDIT_TABLE), list(rows))
 
 
 _RECORD_COLUMNS = (
@@ -43,12 +29,19 @@ _RECORD_COLUMNS = (
     "result",
     "classified_at",
 )
-_RECORD_INTO = f"classification_audit ({', '.join(_RECORD_COLUMNS)})"
-_JSON_COLUMNS = {"versions", "result"}
+_RECORD = Statement(  # inline: no new id asked back
+    insert(AUDIT_TABLE)
+    .inline()
+    .values({name: bindparam(name, type_=AUDIT_TABLE.c[name].type) for name in _RECORD_COLUMNS})
+)
 
 
-def _driver_row(row: dict[str, Any]) -> list[Any]:
-    return [driver_json(row[c]) if c in _JSON_COLUMNS else row[c] for c in _RECORD_COLUMNS]
+async def record(writer: Writer, rows: Sequence[dict[str, Any]]) -> None:
+    """Append audit rows (in the caller's transaction): a Core insert, never the ORM's bulk
+    path, which would track each row for nothing (they are never read back), at several
+    times the cost of the insert itself."""
+    if rows:
+        await writer.insert(_RECORD, rows)
 
 
 async def history(
@@ -76,37 +69,31 @@ async def history(
     return list(await session.scalars(query))
 
 
-# The classes of a client's latest classifications (the desk's changes of class): three
-# fields of each recorded result, not the whole document. In the order of the client's index
-# on time, so that only those rows are read; each result is opened once (jsonb_to_record),
-# where a path per field would decompress it three times. The twin of `classes_read`'s query.
-_CLASSES_SQL = (
-    "SELECT a.classified_at, r.value ->> 'tier' AS value_tier, r.risk ->> 'tier' AS risk_tier,"
-    " r.lifecycle ->> 'stage' AS lifecycle_stage FROM classification_audit a,"
-    " jsonb_to_record(a.result) AS r(value jsonb, risk jsonb, lifecycle jsonb)"
-    " WHERE a.client_id = %s ORDER BY a.classified_at DESC, a.audit_id DESC LIMIT %s"
-)
-
-
-def classes_read(client_id: str, limit: int) -> Statement:
-    """The read of the value tier, risk tier and lifecycle stage of a client's latest `limit`
-    audit rows, with their times, newest first (`_CLASSES_SQL` on the driver)."""
+def _classes() -> Statement:
+    """The classes of a client's latest classifications (the desk's changes of class): three
+    fields of each recorded result, not the whole document, newest first, in the order of
+    the client's index on time, so that only those rows are read."""
     table = AUDIT_TABLE.c
     return Statement(
-        _CLASSES_SQL,
-        (client_id, limit),
-        lambda: (
-            select(
-                table.classified_at,
-                table.result[("value", "tier")].as_string().label("value_tier"),
-                table.result[("risk", "tier")].as_string().label("risk_tier"),
-                table.result[("lifecycle", "stage")].as_string().label("lifecycle_stage"),
-            )
-            .where(table.client_id == client_id)
-            .order_by(table.classified_at.desc(), table.audit_id.desc())
-            .limit(limit)
-        ),
+        select(
+            table.classified_at,
+            table.result[("value", "tier")].as_string().label("value_tier"),
+            table.result[("risk", "tier")].as_string().label("risk_tier"),
+            table.result[("lifecycle", "stage")].as_string().label("lifecycle_stage"),
+        )
+        .where(table.client_id == bindparam("client_id"))
+        .order_by(table.classified_at.desc(), table.audit_id.desc())
+        .limit(bindparam("limit", type_=Integer))
     )
+
+
+_CLASSES = _classes()
+
+
+def classes_read(client_id: str, limit: int) -> Query:
+    """The read of the value tier, risk tier and lifecycle stage of a client's latest `limit`
+    audit rows, with their times, newest first."""
+    return _CLASSES(client_id=client_id, limit=limit)
 
 
 async def count(session: AsyncSession, *, client_id: str | None = None) -> int:

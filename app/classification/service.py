@@ -31,7 +31,8 @@ from app.classification.schemas import (
     ClassifyRequest,
 )
 from app.classification.tables import ClassificationAudit
-from app.db.driver import Reader, Statement, read_all
+from app.db.hot import Core, Reader
+from app.db.statements import Query
 from app.db.unit import Session, UnitOfWork
 from app.errors import FieldError, NotFound, ServiceError, ValidationFailed
 from app.paging import decode_cursor, encode_cursor
@@ -133,8 +134,7 @@ async def classify_stored_client(
 ) -> dict[str, Any]:
     """Classify a stored client and record it in the audit trail. The client and its contact
     history are read together: one round trip on PostgreSQL."""
-    clients, history = await read_all(
-        reader,
+    clients, history = await reader.read(
         [profiles.stored_profiles_read([client_id]), strategy.histories_read([client_id])],
     )
     profile = _the_one(profiles.stored_profiles_of(clients), client_id)
@@ -285,7 +285,7 @@ async def history(
     limit: int,
 ) -> AuditPage:
     """A stored client's recorded classifications, newest first."""
-    await _stored(session, client_id)
+    await _stored(Core(session), client_id)
     if since is not None and until is not None and until <= since:
         raise ValidationFailed(
             "until must be after since",
@@ -314,7 +314,7 @@ class Classes:
     lifecycle_stage: str
 
 
-def recent_classes_read(client_id: str, limit: int) -> Statement:
+def recent_classes_read(client_id: str, limit: int) -> Query:
     """The read of a stored client's latest recorded classes (`classes_of`), without the
     rest of each result."""
     return repository.classes_read(client_id, limit)

@@ -6,7 +6,7 @@ request one `UnitOfWork`: its transaction begins when something first asks for t
 when the request's work is done, before the response is sent, so a 2xx means stored.
 
 Reads that need no transaction (classifying a stored client: its profile and its contact
-history) take the unit's `reads()` connection instead (`app.db.driver`), in autocommit: no
+history) take the unit's `reads()` connection instead (`app.db.hot`), in autocommit: no
 BEGIN and no COMMIT around them, and no ORM on the hot path.
 """
 
@@ -18,7 +18,7 @@ from typing import TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.driver import ReadConnection, Reader
+from app.db.hot import ReadConnection, Reader
 
 Session: TypeAlias = AsyncSession
 SessionFactory: TypeAlias = async_sessionmaker[AsyncSession]

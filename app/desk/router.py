@@ -23,7 +23,7 @@ from app.api.classification import call_for
 from app.api.deps import SessionDep, StateDep, UnitDep, services, unit_of_work
 from app.auth.service import Scope
 from app.classification import service as classification
-from app.db.driver import Reader, read_all
+from app.db.hot import Reader
 from app.desk import calls, history, insurance, signin, whatif
 from app.desk import card as cards
 from app.desk.lookup import choice, find
@@ -148,8 +148,7 @@ async def _card(
     PostgreSQL): the client with its personal data, policies and claims, its contact
     history, its latest classes, its latest calls and complaint records; then the
     classification, recorded in the audit trail."""
-    rows = await read_all(
-        reader,
+    rows = await reader.read(
         [
             *profiles.client_card_reads(client_id),
             strategy.contact_history_read(client_id),

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import Select, String, Table, column, exists, insert, select, table, union_all
+from sqlalchemy import (
+    Integer,
+    String,
+    Table,
+    bindparam,
+    column,
+    exists,
+    insert,
+    or_,
+    select,
+    table,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db.driver import Statement
+from app.db.statements import Query, Statement
 from app.outcomes.tables import CallOutcome
 
 # The client's name, for an agent's list of callbacks (the profiles' table, read only).
@@ -29,52 +40,44 @@ async def add(session: AsyncSession, values: dict[str, Any]) -> int:
     return int(outcome_id)
 
 
-# A client's outcomes, newest first, and its complaint records; on PostgreSQL's driver
-# connection as these statements (the SQLAlchemy twins are `_page` and `_complaints`).
 _OUTCOME = cast(Table, CallOutcome.__table__)
-_SELECT = f"SELECT {', '.join(c.name for c in _OUTCOME.columns)} FROM call_outcome"
-_PAGE_SQL = f"{_SELECT} WHERE client_id = %s AND outcome_id < %s ORDER BY outcome_id DESC LIMIT %s"
-_COMPLAINTS_SQL = (
-    f"{_SELECT} WHERE client_id = %s AND result = ANY(%s) ORDER BY outcome_id DESC LIMIT %s"
-)
 _NEWEST = 2**63 - 1  # past every outcome id
+_ID = _OUTCOME.c.outcome_id
 
 
-def _page(client_id: str, after: int, limit: int) -> Select[Any]:
+def _newest(*where: Any, limit: str) -> Any:
+    """A client's outcomes (`where`), newest first, the first `limit`."""
     return (
         select(_OUTCOME)
-        .where(_OUTCOME.c.client_id == client_id, _OUTCOME.c.outcome_id < after)
-        .order_by(_OUTCOME.c.outcome_id.desc())
-        .limit(limit)
+        .where(_OUTCOME.c.client_id == bindparam("client_id"), *where)
+        .order_by(_ID.desc())
+        .limit(bindparam(limit, type_=Integer))
     )
 
 
-def _complaints(client_id: str, limit: int) -> Select[Any]:
-    return (
-        select(_OUTCOME)
-        .where(_OUTCOME.c.client_id == client_id, _OUTCOME.c.result.in_(COMPLAINT))
-        .order_by(_OUTCOME.c.outcome_id.desc())
-        .limit(limit)
+# A client's outcomes, newest first (before an id).
+_PAGE = Statement(_newest(_ID < bindparam("before", type_=_ID.type), limit="limit"))  # noqa: SIM300
+# A client's latest outcomes, then its latest complaint records (a row of both comes twice).
+_LATEST_AND_COMPLAINTS = Statement(
+    union_all(
+        _newest(limit="latest").subquery().select(),
+        _newest(or_(*(_OUTCOME.c.result == r for r in COMPLAINT)), limit="notes")
+        .subquery()
+        .select(),
     )
+)
 
 
-def page_read(client_id: str, *, before_id: int | None, limit: int) -> Statement:
+def page_read(client_id: str, *, before_id: int | None, limit: int) -> Query:
     """The read of a client's outcomes, newest first (before `before_id`)."""
-    after = _NEWEST if before_id is None else before_id
-    return Statement(_PAGE_SQL, (client_id, after, limit), partial(_page, client_id, after, limit))
+    before = _NEWEST if before_id is None else before_id
+    return _PAGE(client_id=client_id, before=before, limit=limit)
 
 
-def latest_and_complaints_read(client_id: str, *, latest: int, notes: int) -> Statement:
+def latest_and_complaints_read(client_id: str, *, latest: int, notes: int) -> Query:
     """The read of a client's latest outcomes and its latest complaint records in one
     statement: the two reads one after the other (a row of both comes twice)."""
-    return Statement(
-        f"({_PAGE_SQL}) UNION ALL ({_COMPLAINTS_SQL})",
-        (client_id, _NEWEST, latest, client_id, list(COMPLAINT), notes),
-        lambda: union_all(
-            _page(client_id, _NEWEST, latest).subquery().select(),
-            _complaints(client_id, notes).subquery().select(),
-        ),
-    )
+    return _LATEST_AND_COMPLAINTS(client_id=client_id, latest=latest, notes=notes)
 
 
 async def due_callbacks(

@@ -8,7 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from app.db.base import as_utc
-from app.db.driver import Statement, read_all
+from app.db.hot import Core, rows_of
+from app.db.statements import Query
 from app.db.unit import Session
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.outcomes import offers, repository
@@ -218,7 +219,7 @@ async def list_outcomes(
     await _exists(session, client_id)
     before_id = decode_cursor(cursor, int) if cursor else None
     read = repository.page_read(client_id, before_id=before_id, limit=limit + 1)
-    (rows,) = await read_all(session, [read])
+    rows = await rows_of(Core(session), read)
     items = [_read(row) for row in rows[:limit]]
     next_cursor = encode_cursor(items[-1].outcome_id) if len(rows) > limit else None
     return OutcomePage(items=items, next_cursor=next_cursor)
@@ -248,7 +249,7 @@ class OutcomeRecorded:
     recorded_by: str
 
 
-def calls_read(client_id: str, limit: int) -> Statement:
+def calls_read(client_id: str, limit: int) -> Query:
     """The read of a client's latest outcomes and complaint records (`calls_of`), for a
     client just read (the desk's card): its existence is not checked again."""
     return repository.latest_and_complaints_read(client_id, latest=limit, notes=COMPLAINT_NOTES)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 from typing import Any, cast
 
 import orjson
 from sqlalchemy import (
     Column,
     MetaData,
-    Row,
     Select,
     Table,
+    bindparam,
     delete,
     func,
     insert,
@@ -26,7 +25,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.driver import Reader, Statement, read_all
+from app.db.hot import Reader, rows_of
+from app.db.statements import Query, Statement, any_of
 from app.profiles.mapping import Holdings
 from app.profiles.tables import Client, ClientClaim, ClientPersonal, ClientPolicy
 
@@ -124,18 +124,11 @@ async def _add_holdings(session: AsyncSession, found: dict[str, Holdings]) -> No
         await session.execute(insert(ClientClaim), claims)
 
 
-def holdings_reads(client_ids: Sequence[str]) -> list[Statement]:
+def holdings_reads(client_ids: Sequence[str]) -> list[Query]:
     """The reads of the clients' policies (by start date) and open claims (by report date):
-    two primary-key range reads, `_HOLDINGS_SQL` on PostgreSQL's driver connection."""
+    two primary-key range reads."""
     ids = sorted(set(client_ids))
-    return [
-        Statement(_HOLDINGS_SQL[table.name], (ids,), partial(_held_query, table, ids))
-        for table in (_POLICY, _CLAIM)
-    ]
-
-
-def _held_query(table: Table, ids: list[str]) -> Select[Any]:
-    return select(table).where(table.c.client_id.in_(ids)).order_by(*_HELD_ORDER[table])
+    return [_HELD[table](ids=ids) for table in (_POLICY, _CLAIM)]
 
 
 def holdings_of_rows(
@@ -154,7 +147,7 @@ async def holdings(reader: Reader, client_ids: Sequence[str]) -> dict[str, Holdi
     """Each client's policies and open claims (`holdings_reads`)."""
     if not client_ids:
         return {}
-    policies, claims = await read_all(reader, holdings_reads(client_ids))
+    policies, claims = await reader.read(holdings_reads(client_ids))
     return holdings_of_rows(client_ids, policies, claims)
 
 
@@ -185,16 +178,16 @@ async def page(
 _CLIENT = cast(Table, Client.__table__)
 _PERSONAL = cast(Table, ClientPersonal.__table__)
 _COLUMNS = [c.name for c in Client.__table__.columns]
-_CLIENTS_SQL = (
-    f"SELECT {', '.join(_COLUMNS)} FROM client WHERE client_id = ANY(%s) ORDER BY client_id"
-)
 _PERSONAL_COLUMNS = [c.name for c in _PERSONAL.columns if c.name != "client_id"]
-# A client with its personal data, one row (the desk's card): `_CLIENT_CARD_SQL` is the twin.
-_CLIENT_CARD_SQL = (
-    f"SELECT {', '.join('c.' + name for name in _COLUMNS)},"
-    f" {', '.join('p.' + name for name in _PERSONAL_COLUMNS)}"
-    " FROM client c LEFT JOIN client_personal p ON p.client_id = c.client_id"
-    " WHERE c.client_id = %s"
+# The stored clients among some ids (personal data not loaded), by client id.
+_CLIENTS = Statement(
+    select(_CLIENT).where(any_of(_CLIENT.c.client_id, "ids")).order_by(_CLIENT.c.client_id)
+)
+# A client with its personal data, one row (the desk's card).
+_CLIENT_CARD = Statement(
+    select(_CLIENT, *(_PERSONAL.c[name] for name in _PERSONAL_COLUMNS))
+    .outerjoin(_PERSONAL, _PERSONAL.c.client_id == _CLIENT.c.client_id)
+    .where(_CLIENT.c.client_id == bindparam("client_id"))
 )
 _POLICY = cast(Table, ClientPolicy.__table__)
 _CLAIM = cast(Table, ClientClaim.__table__)
@@ -202,9 +195,8 @@ _HELD_ORDER = {
     _POLICY: (_POLICY.c.start_date, _POLICY.c.policy_number),
     _CLAIM: (_CLAIM.c.reported_on, _CLAIM.c.claim_number),
 }
-_HOLDINGS_SQL = {  # the twins of `holdings`' queries
-    table.name: f"SELECT {', '.join(c.name for c in table.columns)} FROM {table.name}"
-    f" WHERE client_id = ANY(%s) ORDER BY {', '.join(c.name for c in order)}"
+_HELD = {
+    table: Statement(select(table).where(any_of(table.c.client_id, "ids")).order_by(*order))
     for table, order in _HELD_ORDER.items()
 }
 _STAGING = Table(
@@ -310,36 +302,21 @@ async def count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Client)) or 0)
 
 
-def clients_read(client_ids: Sequence[str]) -> Statement:
+def clients_read(client_ids: Sequence[str]) -> Query:
     """The read of the stored clients among `client_ids` (personal data not loaded), to send
-    with others: the hot path of classifying a stored client, so never through the ORM, and
-    on PostgreSQL through the driver (`_CLIENTS_SQL`, its SQLAlchemy Core twin beside it)."""
-    ids = sorted(set(client_ids))
-    return Statement(
-        _CLIENTS_SQL,
-        (ids,),
-        lambda: select(_CLIENT).where(_CLIENT.c.client_id.in_(ids)).order_by(_CLIENT.c.client_id),
-    )
+    with others: the hot path of classifying a stored client, so never through the ORM."""
+    return _CLIENTS(ids=sorted(set(client_ids)))
 
 
-async def clients(reader: Reader, client_ids: Sequence[str]) -> Sequence[Row[Any]]:
+async def clients(reader: Reader, client_ids: Sequence[str]) -> Sequence[Any]:
     """The stored clients among `client_ids` (`clients_read`), as rows."""
-    (rows,) = await read_all(reader, [clients_read(client_ids)])
-    return rows
+    return await rows_of(reader, clients_read(client_ids))
 
 
-def client_card_read(client_id: str) -> Statement:
+def client_card_read(client_id: str) -> Query:
     """The read of a client and its personal data in one row (personal columns null without
-    any): `_CLIENT_CARD_SQL` on PostgreSQL's driver connection."""
-    return Statement(
-        _CLIENT_CARD_SQL,
-        (client_id,),
-        lambda: (
-            select(_CLIENT, *(_PERSONAL.c[name] for name in _PERSONAL_COLUMNS))
-            .outerjoin(_PERSONAL, _PERSONAL.c.client_id == _CLIENT.c.client_id)
-            .where(_CLIENT.c.client_id == client_id)
-        ),
-    )
+    any)."""
+    return _CLIENT_CARD(client_id=client_id)
 
 
 async def clients_after(session: AsyncSession, after: str | None, limit: int) -> list[Client]:

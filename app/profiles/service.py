@@ -8,7 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from app.db.driver import Reader, Statement, read_all
+from app.db.hot import Core, Reader
+from app.db.statements import Query
 from app.db.unit import Session
 from app.errors import NotFound, PreconditionFailed, ValidationFailed
 from app.paging import decode_cursor, encode_cursor
@@ -92,7 +93,7 @@ async def _write(
         ), True
     current = found[0]
     if current.fingerprint == values["fingerprint"]:
-        held = await repository.holdings(session, [client_id])
+        held = await repository.holdings(Core(session), [client_id])
         return to_read(*found, held[client_id]), False
     version = current.version + 1
     stamp(values, version=version, now=now, created_at=current.created_at)
@@ -120,7 +121,7 @@ async def patch_client(
         if found is None:
             raise NotFound(f"no client with id '{client_id}'")
         _check_precondition(if_match, found[0].version)
-        held = await repository.holdings(session, [client_id])
+        held = await repository.holdings(Core(session), [client_id])
         merged = merge_patch(to_profile_dict(*found, held[client_id]), patch)
         try:
             profile = ClientCreate.model_validate(merged)
@@ -140,11 +141,11 @@ async def get_client(session: Session, *, client_id: str) -> ClientRead:
     found = await repository.get(session, client_id)
     if found is None:
         raise NotFound(f"no client with id '{client_id}'")
-    held = await repository.holdings(session, [client_id])
+    held = await repository.holdings(Core(session), [client_id])
     return to_read(*found, held[client_id])
 
 
-def client_card_reads(client_id: str) -> list[Statement]:
+def client_card_reads(client_id: str) -> list[Query]:
     """The reads of a stored client for the desk's card (`client_card_of`): the client with
     its personal data, its policies, its claims."""
     return [repository.client_card_read(client_id), *repository.holdings_reads([client_id])]
@@ -165,7 +166,7 @@ def client_card_of(client_id: str, rows: Sequence[Sequence[Any]]) -> ClientRead:
 async def client_card(reader: Reader, *, client_id: str) -> ClientRead:
     """A stored client with its personal data, policies and claims, read without a
     transaction: three statements, sent together on PostgreSQL."""
-    return client_card_of(client_id, await read_all(reader, client_card_reads(client_id)))
+    return client_card_of(client_id, await reader.read(client_card_reads(client_id)))
 
 
 async def erase_client(session: Session, *, client_id: str, if_match: str | None = None) -> None:
@@ -197,7 +198,9 @@ async def list_clients(
         limit=limit + 1,
         filters={"kind": kind, "province": province, "industry": industry},
     )
-    held = await repository.holdings(session, [client.client_id for client, _ in rows[:limit]])
+    held = await repository.holdings(
+        Core(session), [client.client_id for client, _ in rows[:limit]]
+    )
     items = [to_read(c, personal, held[c.client_id]) for c, personal in rows[:limit]]
     next_cursor = encode_cursor(items[-1].client_id) if len(rows) > limit else None
     return ClientPage(items=items, next_cursor=next_cursor)
@@ -210,7 +213,7 @@ async def stored_profiles(reader: Reader, client_ids: Sequence[str]) -> dict[str
     return stored_profiles_of(await repository.clients(reader, client_ids))
 
 
-def stored_profiles_read(client_ids: Sequence[str]) -> Statement:
+def stored_profiles_read(client_ids: Sequence[str]) -> Query:
     """The read of `stored_profiles`, to send with others (`stored_profiles_of` its rows)."""
     return repository.clients_read(client_ids)
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.db.base import as_utc
-from app.db.driver import Reader
+from app.db.hot import Reader
 from app.db.unit import Session
 from app.signin import repository
 from app.signin.roles import Role

@@ -7,10 +7,10 @@ from typing import Any, cast
 
 from sqlalchemy import (
     DateTime,
-    Row,
     String,
     Table,
     and_,
+    bindparam,
     column,
     delete,
     insert,
@@ -21,7 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import JSON_DOCUMENT
-from app.db.driver import Reader, driver_rows, is_driver
+from app.db.hot import Reader, rows_of
+from app.db.statements import Statement
 from app.signin.tables import SignInAttempt, WebSession
 
 _SESSION = cast(Table, WebSession.__table__)
@@ -35,26 +36,18 @@ _KEY = table(
     column("revoked_at", DateTime(timezone=True)),
 )
 _KEY_COLUMNS = {"name": "key_name", "scopes": "key_scopes", "revoked_at": "key_revoked_at"}
-_PAGE_SESSION_SQL = (  # the twin of `page_session`'s query, for the driver
-    f"SELECT {', '.join('s.' + c.name for c in _SESSION.columns)},"
-    f" {', '.join(f'k.{name} AS {label}' for name, label in _KEY_COLUMNS.items())}"
-    " FROM web_session s LEFT JOIN api_key k ON k.key_id = s.key_id WHERE s.token_sha256 = %s"
+_PAGE_SESSION = Statement(
+    select(_SESSION, *(_KEY.c[name].label(label) for name, label in _KEY_COLUMNS.items()))
+    .outerjoin(_KEY, _KEY.c.key_id == _SESSION.c.key_id)
+    .where(_SESSION.c.token_sha256 == bindparam("token_sha256"))
 )
 
 
-async def page_session(reader: Reader, token_sha256: str) -> Row[Any] | None:
+async def page_session(reader: Reader, token_sha256: str) -> Any | None:
     """The session with its key's name, scopes and revocation (`key_name` null for a person,
-    or when the key is gone), one read without a transaction: on PostgreSQL through the
-    driver."""
-    if is_driver(reader):
-        rows = await driver_rows(reader, _PAGE_SESSION_SQL, (token_sha256,))
-        return rows[0] if rows else None
-    query = (
-        select(_SESSION, *(_KEY.c[name].label(label) for name, label in _KEY_COLUMNS.items()))
-        .outerjoin(_KEY, _KEY.c.key_id == _SESSION.c.key_id)
-        .where(_SESSION.c.token_sha256 == token_sha256)
-    )
-    return (await reader.execute(query)).first()
+    or when the key is gone), one read without a transaction."""
+    rows = await rows_of(reader, _PAGE_SESSION(token_sha256=token_sha256))
+    return rows[0] if rows else None
 
 
 async def add_session(session: AsyncSession, values: dict[str, Any]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -25,7 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import as_utc
-from app.db.driver import Reader, Statement, read_all
+from app.db.hot import Reader, rows_of
+from app.db.statements import Query, Statement, any_of
 from app.strategy.policy import Contact, History, Presented
 from app.strategy.rates import Counts, Key
 from app.strategy.report import Offer, success
@@ -48,19 +48,12 @@ _NEXT = table(
     column("purchase_6m", Double),
 )
 _OFFERS = OfferEvent.__table__
-# A client's contacts, one query: the answers recorded on calls (no channel) and the offers
-# presented (held-out ones are never presented), in the order they happened.
-_HISTORIES_SQL = (  # the twin of `_histories_query`, for the driver
-    "SELECT client_id, action_code, result, NULL AS channel, recorded_at AS at, outcome_id AS n"
-    " FROM call_outcome WHERE client_id = ANY(%s)"
-    " UNION ALL SELECT client_id, action_code, NULL, channel, offered_at, offer_id"
-    " FROM offer_event WHERE client_id = ANY(%s) AND NOT held_out"
-    " ORDER BY at, n"
-)
 
 
-def _histories_query(ids: Sequence[str]) -> Any:
-    c, o = _CALLS.c, OfferEvent
+def _histories() -> Statement:
+    """Clients' contacts, one query: the answers recorded on calls (no channel) and the
+    offers presented (held-out ones are never presented), in the order they happened."""
+    c, o = _CALLS.c, _OFFERS.c
     calls = select(
         c.client_id,
         c.action_code,
@@ -68,12 +61,15 @@ def _histories_query(ids: Sequence[str]) -> Any:
         null().label("channel"),
         c.recorded_at.label("at"),
         c.outcome_id.label("n"),
-    ).where(c.client_id.in_(ids))
+    ).where(any_of(c.client_id, "ids"))
     offers = select(o.client_id, o.action_code, null(), o.channel, o.offered_at, o.offer_id).where(
-        o.client_id.in_(ids), o.held_out.is_(False)
+        any_of(o.client_id, "ids"), o.held_out.is_(False)
     )
     both = union_all(calls, offers).subquery()
-    return select(both).order_by(both.c.at, both.c.n)
+    return Statement(select(both).order_by(both.c.at, both.c.n))
+
+
+_HISTORIES = _histories()
 
 
 async def answered(session: AsyncSession, *, request_id: str, action_code: str) -> bool:
@@ -110,11 +106,10 @@ async def counts(session: AsyncSession) -> dict[Key, Counts]:
     return {(code, segment): Counts(int(n), int(a or 0)) for code, segment, n, a in rows}
 
 
-def histories_read(client_ids: Sequence[str]) -> Statement:
+def histories_read(client_ids: Sequence[str]) -> Query:
     """The read of each client's recorded answers and the offers presented to it, in one
     query (`histories_of`)."""
-    ids = sorted(set(client_ids))
-    return Statement(_HISTORIES_SQL, (ids, ids), partial(_histories_query, ids))
+    return _HISTORIES(ids=sorted(set(client_ids)))
 
 
 def histories_of(client_ids: Sequence[str], rows: Sequence[Any]) -> dict[str, History]:
@@ -136,10 +131,10 @@ def histories_of(client_ids: Sequence[str], rows: Sequence[Any]) -> dict[str, Hi
 
 async def histories(reader: Reader, client_ids: Sequence[str]) -> dict[str, History]:
     """Each client's recorded answers and the offers presented to it (`histories_read`): the
-    hot path of classifying a stored client, on PostgreSQL through the driver."""
+    hot path of classifying a stored client."""
     if not client_ids:
         return {}
-    (rows,) = await read_all(reader, [histories_read(client_ids)])
+    rows = await rows_of(reader, histories_read(client_ids))
     return histories_of(client_ids, rows)
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.db.base import as_utc
-from app.db.driver import Statement
+from app.db.statements import Query
 from app.db.unit import Session
 from app.rules.ruleset import Ruleset
 from app.strategy import repository
@@ -26,7 +26,7 @@ from app.strategy.schemas import (
 NO_SEGMENT = "(no answers yet)"
 
 
-def contact_history_read(client_id: str) -> Statement:
+def contact_history_read(client_id: str) -> Query:
     """The read of a client's contact history (`contact_history_of`), to send with others."""
     return repository.histories_read([client_id])
 

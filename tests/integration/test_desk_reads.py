@@ -1,5 +1,6 @@
-"""The desk card's reads: written twice (SQLAlchemy, and SQL for psycopg on PostgreSQL), held
-equal here, as tests/integration/test_hot_reads.py holds the classification's reads.
+"""The desk card's reads: each written once (a SQLAlchemy Core statement), run through psycopg
+on PostgreSQL and through SQLAlchemy elsewhere and in a session; held equal here, on SQLite
+and on PostgreSQL, as tests/integration/test_hot_reads.py holds the classification's reads.
 
 A card reads its session with the session's key, the client with its personal data, its
 policies and claims, the classes of its latest classifications, its latest calls and its
@@ -12,19 +13,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-import pytest
 from sqlalchemy import text
 
 from app.auth import service as keys
 from app.classification import service as classification
-from app.db.driver import Reader, is_driver, read_all
+from app.db.hot import Core, Reader
 from app.db.unit import SessionFactory
 from app.outcomes import service as outcomes
 from app.profiles import service as profiles
 from app.settings import Settings
 from app.signin import browser_sessions
 from tests.conftest import sync_engine
-from tests.integration.test_hot_reads import _hot, _run, _stored_book
+from tests.integration.test_hot_reads import _hot, _hot_reader, _run, _stored_book
 
 NOW = datetime(2026, 6, 30, 12, tzinfo=UTC)
 CLASSES = [("high", "low", "growth"), ("high", "low", "growth"), ("medium", "high", "mature")]
@@ -80,7 +80,7 @@ async def _card_reads(reader: Reader, client_id: str, token: str) -> tuple[Any, 
         classification.recent_classes_read(client_id, 20),
         outcomes.calls_read(client_id, 3),
     ]
-    rows = await read_all(reader, reads)
+    rows = await reader.read(reads)
     return (
         page,
         profiles.client_card_of(client_id, rows[:3]).model_dump(),
@@ -89,9 +89,7 @@ async def _card_reads(reader: Reader, client_id: str, token: str) -> tuple[Any, 
     )
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
-def test_the_cards_driver_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
+def test_the_cards_hot_path_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
     client_id = _stored_book(db_url, clients=3)[0]
     _card_rows(db_url, client_id)
 
@@ -103,15 +101,14 @@ def test_the_cards_driver_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
                 key_id=issued.key_id, id_token=None, now=NOW - timedelta(minutes=5),
                 lifetime=timedelta(hours=8), recheck=None, idle=timedelta(minutes=30),
             )  # fmt: skip
-        async with _hot(settings, session_factory) as hot, hot.connection() as driver:
-            assert is_driver(driver)
-            through_driver = await _card_reads(driver, client_id, token)
+        async with _hot(settings, session_factory) as hot, hot.connection() as reader:
+            through_hot_path = await _card_reads(_hot_reader(db_url, reader), client_id, token)
         async with session_factory() as session:
-            through_session = await _card_reads(session, client_id, token)
+            through_session = await _card_reads(Core(session), client_id, token)
         async with session_factory.kw["bind"].connect() as connection:
-            through_core = await _card_reads(connection, client_id, token)
-        assert through_driver == through_session == through_core
-        page, card, classes, calls, complaint = through_driver
+            through_core = await _card_reads(Core(connection), client_id, token)
+        assert through_hot_path == through_session == through_core
+        page, card, classes, calls, complaint = through_hot_path
         assert page.key == (issued.key_id, "agent", ("desk",))
         assert page.stale
         assert not page.ended

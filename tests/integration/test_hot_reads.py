@@ -1,8 +1,10 @@
-"""The hot path's database work: reads through the driver, audit rows in group commits.
+"""The hot path's database work: reads through its one interface, audit rows in group commits.
 
-The reads of a stored client and of its contact history are written twice (SQLAlchemy, and
-SQL for psycopg on PostgreSQL): these tests hold the twins equal. The audit trail's writer
-commits the rows of concurrent requests together, and a bad row fails only its own request.
+Each read of a stored client and of its contact history is written once (a SQLAlchemy Core
+statement) and runs two ways: through psycopg on PostgreSQL, through SQLAlchemy elsewhere
+and in a session. These tests hold the two equal, on SQLite and on PostgreSQL, against the
+rows stored. The audit trail's writer commits the rows of concurrent requests together, and
+a bad row fails only its own request.
 """
 
 from __future__ import annotations
@@ -13,19 +15,20 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
+import orjson
 import psycopg
-import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from app.classification import repository as audit_repository
 from app.classification.audit import AuditTrail
-from app.db.driver import HotPath, Reader, is_driver
-from app.db.engine import create_engine_for, create_sessionmaker
+from app.db.engine import create_engine_for, create_sessionmaker, is_sqlite
+from app.db.hot import Core, HotPath, Psycopg, Reader
 from app.db.unit import SessionFactory
 from app.demo.repository import load_book
 from app.demo.synthetic import generate_book
 from app.profiles import service as profiles
+from app.profiles.schemas import ClientProfile
 from app.settings import Settings
 from app.strategy import repository as strategy
 from tests.conftest import sync_engine
@@ -71,27 +74,35 @@ async def _reads(reader: Reader, ids: list[str]) -> tuple[Any, Any]:
     return await profiles.stored_profiles(reader, ids), await strategy.histories(reader, ids)
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
-def test_the_driver_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
+def _hot_reader(url: str, reader: Reader) -> Reader:
+    """The hot path's reader, checked to be the one picked for the database."""
+    assert isinstance(reader, Core if is_sqlite(url) else Psycopg)
+    return reader
+
+
+def test_the_hot_path_reads_equal_the_sqlalchemy_reads(db_url: str) -> None:
     ids = _stored_book(db_url)
     asked = [*ids[:10], "NO-SUCH-CLIENT", ids[3]]
+    generated = generate_book(40, 5, as_of=AS_OF)  # what `_stored_book` stored
+    book = dict(zip(generated.profiles["client_id"], generated.records(), strict=True))
 
     async def work(settings: Settings, sessions: SessionFactory) -> None:
-        async with _hot(settings, sessions) as hot, hot.connection() as driver:
-            assert is_driver(driver)
-            through_driver = await _reads(driver, asked)
+        async with _hot(settings, sessions) as hot, hot.connection() as reader:
+            through_hot_path = await _reads(_hot_reader(db_url, reader), asked)
         async with sessions() as session:
-            through_orm_session = await _reads(session, asked)
+            through_session = await _reads(Core(session), asked)
         async with sessions.kw["bind"].connect() as connection:
-            through_core = await _reads(connection, asked)
-        assert through_driver == through_orm_session == through_core
-        found, histories = through_driver
+            through_core = await _reads(Core(connection), asked)
+        assert through_hot_path == through_session == through_core
+        found, histories = through_hot_path
         assert sorted(found) == sorted(ids[:10])
         assert sum(len(h.contacts) for h in histories.values()) == 1 + 2 + 3 + 1 + 2 + 3
-        # Every field read back as the same Python value and type.
+        assert [c.action_code for c in histories[ids[2]].contacts] == ["ACT_0", "ACT_1", "ACT_2"]
         for client_id, read in found.items():
+            # Every field read back as the same Python value and type, and as stored.
             assert read.model_dump() == through_core[0][client_id].model_dump()
+            stored = ClientProfile.model_validate(book[client_id]).model_dump(exclude={"personal"})
+            assert {k: v for k, v in read.model_dump().items() if k in stored} == stored
 
     _run(work, db_url)
 
@@ -175,9 +186,7 @@ def test_a_stopped_trail_still_writes_and_commits(db_url: str) -> None:
     assert audit_count(db_url) == 3
 
 
-@pytest.mark.postgres
-@pytest.mark.parametrize("backend_url", ["postgres"], indirect=True)
-def test_the_driver_writes_the_audit_row_sqlalchemy_writes(db_url: str) -> None:
+def test_the_hot_path_writes_the_audit_row_sqlalchemy_writes(db_url: str) -> None:
     ids = _stored_book(db_url, clients=1)
     row = _row(ids[0], 1) | {
         "result": {"value": {"clv": 1234.5, "tier": "high"}, "when": "2026-06-30", "n": [1, None]},
@@ -185,11 +194,11 @@ def test_the_driver_writes_the_audit_row_sqlalchemy_writes(db_url: str) -> None:
     }
 
     async def work(settings: Settings, sessions: SessionFactory) -> None:
-        async with _hot(settings, sessions) as hot, hot.transaction() as driver:
-            assert is_driver(driver)
-            await audit_repository.record(driver, [row | {"request_id": "driver"}])
+        async with _hot(settings, sessions) as hot, hot.transaction() as writer:
+            assert isinstance(writer, Core if is_sqlite(db_url) else Psycopg)
+            await audit_repository.record(writer, [row | {"request_id": "hot"}])
         async with sessions.kw["bind"].begin() as connection:
-            await audit_repository.record(connection, [row | {"request_id": "core"}])
+            await audit_repository.record(Core(connection), [row | {"request_id": "core"}])
 
     _run(work, db_url)
     engine = sync_engine(db_url)
@@ -201,8 +210,10 @@ def test_the_driver_writes_the_audit_row_sqlalchemy_writes(db_url: str) -> None:
             )
         ).all()
     engine.dispose()
-    assert [r[0] for r in stored] == ["core", "driver"]
+    assert [r[0] for r in stored] == ["core", "hot"]
     assert stored[0][1:] == stored[1][1:]
+    result = stored[0].result
+    assert (orjson.loads(result) if isinstance(result, str) else result) == row["result"]
 
 
 def test_the_writer_commits_while_requests_hold_every_read_connection(db_url: str) -> None:
