@@ -16,6 +16,7 @@ from fastapi import Request
 from app.api.state import AppState
 from app.auth.service import Caller, Scope, caller_of
 from app.db.driver import Reader
+from app.observability.http import record_of
 from app.signin import sessions
 from app.signin.roles import Role
 from app.signin.sessions import Signed
@@ -112,7 +113,7 @@ async def visitor(
     else:
         assert found.key is not None  # else not kept
         caller = caller_of(*found.key)
-    request.state.caller = caller  # for the request's log line: the key or person id
+    record_of(request.scope).key_id = caller.key_id  # for the log line: key or person id
     visiting = Visitor(caller, signed)
     allowed = (
         bool(signed.roles & roles)
