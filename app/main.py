@@ -21,10 +21,10 @@ from app.api import outcomes as outcomes
 from app.api import profiles as profiles
 from app.api import rules as rules_router
 from app.api import strategy as strategy_router
-from app.api.declared import document_declared
 from app.api.docs import document_security
-from app.api.edge import Edge, hot_routes
+from app.api.edge import Edge
 from app.api.limits import BodyLimit
+from app.api.request_only import document_inputs
 from app.api.state import AppState
 from app.auth.service import KeyVerifier
 from app.auth.throttle import Throttle
@@ -213,7 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(strategy_router.router)
     app.include_router(metrics_router.router)
     app.include_router(book_router.router)
-    document_declared(app, classification.HOT)
+    document_inputs(app, classification.DESCRIBED)
     document_security(app)
     limit = BodyLimit(
         default=settings.max_body_bytes,
@@ -228,7 +228,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         fastapi=app,
         telemetry=RequestTelemetry(metrics),
         limit=limit,
-        hot=hot_routes(app, list(classification.HOT)),
+        hot=classification.HOT,
         max_in_flight=settings.max_requests_in_flight,
     )
     return app

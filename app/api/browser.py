@@ -16,6 +16,7 @@ from fastapi import Request
 from app.api.state import AppState
 from app.auth.service import Caller, Scope, caller_of
 from app.db.hot import Reader
+from app.observability.http import record_of
 from app.signin import browser_sessions
 from app.signin.browser_sessions import Signed
 from app.signin.roles import Role
@@ -112,7 +113,7 @@ async def visitor(
     else:
         assert found.key is not None  # else not kept
         caller = caller_of(*found.key)
-    request.state.caller = caller  # for the request's log line: the key or person id
+    record_of(request.scope).key_id = caller.key_id  # for the log line: key or person id
     visiting = Visitor(caller, signed)
     allowed = (
         bool(signed.roles & roles)

@@ -2,11 +2,10 @@
 
 `async def` on purpose: classifying takes well under a millisecond of CPU without reasons,
 less than a hop to a thread pool costs under load. Results are serialised with orjson.
-The two hot routes, `POST /v1/classify` and `GET /v1/clients/{id}/classification`, take only
-the request and are served by the edge layer (`app.api.edge`): they read their body
-(`JsonBody`) and parameters (`read_params`) and resolve the caller and the unit of work
-themselves, in the order FastAPI would. `HOT` declares each as FastAPI would have read it,
-which is what the OpenAPI document shows (`app.api.declared`).
+The two hot routes, `POST /v1/classify` and `GET /v1/clients/{id}/classification`, are
+request-only routes (`app.api.request_only`): they check the caller's key, then read their
+body or parameters, and open the unit of work themselves. `HOT` lists them for the edge's
+bypass (`app.api.edge`); `DESCRIBED` gives the OpenAPI document what they read.
 """
 
 from __future__ import annotations
@@ -16,9 +15,8 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi.routing import APIRoute
 
-from app.api.body import JsonBody
-from app.api.declared import Declaration
 from app.api.deps import (
     CallerClassify,
     SessionDep,
@@ -29,8 +27,9 @@ from app.api.deps import (
     unit_of_work,
 )
 from app.api.docs import ERROR_RESPONSES, NO_SUCH_CLIENT
-from app.api.params import Param, QueryBool, Timestamp, read_params
+from app.api.query import QueryBool, Timestamp
 from app.api.request_id import request_id
+from app.api.request_only import JsonBody, Param, RequestOnlyRoute, describe, read_params
 from app.auth.service import Caller, Scope
 from app.classification import service
 from app.classification.schemas import (
@@ -42,6 +41,7 @@ from app.classification.schemas import (
     Classification,
     ClassifyRequest,
 )
+from app.observability.http import record_of
 from app.profiles.identifiers import CLIENT_ID
 
 router = APIRouter(
@@ -65,7 +65,7 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {
 def call_for(request: Request, state: StateDep, caller: Caller) -> service.Call:
     # Models and ruleset are taken once: a promotion during the request does not mix in.
     pinned = state.classifier.pin()
-    request.state.versions = pinned.versions()  # for the request's log line
+    record_of(request.scope).versions = pinned.versions()  # for the request's log line
     return service.Call(
         pinned=pinned,
         audit=state.audit,
@@ -79,15 +79,18 @@ def _json(body: Any) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-async def declared_classify(
-    body: Annotated[ClassifyRequest, Body(openapi_examples=CLASSIFY_EXAMPLES)],
-) -> None:
-    """`POST /v1/classify` as FastAPI would read it, for its OpenAPI description."""
-
-
-@router.post(
-    CLASSIFY_PATH.removeprefix("/v1"), response_model=Classification, responses=_UNAVAILABLE
+_CLASSIFY_BODY = JsonBody(ClassifyRequest, CLASSIFY_EXAMPLES)
+_CLASSIFICATION_PARAMS = (
+    Param("client_id", ClientIdPath),
+    Param("explain", Annotated[QueryBool, Query()], default=True),
 )
+# What the hot routes read, as FastAPI documents it.
+DESCRIBED = (
+    describe("POST", CLASSIFY_PATH, body=_CLASSIFY_BODY),
+    describe("GET", CLASSIFICATION_PATH, params=_CLASSIFICATION_PARAMS),
+)
+
+
 async def classify(request: Request) -> Response:
     """Classify one client: an inline `profile` (not stored, not audited) or the `client_id`
     of a stored client (recorded in the audit trail before the response is sent).
@@ -96,14 +99,23 @@ async def classify(request: Request) -> Response:
     the company segment, the recommended actions, and with `explain` (default true) the top
     factors of each model in Chinese and English.
     """
-    body = await JsonBody.read(request, ClassifyRequest)
     state = services(request)
     caller = await authorized(request, state, Scope.classify)
-    asked = body.validated()
+    asked = await _CLASSIFY_BODY.read(request)
     call = call_for(request, state, caller)
     async with unit_of_work(state) as unit:
         result = await service.classify_request(unit, call, asked)
     return _json(result)
+
+
+router.add_api_route(
+    CLASSIFY_PATH.removeprefix("/v1"),
+    classify,
+    methods=["POST"],
+    response_model=Classification,
+    responses=_UNAVAILABLE,
+    route_class_override=RequestOnlyRoute,
+)
 
 
 @router.post(BATCH_PATH.removeprefix("/v1"), response_model=BatchRead, responses=_UNAVAILABLE)
@@ -126,22 +138,6 @@ async def classify_batch(
     return _json(await service.classify_batch_request(unit, call_for(request, state, caller), body))
 
 
-async def declared_client_classification(
-    client_id: ClientIdPath, explain: QueryBool = True
-) -> None:
-    """`GET /v1/clients/{client_id}/classification` as FastAPI would read it, for its OpenAPI
-    description."""
-
-
-_CLASSIFICATION_PARAMS = (
-    Param("client_id", "path", ClientIdPath),
-    Param("explain", "query", QueryBool, default=True),
-)
-
-
-@router.get(
-    CLASSIFICATION_PATH.removeprefix("/v1"), response_model=Classification, responses=_UNAVAILABLE
-)
 async def client_classification(request: Request) -> Response:
     """Who is this caller and what should I offer? A stored client, classified now with its
     reasons, and recorded in the audit trail."""
@@ -157,11 +153,16 @@ async def client_classification(request: Request) -> Response:
     return _json(result)
 
 
-# The hot routes (served by app.api.edge), with what FastAPI would have read for each.
-HOT: dict[tuple[str, str], Declaration] = {
-    ("POST", CLASSIFY_PATH): declared_classify,
-    ("GET", CLASSIFICATION_PATH): declared_client_classification,
-}
+router.add_api_route(
+    CLASSIFICATION_PATH.removeprefix("/v1"),
+    client_classification,
+    methods=["GET"],
+    response_model=Classification,
+    responses=_UNAVAILABLE,
+    route_class_override=RequestOnlyRoute,
+)
+# The hot routes, for the edge's bypass (the same route objects FastAPI's router serves).
+HOT: tuple[APIRoute, ...] = tuple(r for r in router.routes if isinstance(r, RequestOnlyRoute))
 
 
 @router.get("/clients/{client_id}/classifications", response_model=AuditPage)

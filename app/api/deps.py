@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from app.api.state import AppState
 from app.auth.service import ANONYMOUS, Caller, Scope
 from app.db.unit import Session, UnitOfWork
+from app.observability.http import record_of
 from app.serving.registry import ModelRegistry
 
 
@@ -80,7 +81,7 @@ async def authorized(request: Request, state: AppState, *scopes: Scope) -> Calle
     address = request.client.host if request.client else None
     caller = await state.verifier.verify(state.session_factory, _bearer(request), address=address)
     caller.require_any(*scopes)
-    request.state.caller = caller
+    record_of(request.scope).key_id = caller.key_id  # for the request's log line
     return caller
 
 

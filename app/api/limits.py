@@ -17,9 +17,10 @@ class BodyLimit:
         self.default = default
         self.per_path = per_path
 
-    def refusal(self, scope: Scope) -> Response | None:
-        """The 413 for a body whose declared length is over the limit, before reading it."""
-        limit = self.per_path.get(scope["path"], self.default)
+    def refusal(self, scope: Scope, path: str) -> Response | None:
+        """The 413 for a body whose declared length is over the limit, before reading it
+        (`path`: the request's path under its root path)."""
+        limit = self.per_path.get(path, self.default)
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is None or not declared.isdigit() or int(declared) <= limit:
             return None
@@ -31,11 +32,11 @@ class BodyLimit:
             instance=scope["path"],
         )
 
-    def counting(self, scope: Scope, receive: Receive) -> Receive:
+    def counting(self, scope: Scope, receive: Receive, path: str) -> Receive:
         """`receive`, raising 413 once a body of undeclared length passes the limit."""
         if b"content-length" in dict(scope["headers"]):
             return receive  # declared, and within the limit (`refusal`)
-        limit = self.per_path.get(scope["path"], self.default)
+        limit = self.per_path.get(path, self.default)
         received = 0
 
         async def counting_receive() -> Message:

@@ -18,11 +18,12 @@ def _is_json(media_type: str) -> bool:
     return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
-def media_refusal(scope: Scope) -> Response | None:
-    """The 415 for an API write whose body is declared as something other than JSON."""
-    if scope["method"] not in _WRITES or not scope["path"].startswith("/v1/"):
+def media_refusal(scope: Scope, path: str) -> Response | None:
+    """The 415 for an API write whose body is declared as something other than JSON
+    (`path`: the request's path under its root path)."""
+    if scope["method"] not in _WRITES or not path.startswith("/v1/"):
         return None
-    if scope["path"] in _OWN_TYPES:
+    if path in _OWN_TYPES:
         return None
     headers = dict(scope["headers"])
     declared = headers.get(b"content-length")

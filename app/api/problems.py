@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
 from app.errors import FieldError, ServiceError, problem_document
+from app.observability.http import record_of
 from app.observability.logging import FIELDS
 from app.profiles.validation import field_name
 
@@ -135,7 +136,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     route = getattr(request.scope.get("route"), "path", "unmatched")
-    request_id = request.scope.get("state", {}).get("request_id")
+    request_id = record_of(request.scope).request_id
     fields = {"request_id": request_id, "route": route}
     logger.error("unhandled error", exc_info=exc, extra={FIELDS: fields})
     # Rendered outside the request id middleware: the answer names the request itself, so the

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from app.api.deps import CallerRead, SessionDep, StateDep
 from app.api.docs import ERROR_RESPONSES
-from app.api.params import Timestamp
+from app.api.query import Timestamp
 from app.strategy import service
 from app.strategy.schemas import ActionsRead, ReportRead
 

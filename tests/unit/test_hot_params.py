@@ -1,8 +1,9 @@
 """`read_params` answers every path and query as FastAPI answers the route's declaration.
 
-The declaration of `GET /v1/clients/{client_id}/classification` (`HOT` in the routes) is
-served by FastAPI beside a route reading the same parameters with `read_params`; both check
-a key first, as the service does. Every path, query and key gets the same status and body.
+The parameters of `GET /v1/clients/{client_id}/classification`, declared to FastAPI the
+usual way (a signature made of the route's `Param`s), are served by FastAPI beside a route
+reading them with `read_params`; both check a key first, as the service does. Every path,
+query and key gets the same status and body.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
 
 from app.api import problems
-from app.api.classification import _CLASSIFICATION_PARAMS, HOT
-from app.api.params import read_params
+from app.api.classification import _CLASSIFICATION_PARAMS
+from app.api.request_only import REQUIRED, read_params
 from app.errors import Unauthorized
-
-DECLARED = HOT[("GET", "/v1/clients/{client_id}/classification")]
 
 
 def _key(request: Request) -> None:
@@ -38,10 +37,15 @@ def _app() -> FastAPI:
     key = inspect.Parameter(
         "_key", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[None, Depends(_key)]
     )
-    signature = inspect.signature(DECLARED, eval_str=True)
-    declared.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[key, *(p.replace(kind=p.KEYWORD_ONLY) for p in signature.parameters.values())]
-    )
+    params = [
+        inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, annotation=p.annotation)
+        if p.default is REQUIRED
+        else inspect.Parameter(
+            p.name, inspect.Parameter.KEYWORD_ONLY, annotation=p.annotation, default=p.default
+        )
+        for p in _CLASSIFICATION_PARAMS
+    ]
+    declared.__signature__ = inspect.Signature([key, *params])  # type: ignore[attr-defined]
     app.get("/declared/{client_id}/classification")(declared)
 
     @app.get("/read/{client_id}/classification")
