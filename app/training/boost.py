@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,18 +136,23 @@ def cross_validated(
     poisson: bool,
     callbacks: list[Callback] | None = None,
     after_fold: Callable[[int, float], None] | None = None,
-    threads: Callable[[], int] | None = None,
+    lanes: Callable[[], int] | None = None,
 ) -> Judged:
     """k-fold cross-validation on the training rows: mean best score, mean best round count.
 
-    `after_fold(k, mean score of folds 0..k)` runs after each fold (a search prunes there);
-    `threads()`, when given, is asked before each fold for the threads it may run on.
+    `after_fold(k, mean score of folds 0..k)` runs after each fold, in fold order (a search
+    prunes there). `lanes()`, when given, says how many of the next folds may run at once,
+    each on a thread of its own: the folds' results, and so the judgement and the pruning,
+    are the same however many ran together.
     """
-    scores, best = [], []
-    splitter = KFold(n_splits=folds, shuffle=True, random_state=seed)
-    for inner, held in splitter.split(train_rows):
+    scores: list[float] = []
+    best: list[int] = []
+    splits = list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(train_rows))
+
+    def fold(split: tuple[IntArray, IntArray]) -> Judged:
+        inner, held = split
         _, judged, _ = early_stopped(
-            params if threads is None else {**params, "num_threads": threads()},
+            params,
             data,
             train_rows[inner],
             train_rows[held],
@@ -155,10 +161,21 @@ def cross_validated(
             poisson=poisson,
             callbacks=callbacks,
         )
-        scores.append(judged.score)
-        best.append(judged.rounds)
-        if after_fold is not None:
-            after_fold(len(scores) - 1, float(np.mean(scores)))
+        return judged
+
+    while len(scores) < folds:
+        width = min(lanes() if lanes is not None else 1, folds - len(scores))
+        batch = splits[len(scores) : len(scores) + width]
+        if width == 1:
+            done = [fold(batch[0])]
+        else:
+            with ThreadPoolExecutor(width) as pool:
+                done = list(pool.map(fold, batch))
+        for judged in done:
+            scores.append(judged.score)
+            best.append(judged.rounds)
+            if after_fold is not None:
+                after_fold(len(scores) - 1, float(np.mean(scores)))
     return Judged(metric_of(params), float(np.mean(scores)), max(1, round(float(np.mean(best)))))
 
 
@@ -173,10 +190,10 @@ def judge(
     poisson: bool,
     callbacks: list[Callback] | None = None,
     after_fold: Callable[[int, float], None] | None = None,
-    threads: Callable[[], int] | None = None,
+    lanes: Callable[[], int] | None = None,
 ) -> tuple[lgb.Booster | None, Judged, float]:
     """A setting judged on the training rows: by k-fold cross-validation when `cv_folds` is
-    given (no booster kept; `threads` as in `cross_validated`), else by early stopping on the
+    given (no booster kept; `lanes` as in `cross_validated`), else by early stopping on the
     validation rows."""
     if cv_folds is not None:
         judged = cross_validated(
@@ -190,7 +207,7 @@ def judge(
             poisson=poisson,
             callbacks=callbacks,
             after_fold=after_fold,
-            threads=threads,
+            lanes=lanes,
         )
         return None, judged, 0.0
     return early_stopped(

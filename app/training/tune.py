@@ -83,9 +83,9 @@ def search(
     The sampler proposes settings in pairs, each pair seeing the results of the pairs before
     it: with 2 or more `threads` (default: `params`' num_threads) the two run side by side on
     half the threads each, and once one has ended (often pruned after a fold) the other runs
-    its next folds on all the threads; on one thread they run one after the other. The
-    trials are the same either way, so a search bounded by `trials` is reproducible on any
-    machine.
+    its next cross-validation folds two at a time, on the same threads each; on one thread
+    they run one after the other. The trials are the same either way, so a search bounded
+    by `trials` is reproducible on any machine.
 
     Trials that cannot win are pruned: by cross-validation, after a fold whose running mean
     is worse than the median of the earlier trials after as many folds; on the validation
@@ -116,8 +116,8 @@ def search(
     def objective(trial: optuna.Trial, setting: dict[str, Any], alone: threading.Event) -> float:
         watch = _Watch(trial, deadline if judged else None, by_folds=bool(folds))
 
-        def fold_threads() -> int:  # all of them once the trial beside this one has ended
-            return threads if alone.is_set() else int(setting.get("num_threads") or 1)
+        def lanes() -> int:  # two folds at once when the trial beside this one has ended
+            return PAIR if alone.is_set() and side_by_side else 1
 
         begun = time.monotonic()
         try:
@@ -131,7 +131,7 @@ def search(
                 poisson=poisson,
                 callbacks=[watch.on_round],
                 after_fold=watch.on_fold,
-                threads=fold_threads,
+                lanes=lanes,
             )
         except OutOfTime:
             trial.set_user_attr("stopped", OUT_OF_TIME)

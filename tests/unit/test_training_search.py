@@ -13,6 +13,7 @@ import pytest
 from app.errors import ServiceError
 from app.serving.features import encode
 from app.serving.metadata import ModelMetadata
+from app.training import boost
 from app.training.datasets import prepare
 from app.training.evaluation import capture_at
 from app.training.sources import load_table
@@ -87,6 +88,27 @@ def test_the_test_rows_never_influence_the_search(tmp_path: Path) -> None:
     assert a.search["trials"] == b.search["trials"]
     assert a.model_sha256 == b.model_sha256
     assert a.metrics["model"]["auc"] != b.metrics["model"]["auc"]
+
+
+def test_folds_run_two_at_a_time_judge_and_report_as_one_after_another(
+    tmp_path: Path, rows: str
+) -> None:
+    spec, data = _prepared(_spec(tmp_path, rows, params=FIXED, split={"kind": "random"}))
+    params = {**spec.lightgbm_params(), "metric": "binary_logloss", "num_threads": 1}
+    reported: dict[str, list[tuple[int, float]]] = {"alone": [], "two": []}
+
+    def judged(name: str, lanes: Any) -> Any:
+        return boost.cross_validated(
+            params, data, data.fit, folds=5, seed=1, rounds=40, patience=10, poisson=False,
+            after_fold=lambda k, mean: reported[name].append((k, mean)), lanes=lanes,
+        )  # fmt: skip
+
+    one_at_a_time = judged("alone", None)
+    two_at_a_time = judged("two", lambda: 2)
+
+    assert two_at_a_time == one_at_a_time
+    assert reported["two"] == reported["alone"]
+    assert [k for k, _ in reported["alone"]] == [0, 1, 2, 3, 4]
 
 
 def test_a_time_budget_stops_the_search(tmp_path: Path, rows: str) -> None:
