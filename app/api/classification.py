@@ -10,6 +10,7 @@ bypass (`app.api.edge`); `DESCRIBED` gives the OpenAPI document what they read.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -108,14 +109,19 @@ async def classify(request: Request) -> Response:
     return _json(result)
 
 
-router.add_api_route(
-    CLASSIFY_PATH.removeprefix("/v1"),
-    classify,
-    methods=["POST"],
-    response_model=Classification,
-    responses=_UNAVAILABLE,
-    route_class_override=RequestOnlyRoute,
-)
+def _hot_route(path: str, endpoint: Callable[[Request], Awaitable[Response]], method: str) -> None:
+    """A request-only route of this router, answering a `Classification`."""
+    router.add_api_route(
+        path.removeprefix("/v1"),
+        endpoint,
+        methods=[method],
+        response_model=Classification,
+        responses=_UNAVAILABLE,
+        route_class_override=RequestOnlyRoute,
+    )
+
+
+_hot_route(CLASSIFY_PATH, classify, "POST")
 
 
 @router.post(BATCH_PATH.removeprefix("/v1"), response_model=BatchRead, responses=_UNAVAILABLE)
@@ -153,14 +159,7 @@ async def client_classification(request: Request) -> Response:
     return _json(result)
 
 
-router.add_api_route(
-    CLASSIFICATION_PATH.removeprefix("/v1"),
-    client_classification,
-    methods=["GET"],
-    response_model=Classification,
-    responses=_UNAVAILABLE,
-    route_class_override=RequestOnlyRoute,
-)
+_hot_route(CLASSIFICATION_PATH, client_classification, "GET")
 # The hot routes, for the edge's bypass (the same route objects FastAPI's router serves).
 HOT: tuple[APIRoute, ...] = tuple(r for r in router.routes if isinstance(r, RequestOnlyRoute))
 

@@ -131,19 +131,23 @@ class Described:
     schemas: dict[str, Any]
 
 
+def declared_parameters(params: Iterable[Param]) -> list[inspect.Parameter]:
+    """`params` as the keyword parameters of an endpoint FastAPI would read them from."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    return [
+        inspect.Parameter(p.name, keyword, annotation=p.annotation)
+        if p.default is REQUIRED
+        else inspect.Parameter(p.name, keyword, annotation=p.annotation, default=p.default)
+        for p in params
+    ]
+
+
 def describe(
     method: str, path: str, *, params: Iterable[Param] = (), body: JsonBody[Any] | None = None
 ) -> Described:
     """The `parameters` and `requestBody` FastAPI gives a route that declares `params` and
     `body`, and the schemas they name (directly or through others)."""
-    declared = [
-        inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, annotation=p.annotation)
-        if p.default is REQUIRED
-        else inspect.Parameter(
-            p.name, inspect.Parameter.KEYWORD_ONLY, annotation=p.annotation, default=p.default
-        )
-        for p in params
-    ]
+    declared = declared_parameters(params)
     if body is not None:
         annotation = Annotated[body.model, Body(openapi_examples=body.examples)]  # type: ignore[name-defined]
         declared.append(

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from app.api import problems
 from app.api.classification import _CLASSIFICATION_PARAMS
-from app.api.request_only import REQUIRED, read_params
+from app.api.request_only import declared_parameters, read_params
 from app.errors import Unauthorized
 
 
@@ -37,14 +37,7 @@ def _app() -> FastAPI:
     key = inspect.Parameter(
         "_key", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[None, Depends(_key)]
     )
-    params = [
-        inspect.Parameter(p.name, inspect.Parameter.KEYWORD_ONLY, annotation=p.annotation)
-        if p.default is REQUIRED
-        else inspect.Parameter(
-            p.name, inspect.Parameter.KEYWORD_ONLY, annotation=p.annotation, default=p.default
-        )
-        for p in _CLASSIFICATION_PARAMS
-    ]
+    params = declared_parameters(_CLASSIFICATION_PARAMS)
     declared.__signature__ = inspect.Signature([key, *params])  # type: ignore[attr-defined]
     app.get("/declared/{client_id}/classification")(declared)
 
