@@ -9,8 +9,10 @@ first tree's leaves (`finish`), so the saved model alone predicts annual claim r
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,15 @@ HIGHER_IS_BETTER = frozenset({"auc", "average_precision", "map", "ndcg", "auc_mu
 # The line of model.txt's parameter block that records the threads a fit ran on.
 THREADS_LINE = re.compile(r"^\[num_threads: -?\d+\]$", re.MULTILINE)
 Callback = Callable[[Any], None]
+# LightGBM's dataset parameters: a setting that changes one needs the rows binned again.
+DATASET_PARAMS = frozenset(
+    {
+        "max_bin", "max_bin_by_feature", "min_data_in_bin", "bin_construct_sample_cnt",
+        "data_random_seed", "is_enable_sparse", "enable_bundle", "use_missing",
+        "zero_as_missing", "feature_pre_filter", "pre_partition", "two_round",
+        "categorical_feature", "forcedbins_filename", "linear_tree", "max_cat_threshold",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +76,12 @@ def offset(data: PreparedData, rate: float) -> FloatArray:
     return out
 
 
-def dataset(data: PreparedData, rows: IntArray, init: FloatArray | None) -> lgb.Dataset:
+def dataset(
+    data: PreparedData,
+    rows: IntArray,
+    init: FloatArray | None,
+    params: dict[str, Any] | None = None,
+) -> lgb.Dataset:
     categorical = [j for j, f in enumerate(data.features) if f.type == "categorical"]
     return lgb.Dataset(
         data.x[rows],
@@ -73,8 +89,58 @@ def dataset(data: PreparedData, rows: IntArray, init: FloatArray | None) -> lgb.
         init_score=None if init is None else init[rows],
         feature_name=[f.name for f in data.features],
         categorical_feature=categorical or "auto",
-        params={"verbosity": -1},
+        params=params or {"verbosity": -1},
+        free_raw_data=params is None,  # kept for the trials a binned set serves
     )
+
+
+class Binned:
+    """The rows of a search's folds binned once, for trial after trial, not once per trial.
+
+    A dataset LightGBM has binned serves any booster whose parameters keep its dataset
+    parameters; `feature_pre_filter` is off (in `params`, which every trial's setting must
+    include) so that trials may differ in `min_data_in_leaf`. A pair of sets serves one fit at
+    a time: a fold two trials want at once is binned twice.
+    """
+
+    def __init__(self, params: dict[str, Any]) -> None:
+        self.params = {**params, "feature_pre_filter": False, "verbosity": -1}
+        self._free: dict[object, list[tuple[lgb.Dataset, lgb.Dataset]]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_space(cls, params: dict[str, Any], searched: set[str]) -> Binned | None:
+        """The binned folds of a search over `searched`; None when it searches a dataset
+        parameter (each trial then bins its rows)."""
+        return None if searched & DATASET_PARAMS else cls(params)
+
+    @contextmanager
+    def sets(
+        self,
+        fold: object,
+        data: PreparedData,
+        rows: tuple[IntArray, IntArray],
+        init: FloatArray | None,
+    ) -> Iterator[tuple[lgb.Dataset, lgb.Dataset]]:
+        """The training and validation sets of `fold` (its `rows`), binned when none is free."""
+        with self._lock:
+            free = self._free.setdefault(fold, [])
+            taken = free.pop() if free else None
+        if taken is None:
+            train_rows, valid_rows = rows
+            train_set = dataset(data, train_rows, init, self.params)
+            valid_set = train_set.create_valid(
+                data.x[valid_rows],
+                data.y[valid_rows],
+                init_score=None if init is None else init[valid_rows],
+                params=self.params,
+            )
+            taken = train_set.construct(), valid_set.construct()
+        try:
+            yield taken
+        finally:
+            with self._lock:
+                free.append(taken)
 
 
 def run(params: dict[str, Any], train_set: lgb.Dataset, **kwargs: Any) -> lgb.Booster:
@@ -95,29 +161,40 @@ def early_stopped(
     patience: int,
     poisson: bool,
     callbacks: list[Callback] | None = None,
+    binned: tuple[Binned, object] | None = None,
 ) -> tuple[lgb.Booster, Judged, float]:
     """Boost on `train_rows`, stop when `valid_rows` stop improving: (booster, judged, rate).
 
     `callbacks` run after each round with LightGBM's callback environment (progress lines,
     pruning, the search's deadline); an exception other than LightGBM's own ends the fit.
+    `binned` (the search's binned folds and which fold this is) gives the sets ready-made.
     """
     rate = base_rate(data, train_rows)
     init = offset(data, rate) if poisson else None
-    train_set = dataset(data, train_rows, init)
-    valid_set = train_set.create_valid(
-        data.x[valid_rows],
-        data.y[valid_rows],
-        init_score=None if init is None else init[valid_rows],
-    )
     stopping: list[Any] = [lgb.early_stopping(patience, first_metric_only=True, verbose=False)]
-    booster = run(
-        params,
-        train_set,
-        num_boost_round=rounds,
-        valid_sets=[valid_set],
-        valid_names=["validation"],
-        callbacks=[*stopping, *(callbacks or [])],
-    )
+
+    def fit(train_set: lgb.Dataset, valid_set: lgb.Dataset) -> lgb.Booster:
+        return run(
+            params,
+            train_set,
+            num_boost_round=rounds,
+            valid_sets=[valid_set],
+            valid_names=["validation"],
+            callbacks=[*stopping, *(callbacks or [])],
+        )
+
+    if binned is not None:
+        folds, fold = binned
+        with folds.sets(fold, data, (train_rows, valid_rows), init) as (train_set, valid_set):
+            booster = fit(train_set, valid_set)
+    else:
+        train_set = dataset(data, train_rows, init)
+        valid_set = train_set.create_valid(
+            data.x[valid_rows],
+            data.y[valid_rows],
+            init_score=None if init is None else init[valid_rows],
+        )
+        booster = fit(train_set, valid_set)
     best = booster.best_iteration or booster.current_iteration()
     metric = metric_of(params)
     score = float(booster.best_score["validation"][metric])
@@ -137,20 +214,21 @@ def cross_validated(
     callbacks: list[Callback] | None = None,
     after_fold: Callable[[int, float], None] | None = None,
     lanes: Callable[[], int] | None = None,
+    binned: Binned | None = None,
 ) -> Judged:
     """k-fold cross-validation on the training rows: mean best score, mean best round count.
 
     `after_fold(k, mean score of folds 0..k)` runs after each fold, in fold order (a search
     prunes there). `lanes()`, when given, says how many of the next folds may run at once,
     each on a thread of its own: the folds' results, and so the judgement and the pruning,
-    are the same however many ran together.
+    are the same however many ran together. `binned`: the search's binned folds.
     """
     scores: list[float] = []
     best: list[int] = []
     splits = list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(train_rows))
 
-    def fold(split: tuple[IntArray, IntArray]) -> Judged:
-        inner, held = split
+    def fold(k: int) -> Judged:
+        inner, held = splits[k]
         _, judged, _ = early_stopped(
             params,
             data,
@@ -160,12 +238,13 @@ def cross_validated(
             patience=patience,
             poisson=poisson,
             callbacks=callbacks,
+            binned=None if binned is None else (binned, k),
         )
         return judged
 
     while len(scores) < folds:
         width = min(lanes() if lanes is not None else 1, folds - len(scores))
-        batch = splits[len(scores) : len(scores) + width]
+        batch = range(len(scores), len(scores) + width)
         if width == 1:
             done = [fold(batch[0])]
         else:
@@ -191,6 +270,7 @@ def judge(
     callbacks: list[Callback] | None = None,
     after_fold: Callable[[int, float], None] | None = None,
     lanes: Callable[[], int] | None = None,
+    binned: Binned | None = None,
 ) -> tuple[lgb.Booster | None, Judged, float]:
     """A setting judged on the training rows: by k-fold cross-validation when `cv_folds` is
     given (no booster kept; `lanes` as in `cross_validated`), else by early stopping on the
@@ -208,6 +288,7 @@ def judge(
             callbacks=callbacks,
             after_fold=after_fold,
             lanes=lanes,
+            binned=binned,
         )
         return None, judged, 0.0
     return early_stopped(
@@ -219,6 +300,7 @@ def judge(
         patience=patience,
         poisson=poisson,
         callbacks=callbacks,
+        binned=None if binned is None else (binned, "validation"),
     )
 
 

@@ -112,6 +112,9 @@ def search(
     threads = threads or int(params.get("num_threads") or 1)
     side_by_side = threads >= PAIR
     each = {"num_threads": max(1, threads // PAIR)} if side_by_side else {}
+    binned = boost.Binned.for_space(params, set(space))
+    if binned is not None:  # every setting keeps the binned sets' dataset parameters
+        params = binned.params
 
     def objective(trial: optuna.Trial, setting: dict[str, Any], alone: threading.Event) -> float:
         watch = _Watch(trial, deadline if judged else None, by_folds=bool(folds))
@@ -132,6 +135,7 @@ def search(
                 callbacks=[watch.on_round],
                 after_fold=watch.on_fold,
                 lanes=lanes,
+                binned=binned,
             )
         except OutOfTime:
             trial.set_user_attr("stopped", OUT_OF_TIME)

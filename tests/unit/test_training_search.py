@@ -111,6 +111,27 @@ def test_folds_run_two_at_a_time_judge_and_report_as_one_after_another(
     assert [k for k, _ in reported["alone"]] == [0, 1, 2, 3, 4]
 
 
+def test_folds_binned_once_judge_as_folds_binned_for_each_trial(tmp_path: Path, rows: str) -> None:
+    spec, data = _prepared(_spec(tmp_path, rows, params=FIXED, split={"kind": "random"}))
+    params = {**spec.lightgbm_params(), "metric": "binary_logloss", "num_threads": 1}
+    binned = boost.Binned.for_space(params, {"num_leaves", "min_data_in_leaf"})
+    assert binned is not None
+    assert boost.Binned.for_space(params, {"num_leaves", "max_bin"}) is None
+
+    def judged(setting: dict[str, Any], folds: boost.Binned | None) -> boost.Judged:
+        base = params if folds is None else folds.params
+        return boost.cross_validated(
+            {**base, **setting}, data, data.fit, folds=3, seed=1, rounds=40, patience=10,
+            poisson=False, lanes=lambda: 2, binned=folds,
+        )  # fmt: skip
+
+    for setting in (
+        {"num_leaves": 4, "min_data_in_leaf": 30},
+        {"num_leaves": 7, "min_data_in_leaf": 5},
+    ):
+        assert judged(setting, binned) == judged(setting, None)  # the second reuses the bins
+
+
 def test_a_time_budget_stops_the_search(tmp_path: Path, rows: str) -> None:
     budget = {**TUNE, "trials": 500, "timeout_seconds": 1}
     meta = _train(_spec(tmp_path, rows, params=FIXED, tune=budget), tmp_path / "m").metadata
