@@ -36,10 +36,15 @@ typecheck: $(STAMP)
 test: $(STAMP)
 	$(MAKE) --no-print-directory --output-sync=target -j3 lint typecheck pytest
 
+# The checkout's bytecode is written first: each test worker and each command or server the
+# tests start imports app/ (about 0.4 s of CPU a process to compile it where
+# PYTHONDONTWRITEBYTECODE is set, as in many containers).
 pytest: $(STAMP)
+	$(BIN)/python -m compileall -q app tests migrations
 	$(BIN)/pytest -n 3 --dist loadfile --no-loadscope-reorder
 
 unit: $(STAMP)
+	$(BIN)/python -m compileall -q app tests
 	$(BIN)/pytest -n 2 tests/unit
 
 # The shipped champions retrained from their recorded specs (200,000-client books), bit for bit.

@@ -14,9 +14,9 @@ from __future__ import annotations
 import os
 import platform
 import re
+from importlib.metadata import version
 from pathlib import Path
 
-import lightgbm
 import numpy as np
 import numpy.typing as npt
 from prometheus_client import (
@@ -187,7 +187,7 @@ class ServiceMetrics:
             multiprocess_mode="livemax",
             registry=r,
         )
-        build.labels(__version__, platform.python_version(), lightgbm.__version__).set(1)
+        build.labels(__version__, platform.python_version(), version("lightgbm")).set(1)
 
     def _drift_gauges(self, r: CollectorRegistry | None) -> None:
         # One series per worker (label pid): each worker watches the scores it produced.

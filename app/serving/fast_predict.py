@@ -23,12 +23,11 @@ import ctypes
 import threading
 import weakref
 
-import lightgbm as lgb
 import numpy as np
-from lightgbm.basic import _safe_call
-from lightgbm.libpath import _LIB  # the library object lightgbm.basic calls, set up by it
 
 from app.arrays import FloatArray
+from app.serving.lean_lightgbm import _LIB, _safe_call
+from app.serving.lean_lightgbm import lightgbm as lgb
 
 # From LightGBM's c_api.h.
 _PREDICT_NORMAL = 0

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from app.serving.repository import ModelRepository
-from tests.e2e.test_server import run, serving
+from tests.e2e.test_server import mint_key, run, serving
 from tests.model_versions import point_by_hand
 from tests.service_models import calibrated_rules, champions, models_dir
 
@@ -65,9 +65,7 @@ def test_a_corrupt_champion_never_takes_the_service_down(registry: Path, sqlite_
     assert promoted.returncode == 2, (promoted.returncode, promoted.stderr)
     assert "LightGBM cannot load model.txt" in promoted.stderr
     assert ModelRepository(root).champion("lapse") == good
-    made = run(env, "keys", "create", "--name", "operator", "--scopes", "admin")
-    assert made.returncode == 0, made.stderr
-    headers = {"Authorization": f"Bearer {made.stdout.strip().splitlines()[-1]}"}
+    headers = {"Authorization": f"Bearer {mint_key(sqlite_url, 'admin', name='operator')}"}
 
     point_by_hand(root, "lapse", bad)  # the champion on disk at start cannot be loaded
     log = registry / "server.log"

@@ -25,7 +25,7 @@ import pytest
 from app.db.migrate import upgrade
 from app.profiles.schemas import profile_example
 from tests.conftest import REQUIRE_POSTGRES
-from tests.e2e.test_server import free_port, run, serving
+from tests.e2e.test_server import free_port, mint_key, serving
 from tests.service_models import calibrated_rules, champions, models_dir
 
 __all__ = ["calibrated_rules", "champions", "models_dir"]
@@ -72,9 +72,7 @@ def test_a_restart_leaves_no_dead_connection_in_service(
     name, url = own_cluster
     shutil.copytree(calibrated_rules, tmp_path / "rules")
     env = {**os.environ, "CLIENTSCORE_DATABASE_URL": url}
-    made = run(env, "keys", "create", "--name", "restart", "--scopes", "admin")
-    assert made.returncode == 0, made.stderr
-    token = made.stdout.strip().splitlines()[-1]
+    token = mint_key(url, "admin", name="restart")
     env |= {
         "CLIENTSCORE_MODELS_DIR": str(models_dir),
         "CLIENTSCORE_RULES_DIR": str(tmp_path / "rules"),

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.test_server import run, serving
+from tests.e2e.test_server import mint_key, run, serving
 from tests.model_versions import (
     corrupt,
     point_by_hand,
@@ -103,10 +103,7 @@ def _served(
         "CLIENTSCORE_MODEL_RELOAD_SECONDS": "0.3",
         **settings,
     }
-    assert run(env, "migrate").returncode == 0
-    made = run(env, "keys", "create", "--name", "operator", "--scopes", "admin")
-    assert made.returncode == 0, made.stderr
-    token = made.stdout.strip().splitlines()[-1]
+    token = mint_key(db_url, "admin", name="operator")  # the database is migrated by its fixture
     with serving(env, tmp_path / "server.log", workers=WORKERS) as base:
         yield base, token, env
 

@@ -16,8 +16,9 @@ import httpx
 import orjson
 import pytest
 
+from app.db.migrate import upgrade
 from app.profiles.schemas import profile_example
-from tests.e2e.test_server import run, serving
+from tests.e2e.test_server import mint_key, serving
 
 pytestmark = pytest.mark.e2e
 PEOPLE = [
@@ -69,8 +70,8 @@ def test_every_request_logs_one_json_line_without_personal_data(tmp_path: Path) 
         "CLIENTSCORE_DATABASE_URL": f"sqlite:///{db}",
         "CLIENTSCORE_LOG_LEVEL": "INFO",
     }
-    assert run(env, "migrate").returncode == 0
-    token = run(env, "keys", "create", "--name", "ops", "--scopes", "admin").stdout.split()[-1]
+    upgrade(env["CLIENTSCORE_DATABASE_URL"])
+    token = mint_key(env["CLIENTSCORE_DATABASE_URL"], "admin", name="ops")
     log = tmp_path / "server.log"
     with (
         serving(env, log, workers=2) as base,

@@ -21,7 +21,7 @@ from schemathesis import checks
 from schemathesis.core.result import Err
 from schemathesis.openapi import from_url
 
-from tests.e2e.test_server import run, serving
+from tests.e2e.test_server import mint_key, serving
 from tests.service_models import calibrated_rules, champions, models_dir
 
 __all__ = ["calibrated_rules", "champions", "models_dir"]
@@ -55,9 +55,7 @@ def served(
         "CLIENTSCORE_RULES_DIR": str(folder / "rules"),
         "CLIENTSCORE_LOG_LEVEL": "WARNING",
     }
-    made = run(env, "keys", "create", "--name", "fuzz", "--scopes", "admin")
-    assert made.returncode == 0, made.stderr
-    token = made.stdout.strip().splitlines()[-1]
+    token = mint_key(url, "admin", name="fuzz")
     with serving(env, folder / "server.log", workers=1) as base:
         yield base, token
 

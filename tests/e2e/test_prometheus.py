@@ -25,7 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.classification.monitor import DIMENSIONS as CLASSES
 from app.classification.monitor import SCORES
-from tests.e2e.test_server import free_port, run, serving
+from tests.e2e.test_server import free_port, mint_key, serving
 from tests.monitoring import PROMETHEUS_DIR, promtool, tool
 from tests.traffic import book_clients, inline_profile
 
@@ -113,11 +113,9 @@ def service(db_url: str, tmp_path: Path) -> Iterator[Caller]:
         "CLIENTSCORE_DATABASE_URL": db_url,
         "CLIENTSCORE_METRICS_DIR": str(tmp_path / "metrics"),
     }
-    assert run(env, "migrate").returncode == 0
-    made = run(env, "keys", "create", "--name", "e2e", "--scopes", "classify,profiles:write")
-    assert made.returncode == 0, made.stderr
+    token = mint_key(db_url, "classify", "profiles:write", name="e2e")  # a migrated database
     with serving(env, tmp_path / "server.log", workers=WORKERS) as base:
-        yield Caller(base, made.stdout.strip().splitlines()[-1])
+        yield Caller(base, token)
 
 
 @contextmanager

@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from app.profiles.schemas import profile_example
+from app.settings import Settings
 from tests.conftest import empty_tables
+from tests.integration.conftest import make_key
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "app.cli"]
@@ -26,6 +28,12 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [*CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60
     )
+
+
+def mint_key(url: str, *scopes: str, name: str) -> str:
+    """A key stored in the database at `url` in-process: the `keys create` command costs a
+    Python start, and this module's tests run it (`create_key`)."""
+    return make_key(Settings.model_validate({"database_url": url}), *scopes, name=name)
 
 
 def free_port() -> int:

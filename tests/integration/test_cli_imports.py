@@ -66,8 +66,10 @@ def test_the_parser_and_the_key_commands_load_no_model_library(
 
 
 def test_a_command_that_needs_the_models_still_loads_them(sqlite_url: str) -> None:
-    """The check above is no accident of the script: `models list` imports LightGBM."""
+    """The check above is no accident of the script: `models list` imports LightGBM, and
+    LightGBM comes without scikit-learn (app/serving/lean_lightgbm.py)."""
     code, out, loaded = command(sqlite_url, "models", "list", "--models-dir", str(ROOT / "models"))
     assert code == 0
     assert "lapse" in out
     assert "lightgbm" in loaded
+    assert "sklearn" not in loaded
