@@ -89,15 +89,15 @@ def _rounds_for(seconds: float, path: Path) -> int:
     return max(300, round(300 * seconds / (time.monotonic() - started)))
 
 
-def test_a_search_with_a_6_s_budget_ends_within_8_s(tmp_path: Path) -> None:
+def test_a_search_with_a_20_s_budget_ends_within_22_s(tmp_path: Path) -> None:
     frame = pd.concat([_lapse_frame(seed) for seed in range(3)], ignore_index=True)
     frame.to_csv(tmp_path / "big.csv", index=False)
-    # Trials of about 1.8 s that never stop early (a tiny learning rate, all the patience), so
-    # one is running when the budget is spent (the first pair is let finish: 3.6 s).
+    # Trials of about 6 s that never stop early (a tiny learning rate, all the patience), so
+    # one is running when the budget is spent.
     params = {"learning_rate": 0.0005, "num_threads": 1, "min_data_in_leaf": 20}
-    rounds = _rounds_for(1.8, _spec(tmp_path, "big.csv", params=params))
+    rounds = _rounds_for(6.0, _spec(tmp_path, "big.csv", params=params))
     params |= {"num_boost_round": rounds, "early_stopping_rounds": rounds}
-    budget: dict[str, Any] = {"trials": 1000, "timeout_seconds": 6, "seed": 1}
+    budget: dict[str, Any] = {"trials": 1000, "timeout_seconds": 20, "seed": 1}
     budget["space"] = {"num_leaves": {"low": 4, "high": 8}}
     spec = load_spec(_spec(tmp_path, "big.csv", params=params, tune=budget))
     data = prepare(spec, load_table(spec, spec_dir=tmp_path, database_url=None))
@@ -109,7 +109,7 @@ def test_a_search_with_a_6_s_budget_ends_within_8_s(tmp_path: Path) -> None:
     )
     seconds = time.monotonic() - started
 
-    assert seconds < 8, log.getvalue()
+    assert seconds < 22, log.getvalue()
     assert found.summary["stopped_by"] == "time budget"
     assert found.summary["trials_cut_at_budget"] >= 1  # a pair runs side by side: 1 or 2
     assert found.summary["trials_run"] >= 1
