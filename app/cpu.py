@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import os
+import time
 
 WAIT_POLICY = "OMP_WAIT_POLICY"
+SAMPLE_SECONDS = 0.1  # how long `busy_cores` watches the machine
 
 
 def passive_waits() -> None:
@@ -32,16 +34,47 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def fair_share(load: float | None = None) -> int:
-    """The threads a command may take: the cores it may use less those the load keeps busy.
+def busy_cores(seconds: float = SAMPLE_SECONDS) -> float:
+    """The cores the machine's other work keeps busy now: its CPU time over `seconds`
+    (/proc/stat, while this process sleeps), or the one-minute load average where that
+    cannot be read.
 
-    `load` is the one-minute load average (read from the system when not given); at least one
-    thread, at most every core of the affinity.
+    Not the load average first: it decays over minutes, so right after a run of one's own it
+    still counts that run, and a second run on an idle machine would take one core of two.
+    """
+    try:
+        before = _cpu_times()
+        time.sleep(seconds)
+        after = _cpu_times()
+    except (OSError, ValueError, IndexError):
+        try:
+            return os.getloadavg()[0]
+        except OSError:
+            return 0.0
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    total = sum(spent)
+    if total <= 0:
+        return 0.0
+    idle = spent[3] + spent[4]  # idle and iowait
+    return (total - idle) / total * (os.cpu_count() or 1)
+
+
+def _cpu_times() -> list[int]:
+    """The machine's CPU time by kind (user, nice, system, idle, iowait, ...), in ticks."""
+    with open("/proc/stat") as stat:
+        fields = stat.readline().split()
+    if fields[0] != "cpu":
+        raise ValueError("/proc/stat: no cpu line first")
+    return [int(value) for value in fields[1:8]]
+
+
+def fair_share(load: float | None = None) -> int:
+    """The threads a command may take: the cores it may use less those other work keeps busy.
+
+    `load` is the busy cores (`busy_cores()` when not given); at least one thread, at most
+    every core of the affinity.
     """
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = 0.0
+        load = busy_cores()
     total = cores()
     return max(1, min(total, total - math.floor(load + 0.5)))
