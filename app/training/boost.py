@@ -94,6 +94,24 @@ def dataset(
     )
 
 
+def fit_sets(
+    data: PreparedData,
+    rows: tuple[IntArray, IntArray],
+    init: FloatArray | None,
+    params: dict[str, Any] | None = None,
+) -> tuple[lgb.Dataset, lgb.Dataset]:
+    """The training set of `rows[0]` and the validation set of `rows[1]` binned as it is."""
+    train_rows, valid_rows = rows
+    train_set = dataset(data, train_rows, init, params)
+    valid_set = train_set.create_valid(
+        data.x[valid_rows],
+        data.y[valid_rows],
+        init_score=None if init is None else init[valid_rows],
+        params=params,
+    )
+    return train_set, valid_set
+
+
 class Binned:
     """The rows of a search's folds binned once, for trial after trial, not once per trial.
 
@@ -127,14 +145,7 @@ class Binned:
             free = self._free.setdefault(fold, [])
             taken = free.pop() if free else None
         if taken is None:
-            train_rows, valid_rows = rows
-            train_set = dataset(data, train_rows, init, self.params)
-            valid_set = train_set.create_valid(
-                data.x[valid_rows],
-                data.y[valid_rows],
-                init_score=None if init is None else init[valid_rows],
-                params=self.params,
-            )
+            train_set, valid_set = fit_sets(data, rows, init, self.params)
             taken = train_set.construct(), valid_set.construct()
         try:
             yield taken
@@ -188,13 +199,7 @@ def early_stopped(
         with folds.sets(fold, data, (train_rows, valid_rows), init) as (train_set, valid_set):
             booster = fit(train_set, valid_set)
     else:
-        train_set = dataset(data, train_rows, init)
-        valid_set = train_set.create_valid(
-            data.x[valid_rows],
-            data.y[valid_rows],
-            init_score=None if init is None else init[valid_rows],
-        )
-        booster = fit(train_set, valid_set)
+        booster = fit(*fit_sets(data, (train_rows, valid_rows), init))
     best = booster.best_iteration or booster.current_iteration()
     metric = metric_of(params)
     score = float(booster.best_score["validation"][metric])
