@@ -85,9 +85,13 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+# A served end-to-end test that is about the service, not its database (the browser pages, the
+# fuzzed API, Prometheus), runs on PostgreSQL, as production does: the reads behind it are held
+# equal on both databases in-process, and tests/e2e/test_server.py serves each database.
+ON_POSTGRES = pytest.param("postgres", marks=pytest.mark.postgres)
+
+
+@pytest.fixture(scope="module", params=["sqlite", ON_POSTGRES])
 def backend_url(request: pytest.FixtureRequest) -> str:
     """The migrated database of one backend, for the tests of one module; tables as they are.
 

@@ -1,4 +1,5 @@
-"""The desk in a real browser against a real `clientscore serve`, on SQLite and Postgres."""
+"""The desk in a real browser against a real `clientscore serve` on PostgreSQL (the desk's reads
+are held equal on SQLite in tests/integration/test_desk_reads.py and test_desk_lookup.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from app.profiles.schemas import profile_example
 from app.settings import Settings
-from tests.conftest import empty_tables
+from tests.conftest import ON_POSTGRES, empty_tables
 from tests.e2e.browser import chromium
 from tests.e2e.test_server import serving
 from tests.integration.conftest import make_key
@@ -64,9 +65,7 @@ class Desk:
         return httpx.request(method, f"{self.base}{path}", headers=headers, timeout=30, **kwargs)
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=[ON_POSTGRES])
 def desk(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Desk]:

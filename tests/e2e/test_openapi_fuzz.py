@@ -2,6 +2,8 @@
 
 Every operation gets generated requests, valid and not; every answer must be no server
 error and must be documented: its status code, its content type and its body's schema.
+The server runs on PostgreSQL, whose refusals (a NUL byte in text, an integer out of range)
+are the stricter ones.
 The server runs on copies of a model registry and the rules folder, since admin operations
 (uploading a ruleset, promoting a champion) are fuzzed too.
 """
@@ -21,6 +23,7 @@ from schemathesis import checks
 from schemathesis.core.result import Err
 from schemathesis.openapi import from_url
 
+from tests.conftest import ON_POSTGRES
 from tests.e2e.test_server import mint_key, serving
 from tests.service_models import calibrated_rules, champions, models_dir
 
@@ -35,9 +38,7 @@ CHECKS = [
 ]
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=[ON_POSTGRES])
 def served(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,

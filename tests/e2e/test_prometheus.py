@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.classification.monitor import DIMENSIONS as CLASSES
 from app.classification.monitor import SCORES
+from tests.conftest import ON_POSTGRES
 from tests.e2e.test_server import free_port, mint_key, serving
 from tests.monitoring import PROMETHEUS_DIR, promtool, tool
 from tests.traffic import book_clients, inline_profile
@@ -245,6 +246,7 @@ def _refused(caller: Caller, body: dict[str, Any]) -> None:
     assert caller.call("POST", "/v1/classify", body).status_code == 422
 
 
+@pytest.mark.parametrize("backend_url", [ON_POSTGRES], indirect=True)
 def test_prometheus_stores_what_both_workers_classified(service: Caller, tmp_path: Path) -> None:
     with prometheus_server(tmp_path, service.base.removeprefix("http://")) as prometheus:
         drive(service)
