@@ -10,9 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from app.i18n.texts import TEXT, Lang, t, word
+from app.yamltext import load_yaml
 
 # A class left empty, per dimension: what it means there.
 _EMPTY = {
@@ -71,7 +70,7 @@ def catalogue_titles(folders: list[Path]) -> dict[str, tuple[str, str]]:
     for folder in folders:
         path = folder / "ruleset.yaml"
         if path.is_file():
-            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            document = load_yaml(path.read_text(encoding="utf-8")) or {}
             return {
                 str(a["code"]): (str(a.get("zh", a["code"])), str(a.get("en", a["code"])))
                 for a in document.get("actions") or []

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import yaml
 from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import NumberPattern, parse_pattern
 
 from app.classification.reasons import LEVELS_ZH, PRODUCTS_ZH
+from app.yamltext import load_yaml
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -23,7 +23,7 @@ LOCALES = {"zh": Locale.parse("zh_CN"), "en": Locale.parse("en_GB")}
 TIMEZONE = ZoneInfo("Asia/Shanghai")  # times on the desk are China Standard Time
 LANG_COOKIE = "desk_lang"  # the language chosen on any page (path /), named when the desk had it
 
-_TEXTS = yaml.safe_load((Path(__file__).parent / "texts.yaml").read_text(encoding="utf-8"))
+_TEXTS = load_yaml((Path(__file__).parent / "texts.yaml").read_text(encoding="utf-8"))
 TEXT: dict[str, tuple[str, str]] = {key: (v["zh"], v["en"]) for key, v in _TEXTS.items()}
 # Each language's words by key, for the templates: `tx[key]` is a lookup where `t(lang, key)`
 # is a call through the template's context, several times its cost (a card shows dozens).

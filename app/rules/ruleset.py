@@ -34,6 +34,7 @@ from app.rules.facts import ClassificationFacts, renewal_rate
 from app.rules.jdm import TABLES, Table, parse_table
 from app.rules.outcome import RuleOutcome
 from app.rules.parameters import ClvParameters, RulesetDocument
+from app.yamltext import load_yaml
 
 RULESET_FILE = "ruleset.yaml"
 CASES_FILE = "cases.yaml"
@@ -81,7 +82,7 @@ def _yaml(files: Mapping[str, bytes], name: str, problems: list[FieldError]) -> 
         problems.append(_problem(name, "missing_file", "the file is missing"))
         return None
     try:
-        return yaml.safe_load(files[name])
+        return load_yaml(files[name])
     except yaml.YAMLError as exc:
         problems.append(_problem(name, "invalid_yaml", f"not valid YAML: {exc}"))
         return None

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from app.errors import FieldError
 from app.rules.parameters import RulesetDocument
 from app.rules.ruleset import RULESET_FILE
+from app.yamltext import load_yaml
 
 _SEGMENT = ("service_cost_per_year", "average_claim_amount", "first_year_premium")
 # Dotted paths into ruleset.yaml, in the order a page lists them.
@@ -60,7 +61,7 @@ def _set(document: dict[str, Any], path: str, value: float) -> None:
 
 def current(files: Mapping[str, bytes]) -> dict[str, Any]:
     """Each threshold's value in the ruleset's `ruleset.yaml`."""
-    document = yaml.safe_load(files[RULESET_FILE])
+    document = load_yaml(files[RULESET_FILE])
     return {path: _get(document, path) for path in THRESHOLDS}
 
 
@@ -117,7 +118,7 @@ def changed(files: Mapping[str, bytes], values: Mapping[str, float]) -> dict[str
     `ThresholdsRefused` if a value is out of its range (as `ruleset.yaml` is checked)."""
     before = current(files)
     changes = {p: v for p, v in values.items() if p in before and before[p] != v}
-    document = yaml.safe_load(files[RULESET_FILE])
+    document = load_yaml(files[RULESET_FILE])
     for path, value in changes.items():
         _set(document, path, value)
     try:
@@ -129,7 +130,7 @@ def changed(files: Mapping[str, bytes], values: Mapping[str, float]) -> dict[str
             problems.append(FieldError(at, "out_of_range", error["msg"], "form"))
         raise ThresholdsRefused(problems) from exc
     text = _rewrite(files[RULESET_FILE].decode("utf-8"), changes)
-    written = yaml.safe_load(text)
+    written = load_yaml(text)
     if any(_get(written, path) != value for path, value in changes.items()):
         # A layout the line rewrite does not follow (e.g. flow style): write it whole.
         text = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)

@@ -28,6 +28,7 @@ from app.errors import ServiceError
 from app.serving.metadata import FeatureSpec, Task, Transform
 from app.training.params import canonical
 from app.training.tune_spec import Tune, check_space
+from app.yamltext import load_yaml
 
 # LightGBM settings a spec gets unless it says otherwise. Compact trees on purpose: the
 # service explains every score with TreeSHAP, whose cost grows with trees x leaves.
@@ -392,7 +393,7 @@ def load_spec(path: Path, environ: Mapping[str, str] | None = None) -> DatasetSp
 def read_raw(path: Path) -> dict[str, Any]:
     """A spec file's top-level mapping, unvalidated."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ServiceError(f"cannot read spec {path}: {exc.strerror or exc}") from exc
     except yaml.YAMLError as exc:
