@@ -39,6 +39,9 @@ def cjk_font() -> str | None:
 
 def _save(fig: Any, path: Path) -> None:
     fig.tight_layout()
+    # Laid out once: with the placeholder engine tight_layout leaves behind, savefig would lay
+    # the figure out again in a dry-run draw before the real one (the same pixels, twice the work).
+    fig.set_layout_engine(None)
     fig.savefig(path, dpi=90)
     _pyplot().close(fig)
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from matplotlib.figure import Figure
 
 from app.book.page import LIMIT
 from app.book.plots import PLOTS
@@ -35,10 +37,19 @@ def _cells(page: str) -> list[str]:
 
 
 def test_the_report_is_in_words_with_money_to_the_yuan_in_both_languages(
-    runs: tuple[Path, Path], tmp_path: Path
+    runs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before, _ = runs
+    drawn: list[Figure] = []
+    draw = Figure.draw
+
+    def counted(figure: Figure, renderer: Any) -> None:
+        drawn.append(figure)
+        draw(figure, renderer)
+
+    monkeypatch.setattr(Figure, "draw", counted)
     page = write_report(before, tmp_path, lang="en")
+    assert len(drawn) == 2 * len(PLOTS)  # each chart drawn once, in each language
     assert page == tmp_path / REPORT_FILE
     english = page.read_text()
     assert english == (tmp_path / "report-en.html").read_text()
