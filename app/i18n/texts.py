@@ -23,7 +23,12 @@ LOCALES = {"zh": Locale.parse("zh_CN"), "en": Locale.parse("en_GB")}
 TIMEZONE = ZoneInfo("Asia/Shanghai")  # times on the desk are China Standard Time
 LANG_COOKIE = "desk_lang"  # the language chosen on any page (path /), named when the desk had it
 
-_TEXTS = yaml.safe_load((Path(__file__).parent / "texts.yaml").read_text(encoding="utf-8"))
+# libyaml's loader where PyYAML has it: the pure-Python one took ten times as long to
+# parse these texts at every process's start (they load the same; tests/unit/test_i18n.py).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TEXTS = yaml.load(
+    (Path(__file__).parent / "texts.yaml").read_text(encoding="utf-8"), Loader=_LOADER
+)
 TEXT: dict[str, tuple[str, str]] = {key: (v["zh"], v["en"]) for key, v in _TEXTS.items()}
 # Each language's words by key, for the templates: `tx[key]` is a lookup where `t(lang, key)`
 # is a call through the template's context, several times its cost (a card shows dozens).
