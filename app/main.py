@@ -213,7 +213,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(strategy_router.router)
     app.include_router(metrics_router.router)
     app.include_router(book_router.router)
-    document_inputs(app, classification.DESCRIBED)
+    document_inputs(app, classification.described)
     document_security(app)
     limit = BodyLimit(
         default=settings.max_body_bytes,

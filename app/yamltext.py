@@ -15,5 +15,12 @@ LOADER: type[Any] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load_yaml(text: str | bytes) -> Any:
-    """One YAML document with the safe constructors only; raises `yaml.YAMLError`."""
-    return yaml.load(text, Loader=LOADER)
+    """One YAML document with the safe constructors only; raises `yaml.YAMLError`. A text
+    libyaml refuses is read again by the Python parser, whose refusal quotes the line at fault
+    (libyaml's names the place only), so a refusal reads as it always has."""
+    try:
+        return yaml.load(text, Loader=LOADER)
+    except yaml.YAMLError:
+        if LOADER is yaml.SafeLoader:
+            raise
+    return yaml.load(text, Loader=yaml.SafeLoader)

@@ -25,9 +25,7 @@ from app.api.docs import ERROR_RESPONSES
 from app.api.pages import page_headers
 from app.api.rules import RulesetUpload
 from app.auth.service import Caller, Scope
-from app.book.downloads import NAME
-from app.book.page import NAV, page_name
-from app.book.report import REPORT_FILE
+from app.book.files import DOWNLOAD, NAV, REPORT_FILE, page_name
 from app.book.sandbox import Job
 from app.errors import NotFound
 from app.i18n.texts import LANG_COOKIE, LANGS, Lang, accepted, lang_of, t
@@ -121,7 +119,7 @@ async def book_report(
 async def book_file(name: str, state: StateDep, _caller: CallerAnalyst) -> Response:
     """A chart of the report, or one of its tables as CSV or Parquet (a download)."""
     path: Path = state.settings.book_report_dir / name
-    if not NAME.match(name) or not await asyncio.to_thread(path.is_file):
+    if not DOWNLOAD.match(name) or not await asyncio.to_thread(path.is_file):
         raise NotFound(f"the report has no file {name}")
     suffix = name.rsplit(".", 1)[1]
     headers = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}

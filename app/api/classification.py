@@ -5,7 +5,7 @@ less than a hop to a thread pool costs under load. Results are serialised with o
 The two hot routes, `POST /v1/classify` and `GET /v1/clients/{id}/classification`, are
 request-only routes (`app.api.request_only`): they check the caller's key, then read their
 body or parameters, and open the unit of work themselves. `HOT` lists them for the edge's
-bypass (`app.api.edge`); `DESCRIBED` gives the OpenAPI document what they read.
+bypass (`app.api.edge`); `described` gives the OpenAPI document what they read.
 """
 
 from __future__ import annotations
@@ -30,7 +30,14 @@ from app.api.deps import (
 from app.api.docs import ERROR_RESPONSES, NO_SUCH_CLIENT
 from app.api.query import QueryBool, Timestamp
 from app.api.request_id import request_id
-from app.api.request_only import JsonBody, Param, RequestOnlyRoute, describe, read_params
+from app.api.request_only import (
+    Described,
+    JsonBody,
+    Param,
+    RequestOnlyRoute,
+    describe,
+    read_params,
+)
 from app.auth.service import Caller, Scope
 from app.classification import service
 from app.classification.schemas import (
@@ -85,11 +92,14 @@ _CLASSIFICATION_PARAMS = (
     Param("client_id", ClientIdPath),
     Param("explain", Annotated[QueryBool, Query()], default=True),
 )
-# What the hot routes read, as FastAPI documents it.
-DESCRIBED = (
-    describe("POST", CLASSIFY_PATH, body=_CLASSIFY_BODY),
-    describe("GET", CLASSIFICATION_PATH, params=_CLASSIFICATION_PARAMS),
-)
+
+
+def described() -> tuple[Described, ...]:
+    """What the hot routes read, as FastAPI documents it (for the OpenAPI document only)."""
+    return (
+        describe("POST", CLASSIFY_PATH, body=_CLASSIFY_BODY),
+        describe("GET", CLASSIFICATION_PATH, params=_CLASSIFICATION_PARAMS),
+    )
 
 
 async def classify(request: Request) -> Response:

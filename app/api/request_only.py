@@ -10,7 +10,9 @@ point MLServer's `mlserver/rest/app.py` uses), so FastAPI's router and the edge'
 What the route reads is declared once, as `Param`s and a `JsonBody`: the endpoint reads with
 them, and `describe` asks FastAPI's own OpenAPI generator (`fastapi.openapi.utils.get_openapi`)
 how a route declaring those inputs is documented; `document_inputs` puts that operation's
-`parameters` or `requestBody`, and the schemas they name, into the app's document. (Not as
+`parameters` or `requestBody`, and the schemas they name, into the app's document, when the
+document is first asked for (describing builds the JSON schemas of the routes' models, which
+a worker that is never asked for its document need not). (Not as
 the route's `openapi_extra`: FastAPI would pass the operation through its OpenAPI models,
 which reorder its keys, and the document would change under its readers' diffs.)
 
@@ -168,18 +170,18 @@ def describe(
     return Described(method, path, operation, schemas)
 
 
-def document_inputs(app: FastAPI, described: Iterable[Described]) -> None:
-    """The app's OpenAPI document with what each request-only route reads, and the schemas
-    that names in the components (sorted by name, as FastAPI sorts them)."""
+def document_inputs(app: FastAPI, described: Callable[[], Iterable[Described]]) -> None:
+    """The app's OpenAPI document with what each request-only route reads (as `described()`
+    gives it, called when the document is first built), and the schemas that names in the
+    components (sorted by name, as FastAPI sorts them)."""
     generate: Callable[[], dict[str, Any]] = app.openapi
-    routes = list(described)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         document = generate()
         components = document.setdefault("components", {}).setdefault("schemas", {})
-        for route in routes:
+        for route in described():
             document["paths"][route.path][route.method.lower()].update(route.operation)
             for name, schema in route.schemas.items():
                 if components.setdefault(name, schema) != schema:

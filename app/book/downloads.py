@@ -4,7 +4,6 @@ notebook: the codes as the results hold them (stable, to join on), money to the 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
@@ -14,10 +13,9 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from app.book.figures import Rows
+from app.book.files import DOWNLOAD
 
 FORMATS = ("csv", "parquet")
-# What `/book/{name}` serves from the report's folder, and nothing else.
-NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}(?:-(?:zh|en))?\.(?:png|csv|parquet)$")
 _KEEP_FRACTION = "_share"  # shares stay fractions; every other amount is whole
 
 Table = tuple[Rows, Sequence[str]]  # the rows and their columns, in order
@@ -58,7 +56,7 @@ def write_tables(tables: Mapping[str, Table], out: Path) -> list[str]:
         table = as_table(rows, columns)
         for suffix in FORMATS:
             path = out / f"{name}.{suffix}"
-            assert NAME.match(path.name), path.name
+            assert DOWNLOAD.match(path.name), path.name
             _atomic(path, partial(_WRITERS[suffix], table))
             written.append(path.name)
     return written

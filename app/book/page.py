@@ -13,6 +13,7 @@ from typing import Any
 from app.book.compare import Comparison, classes
 from app.book.downloads import FORMATS, Table
 from app.book.figures import DIMENSIONS, Figures
+from app.book.files import NAV, page_name
 from app.book.labels import Titles, action_label, heading, label
 from app.i18n.texts import LANGS, Lang, money, number, t
 
@@ -25,12 +26,7 @@ STYLE = (
 )
 LIMIT = 40  # rows shown of a table; the rest are in its download
 _FORMAT_NAMES = {"csv": "CSV", "parquet": "Parquet"}
-NAV = "<!-- nav -->"  # where the service puts its links (the what-if, sign out)
 _CLASS_COLUMNS = {"province", "channel", "industry", "ownership", *DIMENSIONS}
-
-
-def page_name(lang: Lang) -> str:
-    return f"report-{lang}.html"
 
 
 @dataclass(frozen=True)

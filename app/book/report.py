@@ -21,8 +21,9 @@ import pyarrow.parquet as pq
 from app.book.compare import MIGRATING, Comparison, compare
 from app.book.downloads import Table, write_tables
 from app.book.figures import READ, Figures, compute
+from app.book.files import REPORT_FILE, page_name
 from app.book.labels import Titles, catalogue_titles
-from app.book.page import Report, page_name, render
+from app.book.page import Report, render
 from app.book.plots import draw
 from app.book.run import DONE_FILE, RUN_FILE
 from app.errors import ServiceError
@@ -30,7 +31,6 @@ from app.i18n.texts import LANGS, Lang
 from app.rules.ruleset import DEFAULT_RULESET_DIR
 from app.rules.store import VERSIONS_DIR
 
-REPORT_FILE = "report.html"
 MADE_FROM = "_report.json"  # which run the folder's report was made from
 
 

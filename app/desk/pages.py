@@ -2,28 +2,39 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader
 
 from app.api.browser import here
 from app.api.pages import protect
 from app.i18n.texts import LANG_COOKIE, WORDS, Lang, lang_of, t
 from app.outcomes.schemas import COMPLAINTS, MAX_NOTE, CallResult
 
-# Templates compiled once: not checked against their files on every page (a restart serves
-# changed ones).
-templates = Jinja2Templates(
-    env=Environment(
-        loader=FileSystemLoader(Path(__file__).parent / "templates"),
-        autoescape=True,
-        auto_reload=False,
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
+
+
+@cache
+def templates() -> Jinja2Templates:
+    """The pages' templates, compiled once: not checked against their files on every page (a
+    restart serves changed ones). Jinja is imported with the first page shown: a worker that
+    only serves the API does not load it."""
+    from fastapi.templating import Jinja2Templates
+    from jinja2 import Environment, FileSystemLoader
+
+    return Jinja2Templates(
+        env=Environment(
+            loader=FileSystemLoader(Path(__file__).parent / "templates"),
+            autoescape=True,
+            auto_reload=False,
+        )
     )
-)
+
+
 PAGES = ("/desk", "/book")  # the pages a sign-in may go back to
 # The answers to an action on the card; a complaint has a form of its own.
 ANSWERS = [r.value for r in CallResult if r not in COMPLAINTS]
@@ -42,7 +53,7 @@ def safe_next(target: str | None) -> str:
 
 def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
     chosen = lang(request)
-    response = templates.TemplateResponse(
+    response = templates().TemplateResponse(
         request,
         name,
         {"lang": chosen, "other": "en" if chosen == "zh" else "zh", "t": t, "tx": WORDS[chosen],

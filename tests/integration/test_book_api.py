@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from app.book.report import REPORT_FILE
+from app.book.files import REPORT_FILE
 from app.rules.clv_grid import CALIBRATION_FILE
 from app.rules.ruleset import read_ruleset_files
 from tests.integration.conftest import Api, api_for

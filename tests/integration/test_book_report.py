@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 from matplotlib.figure import Figure
 
+from app.book.files import REPORT_FILE
 from app.book.page import LIMIT
 from app.book.plots import PLOTS
-from app.book.report import REPORT_FILE, write_report
+from app.book.report import write_report
 from app.errors import ServiceError
 from tests.book_runs import two_runs
 from tests.service_models import calibrated_rules, champions, models_dir

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from app.book.figures import DIMENSIONS
 from app.book.labels import GONE, NEW, label
+from app.i18n import texts
 from app.i18n.texts import LANGS, accepted
 
 
@@ -36,3 +40,13 @@ def test_every_class_of_the_report_has_words_in_both_languages() -> None:
     assert label("en", "province", "inner_mongolia") == "Inner Mongolia"
     assert label("zh", "channel", "bancassurance") == "银保"
     assert label("en", "group_scale", None) == "Person"
+
+
+def test_the_texts_load_as_the_pure_python_loader_reads_them() -> None:
+    """The texts are parsed by libyaml where PyYAML has it, for a faster start: every text
+    is what PyYAML's own safe loader reads from the file."""
+    source = (Path(texts.__file__).parent / "texts.yaml").read_text(encoding="utf-8")
+    expected = yaml.safe_load(source)
+
+    assert {key: (v["zh"], v["en"]) for key, v in expected.items()} == texts.TEXT
+    assert {lang: {k: v[lang] for k, v in expected.items()} for lang in LANGS} == texts.WORDS
