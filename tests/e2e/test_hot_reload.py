@@ -33,12 +33,14 @@ from tests.service_models import calibrated_rules, champions, models_dir
 __all__ = ["calibrated_rules", "champions", "models_dir"]
 pytestmark = pytest.mark.e2e
 WORKERS = 2
+PAUSE = 0.02  # seconds between one client's asks
 
 
 @dataclass
 class Traffic:
-    """Client threads asking `GET /v1/models` and `/readyz` without pause, on new connections
-    (a kept-alive connection would stay with one worker), recording what each worker serves."""
+    """Client threads asking `GET /v1/models` and `/readyz` steadily (each at most 50 times a
+    second: unpaused, they took both cores from the workers they test), on new connections (a
+    kept-alive connection would stay with one worker), recording what each worker serves."""
 
     base: str
     token: str
@@ -52,7 +54,7 @@ class Traffic:
         limits = httpx.Limits(max_keepalive_connections=0)
         headers = {"Authorization": f"Bearer {self.token}"}
         with httpx.Client(base_url=self.base, headers=headers, limits=limits, timeout=10) as http:
-            while not self._stop.is_set():
+            while not self._stop.wait(PAUSE):
                 self._ask(http)
 
     def _ask(self, http: httpx.Client) -> None:
