@@ -183,6 +183,22 @@ class ClientNumbers:
             "annual_premium": self.premium,
         }
 
+    def known(self) -> dict[str, float]:
+        """`known_numbers(self.for_formulas())`: the numbers as a value formula reads them,
+        not known (None, NaN) as 0, built without the mapping in between."""
+        return {
+            "clv": _known(self.clv),
+            "lapse_probability": _known(self.lapse) if self.client else 0.0,
+            "purchase_probability": _known(self.purchase) if self.prospect else 0.0,
+            "expected_claim_frequency": _known(self.claim_frequency),
+            "expected_loss_ratio": _known(self.loss_ratio),
+            "annual_premium": _known(self.premium),
+        }
+
+
+def _known(value: float | None) -> float:
+    return 0.0 if value is None or value != value else float(value)
+
 
 @dataclass(frozen=True, slots=True)
 class Subject:
@@ -209,9 +225,9 @@ def result(
     subject: Subject = INLINE,
 ) -> dict[str, Any]:
     """One client's result, from its rule outcome and its numbers."""
-    strategy, arbitration = arbiter.arbitrate(
+    strategy, arbitration = arbiter.arbitrate_known(
         outcome,
-        numbers.for_formulas(),
+        numbers.known(),
         client_id=subject.client_id,
         history=subject.history,
     )
