@@ -10,6 +10,7 @@ tests/unit/test_single_path.py compares whole results with the batch path.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -37,6 +38,25 @@ def _score(model: LoadedModel, features: RowFeatures, explain: bool) -> tuple[fl
         return score, None
     contributions = model.fast.contrib_row(row)[None, :]
     return score, Explanation(model, _ONE, contributions)
+
+
+class OneRow(Mapping[str, tuple[Any]]):
+    """One client's features as the batch's columns of one row: `row[name][0]` is the value.
+    A view, so explaining reads the few features it names instead of copying them all."""
+
+    __slots__ = ("_features",)
+
+    def __init__(self, features: RowFeatures) -> None:
+        self._features = features
+
+    def __getitem__(self, name: str) -> tuple[Any]:
+        return (self._features[name],)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._features)
+
+    def __len__(self) -> int:
+        return len(self._features)
 
 
 def _number(value: object) -> float:
@@ -102,7 +122,7 @@ def classify_one(
     )
     reasons = None
     if explain:
-        shown_features = {name: [value] for name, value in features.items()}
+        shown_features = OneRow(features)
         stage = explanations.get("lapse" if client else "propensity")
         reasons = {
             "risk": top_factors(explanations["claims"], 0, shown_features),

@@ -1,6 +1,7 @@
 """What one client's classification works out once and reuses gives the answers it would
 give worked out each time: an arbiter's offers per outcome, a weight of 1 without a second
-rounding, the formulas' numbers built straight from a client's numbers."""
+rounding, the formulas' numbers built straight from a client's numbers, each repeated
+reason written once, a client's features read through a view."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from app.classification.reasons import PHRASES, TARGETS, _sentences, written
 from app.classification.results import ClientNumbers
+from app.classification.single import OneRow
 from app.rules.outcome import Action, RuleOutcome
 from app.rules.ruleset import Ruleset
 from app.strategy.arbitrate import Arbiter, catalogue
@@ -102,3 +105,39 @@ def test_an_outcome_met_again_is_arbitrated_as_the_first_time(ruleset: Ruleset) 
             assert again == first
     # A different outcome with the id of one dropped is not answered from the cache.
     assert warm.offers(_outcome(("cross_sell",)))[1][0].action.code == "cross_sell"
+
+
+# Values a factor may show, in an order where equal numbers of another type follow each other.
+FACTOR_VALUES = [
+    None, 0, 0.0, -0.0, 1, 1.0, True, False, 2, 1234567, 1234567.0, 0.3333, 12.5, -3,
+    "agent", "state_owned", "1", "",
+]  # fmt: skip
+
+
+def test_each_reason_written_once_reads_as_written_afresh() -> None:
+    features = [*PHRASES, "a_feature_without_a_phrase"]
+    for _ in range(2):  # the second time from what the first one kept
+        for feature in features:
+            for value in FACTOR_VALUES:
+                for model in TARGETS:
+                    for up in (True, False):
+                        args = (feature, value, model, up)
+                        assert _answer(written, *args) == _answer(_sentences, *args)
+
+
+def _answer(write: Any, *args: Any) -> Any:
+    try:
+        return write(*args)
+    except (ValueError, TypeError) as exc:  # a value the feature never has
+        return type(exc)
+
+
+def test_a_client_s_features_read_as_columns_of_one_row() -> None:
+    features: dict[str, float | str | None] = {"kind": "corporate", "age": math.nan, "x": None}
+    row = OneRow(features)
+    assert dict(row) == {name: (value,) for name, value in features.items()}
+    assert len(row) == 3
+    assert row.get("kind") == ("corporate",)
+    assert row.get("missing") is None
+    with pytest.raises(KeyError):
+        row["missing"]
