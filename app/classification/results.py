@@ -158,9 +158,9 @@ def _listed(values: FloatArray) -> list[Shown]:
     return [None if v != v else v for v in values.tolist()]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass pays a setattr call per field
 class ClientNumbers:
-    """One client's numbers as the caller is shown them."""
+    """One client's numbers as the caller is shown them (not changed once made)."""
 
     client: bool
     prospect: bool

@@ -107,8 +107,8 @@ class Accepted:
 @dataclass(frozen=True, slots=True)
 class Offer:
     """An eligible action as one arbiter ranks it for clients of one outcome: its spec, value
-    formula, acceptance in the outcome's segment, whether its weight is 1 and its control
-    group salt in the arbiter's period."""
+    formula, acceptance in the outcome's segment, whether its weight is 1, its control group
+    salt in the arbiter's period, and its value if the same for every client."""
 
     action: Action
     spec: ActionSpec
@@ -116,6 +116,7 @@ class Offer:
     accepted: Accepted
     unweighted: bool
     salt: int
+    fixed: float | None  # the value, when the formula reads none of the client's numbers
 
 
 _ARBITERS: dict[tuple[str, date, int, int], Arbiter] = {}
@@ -195,7 +196,7 @@ class Arbiter:
                 if why_not is not None:
                     quiet.append({"code": action.code, "channel": spec.channel, "why": why_not})
                     continue
-            value = offer.value.client(known)
+            value = offer.value.client(known) if offer.fixed is None else offer.fixed
             expected = round(offer.accepted.p * value, 2)
             # Rounding a rounded number again gives it back: a weight of 1 needs no second round.
             priority = expected if offer.unweighted else round(expected * spec.weight, 2)
@@ -253,6 +254,7 @@ class Arbiter:
                 self.acceptance(action.code, plan.segment),
                 spec.weight == 1,
                 salt(action.code, self.period),
+                None if value.fields else value.client(known_numbers({})),
             )
             for action, spec, value in plan.actions
         )

@@ -141,3 +141,20 @@ def test_a_client_s_features_read_as_columns_of_one_row() -> None:
     assert row.get("missing") is None
     with pytest.raises(KeyError):
         row["missing"]
+
+
+@given(st.lists(FINITE, min_size=6, max_size=6))
+def test_a_value_the_same_for_every_client_is_the_formula_s_value(
+    ruleset: Ruleset, numbers: list[float]
+) -> None:
+    known = dict(zip(("clv", "lapse_probability", "purchase_probability",
+                      "expected_claim_frequency", "expected_loss_ratio", "annual_premium"),
+                     numbers, strict=True))  # fmt: skip
+    codes = catalogue(ruleset).codes
+    _, offers = _fresh(ruleset, Rates()).offers(_outcome(codes))
+    assert [o.action.code for o in offers] == list(codes)
+    assert any(o.fixed is not None for o in offers)  # the shipped catalogue has some
+    for offer in offers:
+        assert (offer.fixed is None) == bool(offer.value.fields)
+        if offer.fixed is not None:
+            assert offer.fixed == offer.value.client(known)
