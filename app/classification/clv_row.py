@@ -33,21 +33,23 @@ def survival_discount_sum_row(
     params: ClvParameters, lapse_probability: float, segment: str = "", tenure: float = NAN
 ) -> float:
     """`survival_discount_sum` of one client, term by term as the batch adds them."""
-    ratio = (1.0 - lapse_probability) / (1.0 + params.discount_rate)
+    discount = 1.0 + params.discount_rate
+    ratio = (1.0 - lapse_probability) / discount
     curve = params.retention.get(segment)
-    trend = curve is not None and math.isfinite(tenure) and tenure >= 0
     total = 0.0
     term = 1.0
-    for t in range(1, params.horizon_years + 1):
-        if curve is not None and trend:
-            alpha, beta = float(curve.alpha), float(curve.beta)
-            growth = rate_at_row(alpha, beta, tenure + float(t)) / rate_at_row(
-                alpha, beta, tenure + 1.0
-            )
+    if curve is not None and math.isfinite(tenure) and tenure >= 0:
+        # The same operations as the batch's per term; the first year's rate is one number.
+        alpha, beta = float(curve.alpha), float(curve.beta)
+        first = rate_at_row(alpha, beta, tenure + 1.0)
+        for t in range(1, params.horizon_years + 1):
+            growth = rate_at_row(alpha, beta, tenure + float(t)) / first
             kept = min(1.0, (1.0 - lapse_probability) * growth)
-            term = term * (kept / (1.0 + params.discount_rate))
-        else:
-            term = term * ratio
+            term = term * (kept / discount)
+            total += term
+        return total
+    for _ in range(params.horizon_years):
+        term = term * ratio
         total += term
     return total
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -211,8 +212,30 @@ def _shown(value: Any, unit: str) -> str:
 
 def sentences(feature: str, value: Any, model: str, contribution: float) -> tuple[str, str]:
     """(Chinese, English) sentence for one factor; `value` as `_plain` gives it."""
+    return _sentences(feature, value, model, contribution > 0)
+
+
+# The sentences depend on the feature, its value, the model and the sign only, and a book's
+# factors repeat (counts, levels, flags, unknowns): each is written once. Only exact ints,
+# strings and None are keys: a float key would take 0.0 for -0.0, which are written apart.
+_REPEATED = frozenset({int, str, type(None)})
+
+
+def written(feature: str, value: Any, model: str, up: bool) -> tuple[str, str]:
+    """`sentences` of a factor that raises (`up`) or lowers the prediction, each repeated
+    one written once."""
+    if value.__class__ in _REPEATED:
+        return _repeated(feature, value, model, up)
+    return _sentences(feature, value, model, up)
+
+
+@lru_cache(maxsize=8192)
+def _repeated(feature: str, value: int | str | None, model: str, up: bool) -> tuple[str, str]:
+    return _sentences(feature, value, model, up)
+
+
+def _sentences(feature: str, value: Any, model: str, up: bool) -> tuple[str, str]:
     target = TARGETS[model]
-    up = contribution > 0
     phrase = PHRASES.get(feature) or Phrase(feature, feature, f"{feature} {{v}}", f"{feature}{{v}}")
     if value is None:
         verb = "raises" if up else "lowers"
@@ -252,20 +275,22 @@ def top_factors(
         return []
     specs = explanation.model.metadata.features
     contributions = explanation.contributions[row, : len(specs)]
-    order = np.argsort(-np.abs(contributions), kind="stable")
+    order = np.argsort(-np.abs(contributions), kind="stable").tolist()
+    sizes = contributions.tolist()  # Python floats, each equal to its float64
     kinds = features.get("kind")
     kind = _plain(kinds[position]) if kinds is not None else None
     absent = NOT_FOR.get(str(kind), frozenset())
+    model = explanation.model.name
     factors: list[dict[str, Any]] = []
     for j in order:
-        contribution = float(contributions[j])
+        contribution = sizes[j]
         if contribution == 0.0 or len(factors) == k:
             break
         name = specs[j].name
         value = _plain(features[name][position])
         if value is None and name in absent:
             continue  # "employees unknown" says nothing of a person
-        zh, en = sentences(name, value, explanation.model.name, contribution)
+        zh, en = written(name, value, model, contribution > 0)
         factors.append(
             {
                 "feature": name,

@@ -158,9 +158,9 @@ def _listed(values: FloatArray) -> list[Shown]:
     return [None if v != v else v for v in values.tolist()]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass pays a setattr call per field
 class ClientNumbers:
-    """One client's numbers as the caller is shown them."""
+    """One client's numbers as the caller is shown them (not changed once made)."""
 
     client: bool
     prospect: bool
@@ -182,6 +182,22 @@ class ClientNumbers:
             "expected_loss_ratio": self.loss_ratio,
             "annual_premium": self.premium,
         }
+
+    def known(self) -> dict[str, float]:
+        """`known_numbers(self.for_formulas())`: the numbers as a value formula reads them,
+        not known (None, NaN) as 0, built without the mapping in between."""
+        return {
+            "clv": _known(self.clv),
+            "lapse_probability": _known(self.lapse) if self.client else 0.0,
+            "purchase_probability": _known(self.purchase) if self.prospect else 0.0,
+            "expected_claim_frequency": _known(self.claim_frequency),
+            "expected_loss_ratio": _known(self.loss_ratio),
+            "annual_premium": _known(self.premium),
+        }
+
+
+def _known(value: float | None) -> float:
+    return 0.0 if value is None or value != value else float(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +225,9 @@ def result(
     subject: Subject = INLINE,
 ) -> dict[str, Any]:
     """One client's result, from its rule outcome and its numbers."""
-    strategy, arbitration = arbiter.arbitrate(
+    strategy, arbitration = arbiter.arbitrate_known(
         outcome,
-        numbers.for_formulas(),
+        numbers.known(),
         client_id=subject.client_id,
         history=subject.history,
     )

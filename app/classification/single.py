@@ -2,7 +2,7 @@
 
 A call-center lookup classifies one client. On arrays of one row NumPy's per-operation
 overhead is most of the cost, so one client runs through scalar twins of the batch steps:
-`row_features` and `encode_row` (features), each model's single-row fast path
+`row_features` and `row_values` (features), each model's single-row fast path
 (`LoadedModel.fast`), `customer_lifetime_value_row` and `grid_percentile_row` (CLV), and the
 compiled tables' Python code (rules). Each twin is tested equal to its batch step, and
 tests/unit/test_single_path.py compares whole results with the batch path.
@@ -10,6 +10,7 @@ tests/unit/test_single_path.py compares whole results with the batch path.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
@@ -23,7 +24,14 @@ from app.rules.facts import fact_values
 from app.rules.ruleset import Ruleset
 from app.serving.predictor import Champions, Explanation
 from app.serving.repository import LoadedModel
-from app.serving.row_features import RowFeatures, applicable, encode_row, plan_for, row_features
+from app.serving.row_features import (
+    RowFeatures,
+    applicable,
+    encode_row,
+    plan_for,
+    row_features,
+    row_values,
+)
 from app.strategy.arbitrate import Arbiter
 
 NAN = float("nan")
@@ -31,12 +39,37 @@ _ONE = np.zeros(1, dtype=np.intp)  # the client is row 0 of its contributions
 
 
 def _score(model: LoadedModel, features: RowFeatures, explain: bool) -> tuple[float, Any]:
-    row = encode_row(features, plan_for(model.metadata))
-    score = model.fast.predict_row(row)
-    if not explain:
+    plan = plan_for(model.metadata)
+    if plan.transforms:  # transformed in an array, as the batch does it
+        row = encode_row(features, plan)
+        score = model.fast.predict_row(row)
+        contributions = model.fast.contrib_row(row) if explain else None
+    else:  # the row's values go straight into the predictor's buffer
+        values = row_values(features, plan)
+        score = model.fast.predict_values(values)
+        contributions = model.fast.contrib_values(values) if explain else None
+    if contributions is None:
         return score, None
-    contributions = model.fast.contrib_row(row)[None, :]
-    return score, Explanation(model, _ONE, contributions)
+    return score, Explanation(model, _ONE, contributions[None, :])
+
+
+class OneRow(Mapping[str, tuple[Any]]):
+    """One client's features as the batch's columns of one row: `row[name][0]` is the value.
+    A view, so explaining reads the few features it names instead of copying them all."""
+
+    __slots__ = ("_features",)
+
+    def __init__(self, features: RowFeatures) -> None:
+        self._features = features
+
+    def __getitem__(self, name: str) -> tuple[Any]:
+        return (self._features[name],)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._features)
+
+    def __len__(self) -> int:
+        return len(self._features)
 
 
 def _number(value: object) -> float:
@@ -102,7 +135,7 @@ def classify_one(
     )
     reasons = None
     if explain:
-        shown_features = {name: [value] for name, value in features.items()}
+        shown_features = OneRow(features)
         stage = explanations.get("lapse" if client else "propensity")
         reasons = {
             "risk": top_factors(explanations["claims"], 0, shown_features),

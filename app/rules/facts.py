@@ -113,19 +113,20 @@ def fact_values(
     """The facts of a validated profile on `as_of` as a plain mapping, before the schema checks
     them: what the compiled tables read for one client (they check the values zen-engine would
     refuse themselves)."""
-    first = profile.first_policy_date
-    contact = profile.last_interaction_date
-    return dict(
-        **{name: getattr(profile, name) for name in SAME_AS_PROFILE},
-        age=as_of.year - profile.birth_year if profile.birth_year is not None else None,
-        has_first_policy=first is not None,
-        tenure_years=max((as_of - first).days, 0) / DAYS_PER_YEAR if first else None,
-        products_held=tuple(profile.products_held),
-        days_since_last_interaction=max((as_of - contact).days, 0) if contact else None,
-        lapse_probability=lapse_probability,
-        expected_claim_frequency=expected_claim_frequency,
-        expected_loss_ratio=expected_loss_ratio,
-        purchase_probability=purchase_probability,
-        clv=clv,
-        clv_percentile=clv_percentile,
-    )
+    p = profile.__dict__  # a validated profile's fields: read without pydantic in between
+    first = p["first_policy_date"]
+    contact = p["last_interaction_date"]
+    birth_year = p["birth_year"]
+    facts = {name: p[name] for name in SAME_AS_PROFILE}
+    facts["age"] = as_of.year - birth_year if birth_year is not None else None
+    facts["has_first_policy"] = first is not None
+    facts["tenure_years"] = max((as_of - first).days, 0) / DAYS_PER_YEAR if first else None
+    facts["products_held"] = tuple(p["products_held"])
+    facts["days_since_last_interaction"] = max((as_of - contact).days, 0) if contact else None
+    facts["lapse_probability"] = lapse_probability
+    facts["expected_claim_frequency"] = expected_claim_frequency
+    facts["expected_loss_ratio"] = expected_loss_ratio
+    facts["purchase_probability"] = purchase_probability
+    facts["clv"] = clv
+    facts["clv_percentile"] = clv_percentile
+    return facts

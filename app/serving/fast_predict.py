@@ -20,8 +20,10 @@ The booster must stay as it was loaded while a `FastPredictor` uses it (no `set_
 from __future__ import annotations
 
 import ctypes
+import struct
 import threading
 import weakref
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -56,6 +58,9 @@ class _FastConfig:
         self._out = np.zeros(_output_size(booster, predict_type), dtype=np.float64)
         self._out_len = ctypes.c_int64(0)
         self._lock = threading.Lock()
+        # Native float64s, as the buffer holds them (a float or int each; NaN stays NaN).
+        self._pack = struct.Struct(f"={num_features}d").pack_into
+        self._row_memory = self._row.data
         self._handle = _init_handle(booster, num_features, predict_type)
         weakref.finalize(self, _free, self._handle, booster)
         # The addresses are fixed for the life of the buffers, so they are taken once.
@@ -74,6 +79,15 @@ class _FastConfig:
         _safe_call(_predict_single_row(*self._args))
         return self._out
 
+    def run_values(self, values: Sequence[float]) -> FloatArray:
+        """`run` on the row's values as Python floats, packed straight into the row buffer
+        (the float64 `np.array(values)` would hold): no array in between."""
+        if len(values) != self._row.size:
+            raise ValueError(f"expected a row of shape {self._row.shape}, got ({len(values)},)")
+        self._pack(self._row_memory, 0, *values)
+        _safe_call(_predict_single_row(*self._args))
+        return self._out
+
     def predict(self, row: FloatArray) -> float:
         with self._lock:
             return float(self.run(row)[0])
@@ -81,6 +95,14 @@ class _FastConfig:
     def contributions(self, row: FloatArray) -> FloatArray:
         with self._lock:
             return self.run(row).copy()
+
+    def predict_values(self, values: Sequence[float]) -> float:
+        with self._lock:
+            return float(self.run_values(values)[0])
+
+    def contributions_of_values(self, values: Sequence[float]) -> FloatArray:
+        with self._lock:
+            return self.run_values(values).copy()
 
 
 def _init_handle(booster: lgb.Booster, num_features: int, predict_type: int) -> ctypes.c_void_p:
@@ -148,3 +170,12 @@ class FastPredictor:
     def contrib_row(self, row: FloatArray) -> FloatArray:
         """TreeSHAP of `row`: `num_features + 1` values summing to the raw score."""
         return self._contrib.contributions(row)
+
+    def predict_values(self, values: Sequence[float]) -> float:
+        """`predict_row(np.array(values, dtype=np.float64))`, without making the array: the
+        row's values (floats, NaN for missing) go straight into the handle's buffer."""
+        return self._normal.predict_values(values)
+
+    def contrib_values(self, values: Sequence[float]) -> FloatArray:
+        """`contrib_row(np.array(values, dtype=np.float64))`, without making the array."""
+        return self._contrib.contributions_of_values(values)

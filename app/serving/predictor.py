@@ -66,8 +66,9 @@ class Explanation:
 
     def row_of(self, position: int) -> int | None:
         """Where batch row `position` sits in `contributions`; None if the model skipped it."""
-        found = int(np.searchsorted(self.rows, position))
-        return found if found < self.rows.size and self.rows[found] == position else None
+        rows = self.rows
+        found = int(rows.searchsorted(position))  # the method: no dispatch through np.searchsorted
+        return found if found < rows.size and rows[found] == position else None
 
 
 @dataclass(frozen=True, slots=True)

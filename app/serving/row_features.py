@@ -162,6 +162,17 @@ def plan_for(metadata: ModelMetadata) -> EncodingPlan:
     return plan
 
 
+def row_values(features: Mapping[str, Any], plan: EncodingPlan) -> list[Any]:
+    """The values of `encode_row` before its transforms, as a list: the features in the
+    model's order, each categorical as the code of its level (NaN when missing or unknown).
+    With no transforms in the plan, `np.array(row_values(...), dtype=np.float64)` is the
+    row itself."""
+    values = list(plan.take(features))
+    for position, codes in plan.categorical:
+        values[position] = codes.get(values[position], NAN)
+    return values
+
+
 def encode_row(
     features: Mapping[str, Any], plan: EncodingPlan, out: FloatArray | None = None
 ) -> FloatArray:
@@ -171,9 +182,7 @@ def encode_row(
     `out` when given (shape `(plan.size,)`), else into a new array; `row[None, :]` is the 2-D
     view `Booster.predict` reads.
     """
-    values = list(plan.take(features))
-    for position, codes in plan.categorical:
-        values[position] = codes.get(values[position], NAN)
+    values = row_values(features, plan)
     if out is None:
         out = np.array(values, dtype=np.float64)
     else:

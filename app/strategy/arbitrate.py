@@ -18,7 +18,7 @@ from typing import Any
 from app.rules.outcome import Action, RuleOutcome
 from app.rules.parameters import ActionSpec, RulesetDocument
 from app.rules.ruleset import Ruleset
-from app.strategy.control import held_out_key, key_of, period_of
+from app.strategy.control import held_out_salted, key_of, period_of, salt
 from app.strategy.policy import History, suppressed
 from app.strategy.rates import NO_ANSWERS, Rates
 from app.strategy.values import Value, known_numbers
@@ -104,6 +104,21 @@ class Accepted:
         return f"{self.before}{value:,.2f}{self.after}"
 
 
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """An eligible action as one arbiter ranks it for clients of one outcome: its spec, value
+    formula, acceptance in the outcome's segment, whether its weight is 1, its control group
+    salt in the arbiter's period, and its value if the same for every client."""
+
+    action: Action
+    spec: ActionSpec
+    value: Value
+    accepted: Accepted
+    unweighted: bool
+    salt: int
+    fixed: float | None  # the value, when the formula reads none of the client's numbers
+
+
 _ARBITERS: dict[tuple[str, date, int, int], Arbiter] = {}
 
 
@@ -120,6 +135,10 @@ class Arbiter:
     period_start: date
     # The acceptance of each action and segment met so far (a batch meets few segments).
     _rates_seen: dict[tuple[str, str], Accepted] = field(default_factory=dict)
+    # Each outcome met so far (by identity, with the outcome): its segment and offers.
+    _offers_seen: dict[int, tuple[RuleOutcome, str, tuple[Offer, ...]]] = field(
+        default_factory=dict
+    )
 
     @classmethod
     def of(
@@ -153,65 +172,95 @@ class Arbiter:
         history: History | None,
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         """The client's strategy (top N, best first) and the arbitration's other parts."""
-        plan = self.catalogue.plan(outcome)
-        segment = plan.segment
-        known = known_numbers(numbers)
-        seen = self._rates_seen
+        return self.arbitrate_known(
+            outcome, known_numbers(numbers), client_id=client_id, history=history
+        )
+
+    def arbitrate_known(
+        self,
+        outcome: RuleOutcome,
+        known: Mapping[str, float],
+        *,
+        client_id: str | None,
+        history: History | None,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """`arbitrate` on the numbers as the formulas read them (`known_numbers`)."""
+        segment, offers = self.offers(outcome)
         # (-priority, order, ...): ties keep the outcome's order.
-        ranked: list[tuple[float, int, Action, Accepted, float, float]] = []
+        ranked: list[tuple[float, int, Offer, float, float]] = []
         quiet: list[dict[str, Any]] = []
-        for order, (action, spec, value_of) in enumerate(plan.actions):
+        for order, offer in enumerate(offers):
+            action, spec = offer.action, offer.spec
             if history is not None:
                 why_not = self.why_not(spec, history)
                 if why_not is not None:
                     quiet.append({"code": action.code, "channel": spec.channel, "why": why_not})
                     continue
-            value = value_of.client(known)
-            accepted = seen.get((action.code, segment)) or self.acceptance(action.code, segment)
-            expected = round(accepted.p * value, 2)
-            ranked.append(
-                (-round(expected * spec.weight, 2), order, action, accepted, value, expected)
-            )
+            value = offer.value.client(known) if offer.fixed is None else offer.fixed
+            expected = round(offer.accepted.p * value, 2)
+            # Rounding a rounded number again gives it back: a weight of 1 needs no second round.
+            priority = expected if offer.unweighted else round(expected * spec.weight, 2)
+            ranked.append((-priority, order, offer, value, expected))
         ranked.sort()
-        top_n, channels, period, share = (
-            self.top_n,
-            self.catalogue.channels,
-            self.period,
-            self.share,
-        )
+        top_n, period, share = self.top_n, self.period, self.share
         key = key_of(client_id) if client_id is not None and share > 0 and ranked else None
         top = [
             {
-                "code": action.code,
-                "title_zh": action.title_zh,
-                "title_en": action.title_en,
-                "reason_zh": action.reason_zh,
-                "reason_en": action.reason_en,
-                "channel": channels[action.code],
+                "code": offer.action.code,
+                "title_zh": offer.action.title_zh,
+                "title_en": offer.action.title_en,
+                "reason_zh": offer.action.reason_zh,
+                "reason_en": offer.action.reason_en,
+                "channel": offer.spec.channel,
                 "priority": -negative,
                 "expected_value": expected,
-                "acceptance": accepted.p,
+                "acceptance": offer.accepted.p,
                 "value": value,
-                "held_out": key is not None and held_out_key(key, action.code, period, share),
-                "why": accepted.why(value),
+                "held_out": key is not None and held_out_salted(key, offer.salt, share),
+                "why": offer.accepted.why(value),
             }
-            for negative, _, action, accepted, value, expected in ranked[:top_n]
+            for negative, _, offer, value, expected in ranked[:top_n]
         ]
         others = [
             {
-                "code": action.code,
-                "channel": channels[action.code],
+                "code": offer.action.code,
+                "channel": offer.spec.channel,
                 "priority": -negative,
                 "expected_value": expected,
             }
-            for negative, _, action, _, _, expected in ranked[top_n:]
+            for negative, _, offer, _, expected in ranked[top_n:]
         ]
         return top, {
             "segment": segment,
-            "period": self.period,
+            "period": period,
             "others": others,
             "suppressed": quiet,
         }
+
+    def offers(self, outcome: RuleOutcome) -> tuple[str, tuple[Offer, ...]]:
+        """The outcome's segment and its eligible actions with what arbitrating them reads
+        that does not depend on the client: worked out once per outcome met."""
+        held = self._offers_seen.get(id(outcome))
+        if held is not None and held[0] is outcome:
+            return held[1], held[2]
+        if len(self._offers_seen) >= 8192:
+            self._offers_seen.clear()
+        plan = self.catalogue.plan(outcome)
+        offers = tuple(
+            Offer(
+                action,
+                spec,
+                value,
+                self.acceptance(action.code, plan.segment),
+                spec.weight == 1,
+                salt(action.code, self.period),
+                None if value.fields else value.client(known_numbers({})),
+            )
+            for action, spec, value in plan.actions
+        )
+        # Kept with the outcome itself, so its id is not reused while the entry lives.
+        self._offers_seen[id(outcome)] = (outcome, plan.segment, offers)
+        return plan.segment, offers
 
     def why_not(self, spec: ActionSpec, history: History) -> str | None:
         """Why the contact policy does not offer `spec` to a client with `history` now."""

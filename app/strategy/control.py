@@ -64,7 +64,12 @@ def held_out(client_id: str | None, action: str, period: str, share: float) -> b
 
 def held_out_key(key: int, action: str, period: str, share: float) -> bool:
     """`held_out` of the client whose id has the key `key` (`key_of`)."""
-    return (_mix(key ^ salt(action, period)) >> 11) * _UNIT < share
+    return held_out_salted(key, salt(action, period), share)
+
+
+def held_out_salted(key: int, action_salt: int, share: float) -> bool:
+    """`held_out_key` with the action's salt in the period (`salt`) given."""
+    return (_mix(key ^ action_salt) >> 11) * _UNIT < share
 
 
 def _vmix(z: Keys) -> Keys:

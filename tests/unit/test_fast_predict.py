@@ -37,9 +37,14 @@ def _assert_same_as_booster(booster: lgb.Booster, x: FloatArray) -> None:
 
     scores = np.array([fast.predict_row(row) for row in x])
     contributions = np.array([fast.contrib_row(row) for row in x])
+    # The same rows given as Python floats, packed into the buffer without an array.
+    from_values = np.array([fast.predict_values(row.tolist()) for row in x])
+    contributions_of_values = np.array([fast.contrib_values(row.tolist()) for row in x])
 
     np.testing.assert_array_equal(scores, booster.predict(x))
     np.testing.assert_array_equal(contributions, booster.predict(x, pred_contrib=True))
+    np.testing.assert_array_equal(from_values, scores)
+    np.testing.assert_array_equal(contributions_of_values, contributions)
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +181,16 @@ def test_a_row_of_the_wrong_shape_is_refused(tmp_path: Path, shape: tuple[int, .
 
     with pytest.raises(ValueError, match="shape"):
         fast.predict_row(np.zeros(shape))
+
+
+@pytest.mark.parametrize("size", [0, 2, 4])
+def test_values_of_the_wrong_count_are_refused(tmp_path: Path, size: int) -> None:
+    fast = FastPredictor(_tiny_booster("binary", tmp_path))
+
+    with pytest.raises(ValueError, match="shape"):
+        fast.predict_values([0.0] * size)
+    with pytest.raises(ValueError, match="shape"):
+        fast.contrib_values([0.0] * size)
 
 
 def test_a_multiclass_booster_is_refused() -> None:

@@ -49,6 +49,7 @@ from app.serving.row_features import (
     encoding_plan,
     plan_for,
     row_features,
+    row_values,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,6 +151,25 @@ def test_a_row_written_into_a_buffer_and_scored_alone(
         assert_same_floats(row, batch[i], f"row {i}")
         scores.append(float(model.booster.predict(row[None, :])[0]))
     assert_same_floats(scores, expected, "claims scores")
+
+
+@pytest.mark.parametrize("name", ["lapse", "claims", "propensity"])
+def test_a_row_s_values_scored_without_an_array_are_the_batch_scores(
+    shipped: Champions, book: list[ClientProfile], name: str
+) -> None:
+    model = shipped.model(name)
+    plan = plan_for(model.metadata)
+    assert not plan.transforms  # else the scalar path scores the transformed array
+    batch = encode(profile_features(profile_columns(book[:80]), AS_OF), model.metadata.features)
+    scores, contributions = [], []
+    for profile in book[:80]:
+        values = row_values(row_features(profile, AS_OF), plan)
+        scores.append(model.fast.predict_values(values))
+        contributions.append(model.fast.contrib_values(values))
+    expected = np.asarray(model.booster.predict(batch), dtype=np.float64)
+    assert_same_floats(scores, expected, f"{name} scores")
+    expected = np.asarray(model.booster.predict(batch, pred_contrib=True), dtype=np.float64)
+    assert_same_floats(np.array(contributions), expected, f"{name} contributions")
 
 
 def test_a_plan_is_built_once_per_loaded_model(shipped: Champions) -> None:
