@@ -16,12 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
-from sklearn.model_selection import KFold
 
 from app.arrays import FloatArray
 from app.errors import ServiceError
+from app.serving.lean_lightgbm import lightgbm as lgb
 from app.training.datasets import IntArray, PreparedData
 
 EARLY_STOPPING_METRIC = {"binary": "binary_logloss", "poisson": "poisson"}
@@ -230,6 +229,8 @@ def cross_validated(
     """
     scores: list[float] = []
     best: list[int] = []
+    from sklearn.model_selection import KFold  # at first use: scikit-learn costs a second to import
+
     splits = list(KFold(n_splits=folds, shuffle=True, random_state=seed).split(train_rows))
 
     def fold(k: int) -> Judged:

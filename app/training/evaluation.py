@@ -2,7 +2,9 @@
 
 The baseline predicts the training mean for everyone (the lapse rate, or the
 exposure-weighted claim frequency): a model is worth serving only where it beats it. Every
-result is plain floats and lists, ready for `metadata.json`.
+result is plain floats and lists, ready for `metadata.json`. scikit-learn's metrics are imported
+where they are used: a process that imports the training code without evaluating a model (a
+command's start, a test run's collection) does not pay its second of imports.
 """
 
 from __future__ import annotations
@@ -10,13 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import (
-    brier_score_loss,
-    log_loss,
-    mean_poisson_deviance,
-    roc_auc_score,
-)
-from sklearn.metrics import roc_curve as sklearn_roc_curve
 
 from app.arrays import FloatArray
 from app.serving.metadata import ScoreHistogram
@@ -28,6 +23,8 @@ TOP_SHARE = 0.10
 
 def binary_metrics(y: FloatArray, score: FloatArray, base_rate: float) -> Metrics:
     """AUC, log loss, Brier, top-decile lift and capture; calibration, ROC and gain curves."""
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
     baseline = np.full_like(score, base_rate)
     lift, capture = top_share_lift(y, score, TOP_SHARE)
     return {
@@ -61,6 +58,8 @@ def poisson_metrics(
     claims: FloatArray, rate: FloatArray, exposure: FloatArray, base_rate: float
 ) -> Metrics:
     """Deviance (per exposure year and per policy), D², Gini; Lorenz and calibration curves."""
+    from sklearn.metrics import mean_poisson_deviance
+
     expected = rate * exposure
     base_expected = base_rate * exposure
     model_dev = mean_poisson_deviance(claims / exposure, rate, sample_weight=exposure)
@@ -112,6 +111,8 @@ def top_share_lift(y: FloatArray, score: FloatArray, share: float) -> tuple[floa
 
 def roc_curve(y: FloatArray, score: FloatArray) -> dict[str, list[float]]:
     """True positive rate at each percent of false positive rate."""
+    from sklearn.metrics import roc_curve as sklearn_roc_curve
+
     fpr, tpr, _ = sklearn_roc_curve(y, score)
     grid = np.linspace(0, 1, CURVE_POINTS)
     return {"fpr": grid.tolist(), "tpr": np.interp(grid, fpr, tpr).tolist()}

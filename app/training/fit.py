@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import lightgbm as lgb
 import numpy as np
 
 from app.arrays import FloatArray
 from app.errors import ServiceError
+from app.serving.lean_lightgbm import lightgbm as lgb
 from app.serving.metadata import ModelMetadata, RowCounts
 from app.training import boost, evaluation, tune
 from app.training import report as draw

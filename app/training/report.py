@@ -9,18 +9,19 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
 from app.serving.metadata import ModelMetadata
+
+if TYPE_CHECKING:  # matplotlib is imported when a report is drawn
+    from matplotlib.axes import Axes
 
 REPORT_FILE = "report.html"
 MODEL_COLOUR, BASELINE_COLOUR, OBSERVED_COLOUR = "#1f6fb4", "#9a9a9a", "#d9711c"
 TOP_FEATURES = 20
-Plot = Callable[[Axes, ModelMetadata], None]
+Plot = Callable[["Axes", ModelMetadata], None]
 
 
 def write_html(folder: Path, metadata: ModelMetadata, plots: list[str]) -> None:
@@ -29,6 +30,8 @@ def write_html(folder: Path, metadata: ModelMetadata, plots: list[str]) -> None:
 
 def write_plots(folder: Path, metadata: ModelMetadata) -> list[str]:
     """Draw the version's plots as PNG files into `folder`; returns their file names."""
+    from matplotlib.figure import Figure
+
     plots = _binary_plots() if metadata.task == "binary" else _poisson_plots()
     plots.update({"importance.png": _importance, "score_histogram.png": _histogram})
     if metadata.search:

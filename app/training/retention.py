@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from matplotlib.figure import Figure
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import minimize
 from scipy.special import betaln
@@ -249,6 +248,8 @@ def _write(model_dir: Path, version: str, document: dict[str, Any]) -> Path:
 
 
 def _plot(path: Path, segments: dict[str, dict[str, Any]]) -> None:
+    from matplotlib.figure import Figure  # when a report is drawn
+
     figure = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = figure.add_subplot()
     for name, fit in segments.items():

@@ -12,7 +12,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from matplotlib.figure import Figure
 
 from app.book.files import REPORT_FILE
 from app.book.page import LIMIT
@@ -40,6 +39,8 @@ def _cells(page: str) -> list[str]:
 def test_the_report_is_in_words_with_money_to_the_yuan_in_both_languages(
     runs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from matplotlib.figure import Figure  # not at collection: a second of every test worker's
+
     before, _ = runs
     drawn: list[Figure] = []
     draw = Figure.draw
