@@ -18,15 +18,13 @@ CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC", "SimHei"
 BLUE, ORANGE, GREEN = "#4c78a8", "#f58518", "#54a24b"
 
 
-def _pyplot() -> Any:
-    """matplotlib's pyplot on the Agg backend, loaded when a report is drawn: the service
-    serves reports (and names their files) but never draws one."""
-    import matplotlib
+def _figure(rows: int = 1, columns: int = 1, *, figsize: tuple[float, float]) -> tuple[Any, Any]:
+    """A figure of matplotlib's object API (the Agg canvas, no pyplot and its global figures,
+    loaded when a report is drawn: the service serves reports but never draws one) and its axes."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(rows, columns)
 
 
 def cjk_font() -> str | None:
@@ -43,7 +41,6 @@ def _save(fig: Any, path: Path) -> None:
     # the figure out again in a dry-run draw before the real one (the same pixels, twice the work).
     fig.set_layout_engine(None)
     fig.savefig(path, dpi=90)
-    _pyplot().close(fig)
 
 
 def _short(lang: Lang, amount: float) -> str:
@@ -62,7 +59,7 @@ def _shares(rows: Rows, key: str) -> np.ndarray[Any, Any]:
 
 
 def _mix(f: Figures, lang: Lang, path: Path) -> None:
-    fig, axes = _pyplot().subplots(2, 3, figsize=(13, 7))
+    fig, axes = _figure(2, 3, figsize=(13, 7))
     for ax, (dimension, rows) in zip(axes.flat, f.mix.items(), strict=True):
         x = np.arange(len(rows))
         series = (("clients", BLUE), ("premium", ORANGE), ("clv", GREEN))
@@ -78,7 +75,7 @@ def _mix(f: Figures, lang: Lang, path: Path) -> None:
 
 
 def _pareto(f: Figures, lang: Lang, path: Path) -> None:
-    fig, ax = _pyplot().subplots(figsize=(6, 4.5))
+    fig, ax = _figure(figsize=(6, 4.5))
     if f.pareto:
         x, y = zip(*f.pareto, strict=True)
         ax.plot(np.array(x) * 100, np.array(y) * 100, color=BLUE)
@@ -92,7 +89,7 @@ def _pareto(f: Figures, lang: Lang, path: Path) -> None:
 
 
 def _heatmap(f: Figures, lang: Lang, path: Path) -> None:
-    fig, axes = _pyplot().subplots(1, 3, figsize=(14, 4))
+    fig, axes = _figure(1, 3, figsize=(14, 4))
     tiers = DIMENSIONS["risk_tier"]
     for ax, measure in zip(axes, ("clients", "premium", "clv"), strict=True):
         grid = np.zeros((3, 3))
@@ -113,7 +110,7 @@ def _heatmap(f: Figures, lang: Lang, path: Path) -> None:
 
 def _bars(names: list[str], rows: Rows, lang: Lang, title: str, path: Path) -> None:
     """Clients per row as bars, each with its premium and CLV written beside it."""
-    fig, ax = _pyplot().subplots(figsize=(9, max(3.0, 0.4 * len(rows) + 1)))
+    fig, ax = _figure(figsize=(9, max(3.0, 0.4 * len(rows) + 1)))
     clients = [row["clients"] for row in rows][::-1]
     ax.barh(names[::-1], clients, color=BLUE)
     for y, row in enumerate(rows[::-1]):
@@ -141,7 +138,8 @@ def _actions(f: Figures, lang: Lang, titles: Titles, path: Path) -> None:
 def draw(f: Figures, lang: Lang, titles: Titles, out: Path) -> dict[str, str]:
     """Every chart in `lang` into `out`; returns chart -> file name. Chinese words need a
     CJK font: without one the charts are drawn in English (and say so in the log)."""
-    plt = _pyplot()
+    import matplotlib
+
     drawn = lang
     font = cjk_font() if lang == "zh" else None
     if lang == "zh" and font is None:
@@ -155,7 +153,7 @@ def draw(f: Figures, lang: Lang, titles: Titles, out: Path) -> dict[str, str]:
         "actions": lambda p: _actions(f, drawn, titles, p),
     }
     names = {}
-    with plt.rc_context({"font.sans-serif": family, "axes.unicode_minus": False}):
+    with matplotlib.rc_context({"font.sans-serif": family, "axes.unicode_minus": False}):
         for name, chart in charts.items():
             names[name] = f"{name}-{lang}.png"
             chart(out / names[name])
