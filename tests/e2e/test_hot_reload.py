@@ -33,12 +33,12 @@ from tests.service_models import calibrated_rules, champions, models_dir
 __all__ = ["calibrated_rules", "champions", "models_dir"]
 pytestmark = pytest.mark.e2e
 WORKERS = 2
-PAUSE = 0.02  # seconds between one client's asks
+PAUSE = 0.05  # seconds between one client's asks
 
 
 @dataclass
 class Traffic:
-    """Client threads asking `GET /v1/models` and `/readyz` steadily (each at most 50 times a
+    """Client threads asking `GET /v1/models` and `/readyz` steadily (each at most 20 times a
     second: unpaused, they took both cores from the workers they test), on new connections (a
     kept-alive connection would stay with one worker), recording what each worker serves."""
 
