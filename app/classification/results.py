@@ -23,6 +23,7 @@ from app.serving.predictor import Predictions
 from app.strategy.arbitrate import Arbiter
 from app.strategy.columns import Arbitrated, arbitrate_columns, paused_gc
 from app.strategy.policy import History
+from app.strategy.values import known_number
 
 Reasons = Callable[[int], dict[str, list[dict[str, Any]]]]
 
@@ -187,17 +188,13 @@ class ClientNumbers:
         """`known_numbers(self.for_formulas())`: the numbers as a value formula reads them,
         not known (None, NaN) as 0, built without the mapping in between."""
         return {
-            "clv": _known(self.clv),
-            "lapse_probability": _known(self.lapse) if self.client else 0.0,
-            "purchase_probability": _known(self.purchase) if self.prospect else 0.0,
-            "expected_claim_frequency": _known(self.claim_frequency),
-            "expected_loss_ratio": _known(self.loss_ratio),
-            "annual_premium": _known(self.premium),
+            "clv": known_number(self.clv),
+            "lapse_probability": known_number(self.lapse) if self.client else 0.0,
+            "purchase_probability": known_number(self.purchase) if self.prospect else 0.0,
+            "expected_claim_frequency": known_number(self.claim_frequency),
+            "expected_loss_ratio": known_number(self.loss_ratio),
+            "annual_premium": known_number(self.premium),
         }
-
-
-def _known(value: float | None) -> float:
-    return 0.0 if value is None or value != value else float(value)
 
 
 @dataclass(frozen=True, slots=True)

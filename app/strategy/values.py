@@ -115,13 +115,14 @@ class Value:
         return rounded(np.where(np.isfinite(values), values, 0.0), 2)
 
 
+def known_number(value: float | None) -> float:
+    """One number as the formulas read it: None and NaN as 0."""
+    return 0.0 if value is None or value != value else float(value)
+
+
 def known_numbers(numbers: Numbers) -> dict[str, float]:
     """One client's numbers as the formulas read them: None and NaN as 0."""
-    out: dict[str, float] = {}
-    for name in FIELDS:
-        value = numbers.get(name)
-        out[name] = 0.0 if value is None or value != value else float(value)
-    return out
+    return {name: known_number(numbers.get(name)) for name in FIELDS}
 
 
 def known_columns(columns: Numbers) -> dict[str, FloatArray]:
